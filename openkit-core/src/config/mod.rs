@@ -1,0 +1,253 @@
+//! Project configuration: `.openkit/config.json` (committed) and
+//! `.openkit/config.local.json` (machine-local), detection of sensible values, and the
+//! init / setup-status / commit-setup flow.
+
+mod detect;
+mod local;
+mod merge;
+mod project;
+mod setup;
+
+use std::sync::Mutex;
+
+use serde_json::{Map, Value};
+
+pub use detect::{DetectedConfig, detect};
+pub use local::{DEFAULT_SHORTCUTS, LOCAL_ONLY_KEYS, LocalConfig};
+pub use merge::merge_patch;
+pub use project::{AGENTS, FRAMEWORKS, PortsConfig, WorktreeConfig};
+pub use setup::{CommitSetupOutcome, InitOptions, SETUP_FILES, SetupStatus};
+
+use crate::error::{DomainError, ErrorKind};
+use crate::git::GitError;
+use crate::paths::Paths;
+use crate::persist::{self, PersistError};
+
+/// A failed configuration operation.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `.openkit/config.json` does not exist.
+    #[error("No OpenKit config found; run `openkit init` or POST /api/config/init")]
+    NotInitialized,
+    /// `init` without `force` on an existing config.
+    #[error("Config already exists")]
+    AlreadyExists,
+    /// A value is not acceptable.
+    #[error("Invalid config: {reason}")]
+    Invalid {
+        /// Why.
+        reason: String,
+    },
+    /// A config file could not be read or written.
+    #[error(transparent)]
+    Persist(#[from] PersistError),
+    /// git failed (setup commit or push).
+    #[error(transparent)]
+    Git(#[from] GitError),
+}
+
+impl DomainError for ConfigError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            ConfigError::NotInitialized => ErrorKind::NotFound,
+            ConfigError::AlreadyExists => ErrorKind::InvalidInput,
+            ConfigError::Invalid { .. } => ErrorKind::InvalidInput,
+            ConfigError::Persist(e) => e.kind(),
+            ConfigError::Git(e) => e.kind(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ConfigError::NotInitialized => "CONFIG_NOT_FOUND",
+            ConfigError::AlreadyExists => "CONFIG_EXISTS",
+            ConfigError::Invalid { .. } => "INVALID_CONFIG",
+            ConfigError::Persist(e) => e.code(),
+            ConfigError::Git(e) => e.code(),
+        }
+    }
+}
+
+impl From<crate::error::IoFailure> for ConfigError {
+    fn from(e: crate::error::IoFailure) -> Self {
+        ConfigError::Persist(e.into())
+    }
+}
+
+/// Reads and writes both configuration files; read-modify-write cycles are serialised.
+#[derive(Debug)]
+pub struct ConfigStore {
+    paths: Paths,
+    write_lock: Mutex<()>,
+}
+
+impl ConfigStore {
+    /// A store for the project at `paths`.
+    pub fn new(paths: Paths) -> Self {
+        ConfigStore {
+            paths,
+            write_lock: Mutex::new(()),
+        }
+    }
+
+    /// The paths this store works on.
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    /// The project configuration, `None` when the file does not exist.
+    pub fn load(&self) -> Result<Option<WorktreeConfig>, ConfigError> {
+        match persist::read_json_object(&self.paths.config_file())? {
+            None => Ok(None),
+            Some(map) => WorktreeConfig::from_object(map)
+                .map(Some)
+                .map_err(|reason| {
+                    PersistError::Corrupt {
+                        path: self.paths.config_file(),
+                        reason,
+                    }
+                    .into()
+                }),
+        }
+    }
+
+    /// The project configuration, or the defaults when none exists.
+    pub fn load_or_default(&self) -> Result<WorktreeConfig, ConfigError> {
+        Ok(self.load()?.unwrap_or_default())
+    }
+
+    /// The local configuration with defaults filled in (an absent file is all defaults).
+    pub fn load_local(&self) -> Result<LocalConfig, ConfigError> {
+        let map = persist::read_json_object(&self.paths.local_config_file())?.unwrap_or_default();
+        LocalConfig::from_object(map).map_err(|reason| {
+            PersistError::Corrupt {
+                path: self.paths.local_config_file(),
+                reason,
+            }
+            .into()
+        })
+    }
+
+    /// Applies a partial update to the project configuration (JSON merge patch). Keys in
+    /// [`LOCAL_ONLY_KEYS`] go to the local configuration instead. Nothing is written unless
+    /// the whole result is valid.
+    pub fn patch(&self, patch: Map<String, Value>) -> Result<WorktreeConfig, ConfigError> {
+        let (local, project): (Map<String, Value>, Map<String, Value>) =
+            patch.into_iter().partition(|(k, _)| LOCAL_ONLY_KEYS.contains(&k.as_str()));
+        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut current = persist::read_json_object(&self.paths.config_file())?.ok_or(ConfigError::NotInitialized)?;
+        merge_patch(&mut current, project);
+        let config = WorktreeConfig::from_object(current.clone()).map_err(|reason| ConfigError::Invalid { reason })?;
+        let local_update = if local.is_empty() {
+            None
+        } else {
+            Some(self.merged_local(local)?)
+        };
+        persist::write_json(&self.paths.config_file(), &Value::Object(current))?;
+        if let Some((raw, _)) = local_update {
+            persist::write_json(&self.paths.local_config_file(), &Value::Object(raw))?;
+        }
+        Ok(config)
+    }
+
+    /// Applies a partial update to the local configuration (JSON merge patch: nested
+    /// objects such as `shortcuts` merge key by key).
+    pub fn patch_local(&self, patch: Map<String, Value>) -> Result<LocalConfig, ConfigError> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let (raw, config) = self.merged_local(patch)?;
+        persist::write_json(&self.paths.local_config_file(), &Value::Object(raw))?;
+        Ok(config)
+    }
+
+    fn merged_local(&self, patch: Map<String, Value>) -> Result<(Map<String, Value>, LocalConfig), ConfigError> {
+        let mut raw = persist::read_json_object(&self.paths.local_config_file())?.unwrap_or_default();
+        merge_patch(&mut raw, patch);
+        let config = LocalConfig::from_object(raw.clone()).map_err(|reason| ConfigError::Invalid { reason })?;
+        Ok((raw, config))
+    }
+
+    /// Writes a whole project configuration (used by init).
+    fn write(&self, config: &WorktreeConfig) -> Result<(), ConfigError> {
+        persist::write_json(&self.paths.config_file(), config)?;
+        Ok(())
+    }
+
+    /// True when a branch-name rule script exists for any source.
+    pub fn has_branch_name_rule(&self) -> bool {
+        self.paths.scripts_dir().join("branch-name.mjs").is_file()
+    }
+
+    /// The project's display name: the root directory's name.
+    pub fn project_name(&self) -> String {
+        self.paths
+            .project_root()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "project".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn store() -> (tempfile::TempDir, ConfigStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ConfigStore::new(Paths::new(dir.path(), dir.path().join("global")));
+        (dir, store)
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn patch_routes_local_keys_and_keeps_unknown_fields() {
+        let (_d, store) = store();
+        persist::write_json(&store.paths.config_file(), &json!({"startCommand": "x", "mystery": [1, 2]})).unwrap();
+        let cfg = store
+            .patch(obj(json!({"baseBranch": "develop", "allowAgentCommits": true, "ports": {"offsetStep": 100}})))
+            .unwrap();
+        assert_eq!(cfg.base_branch, "develop");
+        let raw: Value = serde_json::from_str(&std::fs::read_to_string(store.paths.config_file()).unwrap()).unwrap();
+        assert_eq!(raw["mystery"], json!([1, 2]));
+        assert!(raw.get("allowAgentCommits").is_none());
+        assert!(store.load_local().unwrap().allow_agent_commits);
+    }
+
+    #[test]
+    fn invalid_patch_writes_nothing() {
+        let (_d, store) = store();
+        persist::write_json(&store.paths.config_file(), &json!({"startCommand": "x"})).unwrap();
+        let before = std::fs::read(store.paths.config_file()).unwrap();
+        let err = store.patch(obj(json!({"autoInstall": "nope", "allowAgentPushes": true}))).unwrap_err();
+        assert_eq!(err.code(), "INVALID_CONFIG");
+        assert_eq!(std::fs::read(store.paths.config_file()).unwrap(), before);
+        assert!(!store.paths.local_config_file().exists());
+    }
+
+    #[test]
+    fn corrupt_config_is_refused_not_overwritten() {
+        let (_d, store) = store();
+        std::fs::create_dir_all(store.paths.openkit_dir()).unwrap();
+        std::fs::write(store.paths.config_file(), "{ broken").unwrap();
+        assert_eq!(store.load().unwrap_err().code(), "CORRUPT_FILE");
+        assert_eq!(store.patch(obj(json!({"startCommand": "y"}))).unwrap_err().code(), "CORRUPT_FILE");
+        assert_eq!(std::fs::read_to_string(store.paths.config_file()).unwrap(), "{ broken");
+    }
+
+    #[test]
+    fn local_shortcuts_deep_merge() {
+        let (_d, store) = store();
+        let cfg = store.patch_local(obj(json!({"shortcuts": {"nav-worktrees": "meta+shift+w"}}))).unwrap();
+        assert_eq!(cfg.shortcuts["nav-worktrees"], "meta+shift+w");
+        assert_eq!(cfg.shortcuts["nav-issues"], "meta+i");
+        let cfg = store.patch_local(obj(json!({"shortcuts": {"custom": "meta+k"}}))).unwrap();
+        assert_eq!(cfg.shortcuts["nav-worktrees"], "meta+shift+w");
+        assert_eq!(cfg.shortcuts["custom"], "meta+k");
+    }
+}

@@ -1,0 +1,284 @@
+//! Read-only repository queries, in-process through libgit2 or plain file reads.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use git2::{Oid, Repository, StatusOptions};
+
+use crate::worktree::GitStatus;
+
+/// A linked worktree as registered in `<common dir>/worktrees/<name>/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    /// The registration's name (usually the directory name at `add` time).
+    pub name: String,
+    /// The worktree's checkout directory, as git recorded it.
+    pub path: PathBuf,
+    /// The branch checked out there (`None` for a detached HEAD).
+    pub branch: Option<String>,
+}
+
+/// The common git directory of the repository at `project_root` (`<root>/.git` for a
+/// normal clone).
+pub fn common_dir(project_root: &Path) -> Result<PathBuf, git2::Error> {
+    let repo = Repository::open(project_root)?;
+    Ok(repo.commondir().to_path_buf())
+}
+
+/// Lists the linked worktrees registered in `common_dir`, by reading git's own files (no
+/// process, no repository open).
+pub fn registrations(common_dir: &Path) -> Vec<Registration> {
+    let Ok(entries) = fs::read_dir(common_dir.join("worktrees")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let admin = entry.path();
+        let Ok(gitdir) = fs::read_to_string(admin.join("gitdir")) else {
+            continue;
+        };
+        let gitdir = PathBuf::from(gitdir.trim_end_matches(['\n', '\r']));
+        let gitdir = if gitdir.is_relative() {
+            normalize(&admin.join(gitdir))
+        } else {
+            gitdir
+        };
+        let Some(path) = gitdir.parent() else { continue };
+        out.push(Registration {
+            name: entry.file_name().to_string_lossy().into_owned(),
+            path: path.to_path_buf(),
+            branch: read_head_branch(&admin),
+        });
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+/// The branch named by `<git dir>/HEAD`, if it is a symbolic ref to a local branch.
+pub fn read_head_branch(git_dir: &Path) -> Option<String> {
+    let head = fs::read_to_string(git_dir.join("HEAD")).ok()?;
+    head.trim()
+        .strip_prefix("ref: refs/heads/")
+        .map(str::to_string)
+}
+
+/// Lexically resolves `.` and `..` components.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// True when `branch` exists as a local branch of the repository at `repo_dir`.
+pub fn local_branch_exists(repo_dir: &Path, branch: &str) -> bool {
+    Repository::open(repo_dir)
+        .ok()
+        .is_some_and(|r| r.find_reference(&format!("refs/heads/{branch}")).is_ok())
+}
+
+/// True when the repository at `repo_dir` has at least one commit reachable from HEAD.
+pub fn has_commits(repo_dir: &Path) -> bool {
+    Repository::open(repo_dir).ok().is_some_and(|r| r.head().ok().and_then(|h| h.target()).is_some())
+}
+
+/// How long a cached "has uncommitted changes" answer is trusted when nothing git tracks
+/// has changed. Edits to untracked or unstaged files do not touch HEAD or the index, so
+/// they show up within this window.
+pub const DIRTY_TTL: Duration = Duration::from_secs(2);
+
+/// What decides whether a cached status is still valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StatusKey {
+    head: Option<Oid>,
+    branch: Option<String>,
+    index: Option<(SystemTime, u64)>,
+    upstream: Option<Oid>,
+    base: Vec<Oid>,
+    base_branch: String,
+}
+
+struct CacheEntry {
+    repo: Repository,
+    key: StatusKey,
+    status: GitStatus,
+    dirty_checked: Instant,
+}
+
+/// Git status of many checkouts, cached by HEAD, index, upstream and base-branch oids so
+/// that listing unchanged worktrees costs a few file reads each and no process.
+#[derive(Default)]
+pub struct StatusCache {
+    entries: Mutex<HashMap<PathBuf, Mutex<CacheEntry>>>,
+}
+
+impl std::fmt::Debug for StatusCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusCache").finish_non_exhaustive()
+    }
+}
+
+impl StatusCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        StatusCache::default()
+    }
+
+    /// Drops the cached state of `path` (after OpenKit itself changed it).
+    pub fn invalidate(&self, path: &Path) {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).remove(path);
+    }
+
+    /// Status of every checkout in `paths` against `base_branch`, computed in parallel for
+    /// the entries whose cache is stale. A checkout git cannot open gets the default status.
+    pub fn statuses(&self, paths: &[PathBuf], base_branch: &str) -> Vec<GitStatus> {
+        // Make sure every path has an entry (opening repositories outside the map lock).
+        let missing: Vec<&PathBuf> = {
+            let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            paths.iter().filter(|p| !map.contains_key(*p)).collect()
+        };
+        for path in missing {
+            if let Ok(repo) = Repository::open(path) {
+                let entry = CacheEntry {
+                    repo,
+                    key: StatusKey {
+                        head: None,
+                        branch: None,
+                        index: None,
+                        upstream: None,
+                        base: Vec::new(),
+                        base_branch: String::from("\0unset"),
+                    },
+                    status: GitStatus::default(),
+                    dirty_checked: Instant::now(),
+                };
+                self.entries
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(path.clone(), Mutex::new(entry));
+            }
+        }
+        let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+        let refresh = |path: &PathBuf| -> GitStatus {
+            match map.get(path) {
+                Some(entry) => refresh_entry(&mut entry.lock().unwrap_or_else(|e| e.into_inner()), base_branch),
+                None => GitStatus::default(),
+            }
+        };
+        if paths.len() <= 4 || workers < 2 {
+            return paths.iter().map(refresh).collect();
+        }
+        let chunk = paths.len().div_ceil(workers);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = paths
+                .chunks(chunk)
+                .map(|part| s.spawn(|| part.iter().map(refresh).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    }
+}
+
+fn current_key(repo: &Repository, base_branch: &str) -> StatusKey {
+    let head_ref = repo.head().ok();
+    let head = head_ref.as_ref().and_then(|h| h.target());
+    let branch = head_ref
+        .as_ref()
+        .filter(|h| h.is_branch())
+        .and_then(|h| h.name().ok().map(str::to_string));
+    let index = fs::metadata(repo.path().join("index"))
+        .ok()
+        .and_then(|m| Some((m.modified().ok()?, m.len())));
+    let upstream = branch
+        .as_deref()
+        .and_then(|b| repo.branch_upstream_name(b).ok())
+        .and_then(|name| name.as_str().ok().and_then(|n| repo.refname_to_id(n).ok()));
+    let base = [format!("refs/heads/{base_branch}"), format!("refs/remotes/origin/{base_branch}")]
+        .iter()
+        .filter_map(|r| repo.refname_to_id(r).ok())
+        .collect();
+    StatusKey {
+        head,
+        branch,
+        index,
+        upstream,
+        base,
+        base_branch: base_branch.to_string(),
+    }
+}
+
+fn refresh_entry(entry: &mut CacheEntry, base_branch: &str) -> GitStatus {
+    let key = current_key(&entry.repo, base_branch);
+    let now = Instant::now();
+    if key == entry.key {
+        if now.duration_since(entry.dirty_checked) >= DIRTY_TTL {
+            entry.status.has_uncommitted = is_dirty(&entry.repo);
+            entry.dirty_checked = now;
+        }
+        return entry.status;
+    }
+    let has_uncommitted = is_dirty(&entry.repo);
+    let (ahead, has_upstream) = match (key.head, key.upstream) {
+        (Some(head), Some(up)) => (
+            entry.repo.graph_ahead_behind(head, up).map(|(a, _)| a as u32).unwrap_or(0),
+            true,
+        ),
+        _ => (0, false),
+    };
+    let ahead_of_base = match key.head {
+        Some(head) if !key.base.is_empty() => count_not_in(&entry.repo, head, &key.base),
+        _ => None,
+    };
+    entry.status = GitStatus {
+        has_uncommitted,
+        has_unpushed: !has_upstream || ahead > 0,
+        commits_ahead: ahead,
+        commits_ahead_of_base: ahead_of_base,
+    };
+    entry.key = key;
+    entry.dirty_checked = now;
+    entry.status
+}
+
+fn is_dirty(repo: &Repository) -> bool {
+    let mut opts = StatusOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(false)
+        .exclude_submodules(true)
+        .include_ignored(false);
+    repo.statuses(Some(&mut opts)).map(|s| !s.is_empty()).unwrap_or(false)
+}
+
+/// Commits reachable from `head` but from none of `hidden`, capped at 100 000.
+fn count_not_in(repo: &Repository, head: Oid, hidden: &[Oid]) -> Option<u32> {
+    let mut walk = repo.revwalk().ok()?;
+    walk.push(head).ok()?;
+    for oid in hidden {
+        walk.hide(*oid).ok()?;
+    }
+    Some(walk.take(100_000).count() as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_relative_gitdirs() {
+        assert_eq!(normalize(Path::new("/r/.git/worktrees/a/../../../x/.git")), PathBuf::from("/r/x/.git"));
+    }
+}

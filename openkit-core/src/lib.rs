@@ -1,0 +1,56 @@
+//! # openkit-core
+//!
+//! The domain of OpenKit, a local workbench for running many AI coding agents in
+//! parallel: each task gets its own git worktree, dev server, terminals and notes.
+//!
+//! This crate holds the types, the services and the *ports* (traits) they need, plus the
+//! default local implementations (git, files under `.openkit/`, child processes). It
+//! never talks to a terminal, never reads `$HOME` or environment variables itself, and
+//! knows nothing about HTTP: frontends (`openkit-http`, `openkit-cli`) and embedders
+//! build a [`Paths`] value and a [`Workbench`] and call it.
+//!
+//! ## Embedding
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use openkit_core::{Paths, Workbench, CreateWorktree};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let paths = Paths::new("/path/to/repo", "/home/me/.openkit");
+//! let workbench = Arc::new(Workbench::open(paths)?);
+//! let created = workbench
+//!     .create_worktree(CreateWorktree { branch: "feature/login".into(), ..Default::default() })
+//!     .await?;
+//! if let Some(settled) = created.settled {
+//!     settled.await??; // wait for the install to finish
+//! }
+//! for wt in workbench.list_worktrees().await? {
+//!     println!("{} {} dirty={}", wt.id, wt.branch, wt.has_uncommitted);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Every error implements [`DomainError`]: a kind (for the transport status) and a stable
+//! `UPPER_SNAKE` code.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod git;
+pub mod links;
+pub mod paths;
+pub mod persist;
+pub mod ports;
+pub mod provision;
+pub mod workbench;
+pub mod worktree;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use config::{ConfigError, ConfigStore, LocalConfig, WorktreeConfig};
+pub use error::{DomainError, ErrorKind};
+pub use paths::{Paths, discover_project};
+pub use workbench::{CreateWorktree, Created, DeleteFailure, DeleteReport, RenameWorktree, Workbench};
+pub use worktree::{RecoverAction, WorktreeError, WorktreeInfo, WorktreeStatus};

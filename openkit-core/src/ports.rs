@@ -1,0 +1,76 @@
+//! The ports the workbench needs from the outside world, with null implementations for
+//! embedders that do not run dev servers or terminals.
+//!
+//! `openkit-pty` implements [`Terminals`]; the dev-server runner implements [`DevServers`];
+//! the event bus implements [`EventSink`].
+
+use async_trait::async_trait;
+
+use crate::worktree::WorktreeStatus;
+
+/// Runtime state of a worktree's dev server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevServerRuntime {
+    /// Starting or running.
+    pub status: WorktreeStatus,
+    /// Ports in use (offset applied).
+    pub ports: Vec<u16>,
+    /// The port offset.
+    pub offset: u32,
+    /// Process id of the server's process group leader.
+    pub pid: Option<u32>,
+    /// Last output or state change (ISO-8601).
+    pub last_activity: Option<String>,
+}
+
+/// Dev-server processes, one per worktree.
+#[async_trait]
+pub trait DevServers: Send + Sync {
+    /// The running (or starting) dev server of `worktree_id`, if any.
+    fn runtime(&self, worktree_id: &str) -> Option<DevServerRuntime>;
+
+    /// Output lines kept for `worktree_id`; `None` when it never ran.
+    fn logs(&self, worktree_id: &str) -> Option<Vec<String>>;
+
+    /// Stops the dev server of `worktree_id`; true when one was running.
+    async fn stop(&self, worktree_id: &str) -> bool;
+
+    /// Forgets a worktree's runtime state after it was renamed or removed.
+    fn forget(&self, worktree_id: &str);
+}
+
+/// Terminal sessions attached to worktrees.
+#[async_trait]
+pub trait Terminals: Send + Sync {
+    /// Ends every session of `worktree_id`; returns how many were ended.
+    async fn close_worktree_sessions(&self, worktree_id: &str) -> usize;
+}
+
+/// No dev servers: nothing ever runs.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoDevServers;
+
+#[async_trait]
+impl DevServers for NoDevServers {
+    fn runtime(&self, _: &str) -> Option<DevServerRuntime> {
+        None
+    }
+    fn logs(&self, _: &str) -> Option<Vec<String>> {
+        None
+    }
+    async fn stop(&self, _: &str) -> bool {
+        false
+    }
+    fn forget(&self, _: &str) {}
+}
+
+/// No terminals: nothing to close.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoTerminals;
+
+#[async_trait]
+impl Terminals for NoTerminals {
+    async fn close_worktree_sessions(&self, _: &str) -> usize {
+        0
+    }
+}

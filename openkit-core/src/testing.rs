@@ -1,0 +1,219 @@
+//! Test support (feature `testing`): hermetic temporary git repositories.
+//!
+//! A [`TestRepo`] lives in a temporary directory with its own `HOME`, no global or system
+//! git config, fixed author and dates, and optionally a bare `origin`. Use
+//! [`TestRepo::git_cli`] for the workbench and [`TestRepo::env`] for child processes (for
+//! example the `openkit` binary) so nothing of the developer's machine leaks in.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::git::GitCli;
+use crate::paths::Paths;
+
+/// The environment that makes git hermetic and deterministic.
+fn hermetic_env(home: &Path) -> Vec<(String, String)> {
+    [
+        ("HOME", home.to_string_lossy().as_ref()),
+        ("XDG_CONFIG_HOME", home.join(".config").to_string_lossy().as_ref()),
+        ("GIT_CONFIG_GLOBAL", "/dev/null"),
+        ("GIT_CONFIG_NOSYSTEM", "1"),
+        ("GIT_AUTHOR_NAME", "OpenKit Test"),
+        ("GIT_AUTHOR_EMAIL", "test@openkit.invalid"),
+        ("GIT_COMMITTER_NAME", "OpenKit Test"),
+        ("GIT_COMMITTER_EMAIL", "test@openkit.invalid"),
+        ("GIT_AUTHOR_DATE", "2025-01-01T00:00:00Z"),
+        ("GIT_COMMITTER_DATE", "2025-01-01T00:00:00Z"),
+        ("GIT_TERMINAL_PROMPT", "0"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// Options for a [`TestRepo`].
+#[derive(Debug, Clone)]
+pub struct TestRepoBuilder {
+    initial_commit: bool,
+    origin: bool,
+    branch: String,
+    files: Vec<(String, String)>,
+}
+
+impl Default for TestRepoBuilder {
+    fn default() -> Self {
+        TestRepoBuilder {
+            initial_commit: true,
+            origin: false,
+            branch: "main".into(),
+            files: vec![("README.md".into(), "# test\n".into())],
+        }
+    }
+}
+
+impl TestRepoBuilder {
+    /// Leave the repository without any commit.
+    pub fn no_commits(mut self) -> Self {
+        self.initial_commit = false;
+        self
+    }
+
+    /// Add a bare `origin` remote and push the initial branch to it.
+    pub fn with_origin(mut self) -> Self {
+        self.origin = true;
+        self
+    }
+
+    /// Name of the initial branch (default `main`).
+    pub fn branch(mut self, name: &str) -> Self {
+        self.branch = name.into();
+        self
+    }
+
+    /// A file of the initial commit.
+    pub fn file(mut self, path: &str, content: &str) -> Self {
+        self.files.push((path.into(), content.into()));
+        self
+    }
+
+    /// Creates the repository.
+    pub fn build(self) -> TestRepo {
+        let dir = tempfile::tempdir().expect("creating a temp dir");
+        let base = dir.path().canonicalize().expect("canonical temp dir");
+        let home = base.join("home");
+        let root = base.join("repo");
+        std::fs::create_dir_all(&home).expect("creating HOME");
+        std::fs::create_dir_all(&root).expect("creating repo dir");
+        let repo = TestRepo {
+            _dir: dir,
+            root,
+            home,
+            origin: None,
+        };
+        repo.git(["init", "-q", "-b", &self.branch]);
+        if self.initial_commit {
+            for (path, content) in &self.files {
+                repo.write(path, content);
+            }
+            repo.commit_all("initial commit");
+        }
+        let mut repo = repo;
+        if self.origin {
+            let origin = base.join("origin.git");
+            repo.git_in(&base, ["init", "-q", "--bare", "-b", &self.branch, "origin.git"]);
+            repo.git(["remote", "add", "origin", &origin.to_string_lossy()]);
+            if self.initial_commit {
+                repo.git(["push", "-q", "-u", "origin", &self.branch]);
+                repo.git(["remote", "set-head", "origin", &self.branch]);
+            }
+            repo.origin = Some(origin);
+        }
+        repo
+    }
+}
+
+/// A hermetic temporary git repository, deleted on drop.
+#[derive(Debug)]
+pub struct TestRepo {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    home: PathBuf,
+    origin: Option<PathBuf>,
+}
+
+impl TestRepo {
+    /// A repository with one commit on `main`.
+    pub fn new() -> Self {
+        TestRepo::builder().build()
+    }
+
+    /// Options for a repository.
+    pub fn builder() -> TestRepoBuilder {
+        TestRepoBuilder::default()
+    }
+
+    /// The working tree (project root), canonicalised.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The isolated home directory.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// The bare origin, when built `with_origin`.
+    pub fn origin(&self) -> Option<&Path> {
+        self.origin.as_deref()
+    }
+
+    /// Paths for this project, with the global directory under the isolated home.
+    pub fn paths(&self) -> Paths {
+        Paths::new(&self.root, self.home.join(".openkit"))
+    }
+
+    /// The hermetic environment, for child processes.
+    pub fn env(&self) -> Vec<(String, String)> {
+        hermetic_env(&self.home)
+    }
+
+    /// A git runner using the hermetic environment.
+    pub fn git_cli(&self) -> GitCli {
+        self.env()
+            .into_iter()
+            .fold(GitCli::new(), |git, (k, v)| git.with_env(k, v))
+    }
+
+    /// Runs git in the project root; panics on failure. Returns stdout.
+    pub fn git<I, S>(&self, args: I) -> String
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.git_in(&self.root, args)
+    }
+
+    /// Runs git in `dir`; panics on failure. Returns stdout.
+    pub fn git_in<I, S>(&self, dir: &Path, args: I) -> String
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_os_string()).collect();
+        let out = Command::new("git")
+            .args(&args)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(self.env())
+            .output()
+            .expect("running git");
+        assert!(
+            out.status.success(),
+            "git {:?} failed in {}: {}",
+            args,
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Writes a file below the project root, creating directories.
+    pub fn write(&self, rel: &str, content: &str) {
+        let path = self.root.join(rel);
+        std::fs::create_dir_all(path.parent().expect("file has a parent")).expect("creating dirs");
+        std::fs::write(path, content).expect("writing file");
+    }
+
+    /// Stages everything and commits in the project root.
+    pub fn commit_all(&self, message: &str) {
+        self.git(["add", "-A"]);
+        self.git(["commit", "-q", "-m", message]);
+    }
+}
+
+impl Default for TestRepo {
+    fn default() -> Self {
+        TestRepo::new()
+    }
+}
