@@ -85,3 +85,13 @@ impl IoFailure {
         }
     }
 }
+
+impl DomainError for IoFailure {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Internal
+    }
+
+    fn code(&self) -> &'static str {
+        "IO_ERROR"
+    }
+}

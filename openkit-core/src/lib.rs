@@ -34,11 +34,13 @@
 //! `UPPER_SNAKE` code.
 #![forbid(unsafe_code)]
 
+pub mod agent_rules;
 pub mod config;
 pub mod error;
 pub mod events;
 pub mod git;
 pub mod links;
+pub mod open_targets;
 pub mod paths;
 pub mod persist;
 pub mod ports;

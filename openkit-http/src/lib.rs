@@ -1,1 +1,74 @@
-//! placeholder
+//! # openkit-http
+//!
+//! OpenKit's local server: the REST API of the reference (`/api/...`) on axum (hyper).
+//! Only this crate knows wire shapes: response envelopes, the error envelope
+//! (`{success:false, error, code}`), HTTP statuses.
+//!
+//! ## Embedding
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use openkit_core::{Paths, Workbench};
+//! use openkit_http::Server;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let workbench = Arc::new(Workbench::open(Paths::new("/path/to/repo", "/home/me/.openkit"))?);
+//! let bound = Server::new(workbench).port(4040).bind().await?;
+//! println!("listening on {}", bound.url());
+//! bound.serve(async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! For tests, [`router`] gives the plain `axum::Router` to drive with
+//! `tower::ServiceExt::oneshot`, no socket needed.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod routes;
+pub mod security;
+mod server;
+mod state;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+pub use security::SecurityPolicy;
+pub use server::{BoundServer, Server, ServerError};
+pub use state::AppState;
+
+/// Largest JSON body accepted (1 MiB).
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+
+/// The complete API as an axum router.
+pub fn router(state: AppState) -> Router {
+    use routes::*;
+    let api = Router::new()
+        .route("/api/worktrees", get(worktrees::list).post(worktrees::create))
+        .route("/api/worktrees/{id}", axum::routing::patch(worktrees::rename).delete(worktrees::delete))
+        .route("/api/worktrees/{id}/logs", get(worktrees::logs))
+        .route("/api/worktrees/{id}/recover", post(worktrees::recover))
+        .route("/api/worktrees/{id}/open-targets", get(open::targets))
+        .route("/api/worktrees/{id}/open", post(open::open))
+        .route(
+            "/api/agent-rules/{file_id}",
+            get(agent_rules::get).put(agent_rules::put).delete(agent_rules::delete),
+        )
+        .route("/api/config", get(config::get).patch(config::patch))
+        .route("/api/config/detect", get(config::detect))
+        .route("/api/config/init", post(config::init))
+        .route("/api/config/setup-status", get(config::setup_status))
+        .route("/api/config/commit-setup", post(config::commit_setup))
+        .route("/api/local-config", get(local_config::get).patch(local_config::patch))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .with_state(state.clone());
+    api.layer(axum::middleware::from_fn_with_state(
+        Arc::clone(&state.inner.policy),
+        security::enforce,
+    ))
+    .layer(tower_http::catch_panic::CatchPanicLayer::custom(error::panic_response))
+}

@@ -1,0 +1,96 @@
+//! Command-line grammar.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// OpenKit: a local workbench for running many AI coding agents in parallel, each in its
+/// own git worktree with its own dev server, terminals and notes.
+#[derive(Debug, Parser)]
+#[command(name = "openkit", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Run as if started in this directory.
+    #[arg(short = 'C', long = "dir", global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the server for the current project (the default).
+    Serve(ServeArgs),
+    /// Create .openkit/config.json (asks when run in a terminal, unless --yes).
+    Init(InitArgs),
+    /// Manage worktrees directly (no running server needed).
+    #[command(subcommand, alias = "wt")]
+    Worktree(WorktreeCommand),
+    /// Print a shell completion script.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `openkit serve`
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// First port to try (the next ones are tried when it is taken).
+    #[arg(long, short, default_value_t = 4040, env = "OPENKIT_PORT")]
+    pub port: u16,
+    /// Do not open a browser.
+    #[arg(long)]
+    pub no_open: bool,
+    /// Also accept requests from this web origin (e.g. http://localhost:5173).
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origins: Vec<String>,
+}
+
+/// `openkit init`
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Command that starts the dev server.
+    #[arg(long)]
+    pub start_command: Option<String>,
+    /// Command that installs dependencies.
+    #[arg(long)]
+    pub install_command: Option<String>,
+    /// Branch worktrees start from.
+    #[arg(long)]
+    pub base_branch: Option<String>,
+    /// Overwrite an existing config.
+    #[arg(long)]
+    pub force: bool,
+    /// Do not ask; use flags and detected values.
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+/// `openkit worktree ...`
+#[derive(Debug, Subcommand)]
+pub enum WorktreeCommand {
+    /// List worktrees with their git status.
+    #[command(alias = "ls")]
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a worktree for a branch (waits for the install to finish).
+    Create {
+        /// Branch to check out or create.
+        branch: String,
+        /// Worktree id (default: derived from the branch).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Remove a worktree (the branch is kept).
+    #[command(alias = "rm")]
+    Remove {
+        /// Worktree id.
+        id: String,
+    },
+}

@@ -1,0 +1,230 @@
+//! What each subcommand does.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::CommandFactory;
+use openkit_core::config::InitOptions;
+use openkit_core::{CreateWorktree, Paths, Workbench, discover_project};
+use openkit_http::Server;
+
+use crate::cli::{Cli, Command, InitArgs, ServeArgs, WorktreeCommand};
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let cwd = match &cli.dir {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir().context("reading the current directory")?,
+    };
+    match cli.command.unwrap_or(Command::Serve(ServeArgs {
+        port: std::env::var("OPENKIT_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(4040),
+        ..ServeArgs::default()
+    })) {
+        Command::Serve(args) => serve(&cwd, args).await,
+        Command::Init(args) => init(&cwd, args),
+        Command::Worktree(cmd) => worktree(&cwd, cmd).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "openkit", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The global state directory, `~/.openkit`.
+fn global_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
+        .join(".openkit")
+}
+
+fn project_paths(cwd: &Path) -> anyhow::Result<Paths> {
+    let root = discover_project(cwd).with_context(|| {
+        format!("{} is not inside a git repository or OpenKit project", cwd.display())
+    })?;
+    Ok(Paths::new(root, global_dir()))
+}
+
+fn open_workbench(cwd: &Path) -> anyhow::Result<Arc<Workbench>> {
+    let paths = project_paths(cwd)?;
+    Ok(Arc::new(Workbench::open(paths)?))
+}
+
+fn search_path() -> Vec<PathBuf> {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default()
+}
+
+async fn serve(cwd: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let workbench = open_workbench(cwd)?;
+    let root = workbench.paths().project_root().to_path_buf();
+    let server = args
+        .allow_origins
+        .iter()
+        .fold(Server::new(workbench).port(args.port), |s, o| s.allow_origin(o.clone()))
+        .search_path(search_path());
+    let bound = server.bind().await?;
+    let url = bound.url();
+    println!("OpenKit serving {} at {url}", root.display());
+    if !args.no_open && has_display() {
+        open_browser(&url);
+    }
+    bound.serve(shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// True when a graphical session is there to open a browser in.
+fn has_display() -> bool {
+    cfg!(target_os = "macos")
+        || std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+        || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
+}
+
+fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    match std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    {
+        Ok(mut child) => {
+            std::thread::spawn(move || child.wait());
+        }
+        Err(e) => tracing::debug!("could not open a browser: {e}"),
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    eprintln!("OpenKit shutting down");
+}
+
+fn init(cwd: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
+    let paths = project_paths(cwd)?;
+    let store = openkit_core::ConfigStore::new(paths.clone());
+    let detected = openkit_core::config::detect(paths.project_root());
+    let interactive = !args.yes && std::io::stdin().is_terminal();
+    let mut options = InitOptions {
+        start_command: args.start_command,
+        install_command: args.install_command,
+        base_branch: args.base_branch,
+        force: args.force,
+    };
+    if interactive {
+        if paths.config_file().exists() && !options.force {
+            options.force = ask_yes_no("A config exists already. Overwrite it?")?;
+            if !options.force {
+                println!("Nothing changed.");
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+        if options.start_command.is_none() {
+            options.start_command = Some(ask("Dev server command", &detected.start_command)?);
+        }
+        if options.install_command.is_none() {
+            options.install_command = Some(ask("Install command", &detected.install_command)?);
+        }
+        if options.base_branch.is_none() {
+            options.base_branch = Some(ask("Base branch", &detected.base_branch)?);
+        }
+    }
+    let config = store.init(options)?;
+    println!(
+        "Created {} (start: {:?}, install: {:?}, base branch: {})",
+        paths.config_file().display(),
+        config.start_command,
+        config.install_command,
+        config.base_branch
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ask(question: &str, default: &str) -> anyhow::Result<String> {
+    print!("{question} [{default}]: ");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let answer = line.trim();
+    Ok(if answer.is_empty() { default.to_string() } else { answer.to_string() })
+}
+
+fn ask_yes_no(question: &str) -> anyhow::Result<bool> {
+    let answer = ask(&format!("{question} (y/n)"), "n")?;
+    Ok(matches!(answer.to_ascii_lowercase().as_str(), "y" | "yes"))
+}
+
+async fn worktree(cwd: &Path, cmd: WorktreeCommand) -> anyhow::Result<ExitCode> {
+    let workbench = open_workbench(cwd)?;
+    match cmd {
+        WorktreeCommand::List { json } => {
+            let list = workbench.list_worktrees().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "worktrees": list }))?);
+            } else {
+                for wt in list {
+                    let mut flags = Vec::new();
+                    if wt.has_uncommitted {
+                        flags.push("uncommitted".to_string());
+                    }
+                    if wt.commits_ahead > 0 {
+                        flags.push(format!("{} ahead", wt.commits_ahead));
+                    }
+                    if let Some(n) = wt.commits_ahead_of_base.filter(|n| *n > 0) {
+                        flags.push(format!("{n} ahead of base"));
+                    }
+                    let status = serde_json::to_value(wt.status)?;
+                    println!(
+                        "{:<24} {:<32} {:<9} {}",
+                        wt.id,
+                        wt.branch,
+                        status.as_str().unwrap_or_default(),
+                        flags.join(", ")
+                    );
+                }
+            }
+        }
+        WorktreeCommand::Create { branch, id } => {
+            let created = workbench
+                .create_worktree(CreateWorktree {
+                    branch,
+                    id,
+                    name: None,
+                })
+                .await?;
+            if let Some(settled) = created.settled {
+                eprintln!("Installing dependencies in {} ...", created.worktree.id);
+                settled.await.context("install task")??;
+            }
+            println!("Created worktree {} at {}", created.worktree.id, created.worktree.path.display());
+        }
+        WorktreeCommand::Remove { id } => {
+            let report = workbench.delete_worktree(&id).await?;
+            println!("Removed worktree {} (branch kept)", report.worktree_id);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

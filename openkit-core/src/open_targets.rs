@@ -1,0 +1,213 @@
+//! Opening a worktree in a local app (IDE, terminal, file manager).
+//!
+//! Detection looks for executables on a search path the frontend passes in (core does not
+//! read `$PATH` itself). Linux equivalents stand in for macOS-only mechanisms: `xdg-open`
+//! for Finder, the usual terminal emulators for Terminal.app.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use serde::Serialize;
+
+/// A place a worktree can be opened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct OpenTarget {
+    /// API id (`cursor`, `vscode`, ...).
+    pub target: &'static str,
+    /// Human label.
+    pub label: &'static str,
+}
+
+/// Every target the API accepts, in the server's priority order, with the executables
+/// that provide it (the first one found wins).
+const CANDIDATES: [(&str, &str, &[&str]); 10] = [
+    ("cursor", "Cursor", &["cursor"]),
+    ("vscode", "VSCode", &["code", "code-insiders", "codium"]),
+    ("zed", "Zed", &["zed", "zeditor"]),
+    ("intellij", "IntelliJ IDEA", &["idea", "intellij-idea-ultimate", "intellij-idea-community"]),
+    ("webstorm", "WebStorm", &["webstorm"]),
+    ("ghostty", "Ghostty", &["ghostty"]),
+    ("warp", "Warp", &["warp-terminal", "warp"]),
+    (
+        "terminal",
+        "Terminal",
+        &["x-terminal-emulator", "gnome-terminal", "konsole", "xfce4-terminal", "kitty", "alacritty", "wezterm", "xterm"],
+    ),
+    ("neovim", "Neovim", &["nvim"]),
+    ("file-manager", FILE_MANAGER_LABEL, &[FILE_MANAGER_COMMAND]),
+];
+
+#[cfg(target_os = "macos")]
+const FILE_MANAGER_LABEL: &str = "Finder";
+#[cfg(not(target_os = "macos"))]
+const FILE_MANAGER_LABEL: &str = "File Manager";
+#[cfg(target_os = "macos")]
+const FILE_MANAGER_COMMAND: &str = "open";
+#[cfg(not(target_os = "macos"))]
+const FILE_MANAGER_COMMAND: &str = "xdg-open";
+
+/// True when `id` is a target the API accepts.
+pub fn is_known_target(id: &str) -> bool {
+    CANDIDATES.iter().any(|(t, _, _)| *t == id)
+}
+
+/// Finds an executable file named `name` in `search_path`.
+pub fn find_executable(name: &str, search_path: &[PathBuf]) -> Option<PathBuf> {
+    search_path.iter().map(|dir| dir.join(name)).find(|p| is_executable(p))
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
+}
+
+/// The targets available on this machine, in priority order.
+pub fn detect(search_path: &[PathBuf]) -> Vec<OpenTarget> {
+    CANDIDATES
+        .iter()
+        .filter(|(target, _, bins)| {
+            let found = bins.iter().any(|b| find_executable(b, search_path).is_some());
+            // Neovim opens inside a terminal emulator.
+            found && (*target != "neovim" || terminal_command(search_path).is_some())
+        })
+        .map(|(target, label, _)| OpenTarget { target, label })
+        .collect()
+}
+
+/// The persisted target when it is available, else the first available one.
+pub fn selected(available: &[OpenTarget], persisted: Option<&str>) -> Option<&'static str> {
+    persisted
+        .and_then(|p| available.iter().find(|t| t.target == p))
+        .or_else(|| available.first())
+        .map(|t| t.target)
+}
+
+fn terminal_command(search_path: &[PathBuf]) -> Option<PathBuf> {
+    CANDIDATES
+        .iter()
+        .filter(|(t, _, _)| matches!(*t, "ghostty" | "terminal"))
+        .flat_map(|(_, _, bins)| bins.iter())
+        .find_map(|b| find_executable(b, search_path))
+}
+
+/// Why a worktree could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The target is not one the API knows.
+    #[error("Invalid target \"{0}\"")]
+    UnknownTarget(String),
+    /// The target's app is not installed.
+    #[error("{0} is not available on this machine")]
+    NotAvailable(&'static str),
+    /// The app could not be started.
+    #[error("Could not start {label}: {source}")]
+    Launch {
+        /// The app's label.
+        label: &'static str,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl crate::error::DomainError for OpenError {
+    fn kind(&self) -> crate::ErrorKind {
+        crate::ErrorKind::InvalidInput
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            OpenError::UnknownTarget(_) => "INVALID_OPEN_TARGET",
+            OpenError::NotAvailable(_) => "OPEN_TARGET_UNAVAILABLE",
+            OpenError::Launch { .. } => "OPEN_FAILED",
+        }
+    }
+}
+
+/// Starts the app for `target` on `dir`, detached (its exit is reaped in the background).
+pub fn open(target: &str, dir: &Path, search_path: &[PathBuf]) -> Result<(), OpenError> {
+    let (id, label, bins) = CANDIDATES
+        .iter()
+        .find(|(t, _, _)| *t == target)
+        .ok_or_else(|| OpenError::UnknownTarget(target.to_string()))?;
+    let exe = bins
+        .iter()
+        .find_map(|b| find_executable(b, search_path))
+        .ok_or(OpenError::NotAvailable(label))?;
+    let dir_arg = dir.as_os_str();
+    let mut cmd = match *id {
+        "neovim" => {
+            let term = terminal_command(search_path).ok_or(OpenError::NotAvailable(label))?;
+            let mut c = std::process::Command::new(term);
+            c.arg("-e").arg(&exe).arg(dir_arg);
+            c
+        }
+        "terminal" | "ghostty" | "warp" => {
+            let mut c = std::process::Command::new(&exe);
+            c.current_dir(dir);
+            c
+        }
+        _ => {
+            let mut c = std::process::Command::new(&exe);
+            c.arg(dir_arg);
+            c
+        }
+    };
+    let mut child = cmd
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .env("PATH", std::env::join_paths(search_path).unwrap_or_default())
+        .spawn()
+        .map_err(|source| OpenError::Launch { label, source })?;
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_bin(dir: &Path, name: &str, script: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[test]
+    fn detects_executables_only() {
+        let bin = tempfile::tempdir().unwrap();
+        fake_bin(bin.path(), "code", "true");
+        std::fs::write(bin.path().join("cursor"), "not executable").unwrap();
+        let found = detect(&[bin.path().to_path_buf()]);
+        assert_eq!(found.iter().map(|t| t.target).collect::<Vec<_>>(), vec!["vscode"]);
+        assert_eq!(selected(&found, Some("cursor")), Some("vscode"));
+        assert_eq!(selected(&found, Some("vscode")), Some("vscode"));
+        assert_eq!(selected(&[], None), None);
+    }
+
+    #[test]
+    fn opens_with_the_path_argument() {
+        let bin = tempfile::tempdir().unwrap();
+        let out = bin.path().join("opened");
+        fake_bin(bin.path(), "zed", &format!("echo \"$1\" > {}", out.display()));
+        let target = tempfile::tempdir().unwrap();
+        open("zed", target.path(), &[bin.path().to_path_buf()]).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !out.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(std::fs::read_to_string(&out).unwrap().trim(), target.path().to_str().unwrap());
+        assert!(matches!(open("vim", target.path(), &[]), Err(OpenError::UnknownTarget(_))));
+        assert!(matches!(open("cursor", target.path(), &[]), Err(OpenError::NotAvailable(_))));
+    }
+}

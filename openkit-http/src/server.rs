@@ -1,0 +1,182 @@
+//! Binding, serving, `.openkit/server.json`, graceful shutdown.
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use openkit_core::Workbench;
+use openkit_core::persist;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::security::SecurityPolicy;
+use crate::state::AppState;
+
+/// How many consecutive ports are tried when the requested one is taken.
+pub const PORT_ATTEMPTS: u16 = 20;
+
+/// A server that could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// No port in the range could be bound.
+    #[error("could not listen on {host} ports {first}..={last}: {source}")]
+    Bind {
+        /// Host address.
+        host: IpAddr,
+        /// First port tried.
+        first: u16,
+        /// Last port tried.
+        last: u16,
+        /// The last error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Builder for the OpenKit server.
+pub struct Server {
+    workbench: Arc<Workbench>,
+    host: IpAddr,
+    port: u16,
+    extra_origins: Vec<String>,
+    search_path: Vec<PathBuf>,
+    write_server_file: bool,
+}
+
+impl Server {
+    /// A server for `workbench` on 127.0.0.1:4040 (trying the next ports when taken).
+    pub fn new(workbench: Arc<Workbench>) -> Self {
+        Server {
+            workbench,
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 4040,
+            extra_origins: Vec::new(),
+            search_path: Vec::new(),
+            write_server_file: true,
+        }
+    }
+
+    /// The first port to try; 0 lets the OS choose.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// The address to bind (default 127.0.0.1).
+    pub fn host(mut self, host: IpAddr) -> Self {
+        self.host = host;
+        self
+    }
+
+    /// Also accepts requests from this origin (see [`SecurityPolicy::allow_origin`]).
+    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+        self.extra_origins.push(origin.into());
+        self
+    }
+
+    /// Directories searched for local apps (usually `$PATH`).
+    pub fn search_path(mut self, search_path: Vec<PathBuf>) -> Self {
+        self.search_path = search_path;
+        self
+    }
+
+    /// Whether to write `.openkit/server.json` (default true).
+    pub fn write_server_file(mut self, write: bool) -> Self {
+        self.write_server_file = write;
+        self
+    }
+
+    /// Binds the first free port of the range.
+    pub async fn bind(self) -> Result<BoundServer, ServerError> {
+        let attempts = if self.port == 0 { 1 } else { PORT_ATTEMPTS };
+        let mut last_err = None;
+        for i in 0..attempts {
+            let Some(port) = self.port.checked_add(i) else { break };
+            match TcpListener::bind(SocketAddr::new(self.host, port)).await {
+                Ok(listener) => {
+                    let addr = listener.local_addr().map_err(ServerError::Serve)?;
+                    let policy = self
+                        .extra_origins
+                        .iter()
+                        .fold(SecurityPolicy::for_port(addr.port()), |p, o| p.allow_origin(o.clone()));
+                    let state = AppState::new(Arc::clone(&self.workbench), policy).with_search_path(self.search_path);
+                    let server_file = self.write_server_file.then(|| self.workbench.paths().server_file());
+                    return Ok(BoundServer {
+                        listener,
+                        addr,
+                        state,
+                        server_file,
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => last_err = Some(e),
+                Err(e) => {
+                    last_err = Some(e);
+                    break;
+                }
+            }
+        }
+        Err(ServerError::Bind {
+            host: self.host,
+            first: self.port,
+            last: self.port.saturating_add(attempts - 1),
+            source: last_err.unwrap_or_else(|| std::io::Error::other("no port available")),
+        })
+    }
+}
+
+/// A listening server, ready to serve.
+pub struct BoundServer {
+    listener: TcpListener,
+    addr: SocketAddr,
+    state: AppState,
+    server_file: Option<PathBuf>,
+}
+
+impl BoundServer {
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The URL clients use (`http://localhost:<port>`).
+    pub fn url(&self) -> String {
+        format!("http://localhost:{}", self.addr.port())
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests. Writes
+    /// `.openkit/server.json` while serving and removes it afterwards.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+        if let Some(file) = &self.server_file {
+            let record = json!({ "url": self.url(), "pid": std::process::id() });
+            if let Err(e) = persist::write_json(file, &record) {
+                tracing::warn!("could not write {}: {e}", file.display());
+            }
+        }
+        let app = crate::router(self.state);
+        let result = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(ServerError::Serve);
+        if let Some(file) = &self.server_file {
+            remove_if_ours(file);
+        }
+        result
+    }
+}
+
+/// Removes `server.json` only when it still names this process (another server may have
+/// taken over the project).
+fn remove_if_ours(file: &std::path::Path) {
+    let ours = persist::read_json_object(file)
+        .ok()
+        .flatten()
+        .and_then(|m| m.get("pid").and_then(serde_json::Value::as_u64))
+        == Some(u64::from(std::process::id()));
+    if ours {
+        let _ = std::fs::remove_file(file);
+    }
+}
