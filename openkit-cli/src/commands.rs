@@ -20,14 +20,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => std::env::current_dir().context("reading the current directory")?,
     };
     match cli.command.unwrap_or(Command::Serve(ServeArgs {
-        port: std::env::var("OPENKIT_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(4040),
+        port: std::env::var("OPENKIT_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(4040),
         ..ServeArgs::default()
     })) {
         Command::Serve(args) => serve(&cwd, args).await,
         Command::Init(args) => init(&cwd, args),
         Command::Worktree(cmd) => worktree(&cwd, cmd).await,
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "openkit", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "openkit",
+                &mut std::io::stdout(),
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -43,7 +51,10 @@ fn global_dir() -> PathBuf {
 
 fn project_paths(cwd: &Path) -> anyhow::Result<Paths> {
     let root = discover_project(cwd).with_context(|| {
-        format!("{} is not inside a git repository or OpenKit project", cwd.display())
+        format!(
+            "{} is not inside a git repository or OpenKit project",
+            cwd.display()
+        )
     })?;
     Ok(Paths::new(root, global_dir()))
 }
@@ -65,7 +76,9 @@ async fn serve(cwd: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let server = args
         .allow_origins
         .iter()
-        .fold(Server::new(workbench).port(args.port), |s, o| s.allow_origin(o.clone()))
+        .fold(Server::new(workbench).port(args.port), |s, o| {
+            s.allow_origin(o.clone())
+        })
         .search_path(search_path());
     let bound = server.bind().await?;
     let url = bound.url();
@@ -85,7 +98,11 @@ fn has_display() -> bool {
 }
 
 fn open_browser(url: &str) {
-    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
     match std::process::Command::new(opener)
         .arg(url)
         .stdin(std::process::Stdio::null())
@@ -169,7 +186,11 @@ fn ask(question: &str, default: &str) -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     let answer = line.trim();
-    Ok(if answer.is_empty() { default.to_string() } else { answer.to_string() })
+    Ok(if answer.is_empty() {
+        default.to_string()
+    } else {
+        answer.to_string()
+    })
 }
 
 fn ask_yes_no(question: &str) -> anyhow::Result<bool> {
@@ -183,7 +204,10 @@ async fn worktree(cwd: &Path, cmd: WorktreeCommand) -> anyhow::Result<ExitCode> 
         WorktreeCommand::List { json } => {
             let list = workbench.list_worktrees().await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "worktrees": list }))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "worktrees": list }))?
+                );
             } else {
                 for wt in list {
                     let mut flags = Vec::new();
@@ -219,7 +243,11 @@ async fn worktree(cwd: &Path, cmd: WorktreeCommand) -> anyhow::Result<ExitCode> 
                 eprintln!("Installing dependencies in {} ...", created.worktree.id);
                 settled.await.context("install task")??;
             }
-            println!("Created worktree {} at {}", created.worktree.id, created.worktree.path.display());
+            println!(
+                "Created worktree {} at {}",
+                created.worktree.id,
+                created.worktree.path.display()
+            );
         }
         WorktreeCommand::Remove { id } => {
             let report = workbench.delete_worktree(&id).await?;

@@ -70,7 +70,12 @@ impl EventSink for NoEvents {
 
 impl ActivityNotice {
     /// A worktree-category notice.
-    pub fn worktree(event_type: &str, severity: Severity, worktree_id: &str, title: String) -> Self {
+    pub fn worktree(
+        event_type: &str,
+        severity: Severity,
+        worktree_id: &str,
+        title: String,
+    ) -> Self {
         ActivityNotice {
             category: ActivityCategory::Worktree,
             event_type: event_type.to_string(),

@@ -54,5 +54,7 @@ pub mod testing;
 pub use config::{ConfigError, ConfigStore, LocalConfig, WorktreeConfig};
 pub use error::{DomainError, ErrorKind};
 pub use paths::{Paths, discover_project};
-pub use workbench::{CreateWorktree, Created, DeleteFailure, DeleteReport, RenameWorktree, Workbench};
+pub use workbench::{
+    CreateWorktree, Created, DeleteFailure, DeleteReport, RenameWorktree, Workbench,
+};
 pub use worktree::{RecoverAction, WorktreeError, WorktreeInfo, WorktreeStatus};

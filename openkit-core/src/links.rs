@@ -17,7 +17,9 @@ fn notes_files(paths: &Paths) -> Vec<PathBuf> {
         return out;
     };
     for source in sources.flatten().filter(|e| e.path().is_dir()) {
-        let Ok(issues) = fs::read_dir(source.path()) else { continue };
+        let Ok(issues) = fs::read_dir(source.path()) else {
+            continue;
+        };
         for issue in issues.flatten() {
             let notes = issue.path().join("notes.json");
             if notes.is_file() {
@@ -51,7 +53,11 @@ pub fn relink_worktree(paths: &Paths, from: &str, to: Option<&str>) -> Result<us
 
 /// Renames (`to = Some`) or drops (`to = None`) the entry of `from` in
 /// `.openkit/worktree-settings.json`.
-pub fn move_worktree_settings(paths: &Paths, from: &str, to: Option<&str>) -> Result<(), IoFailure> {
+pub fn move_worktree_settings(
+    paths: &Paths,
+    from: &str,
+    to: Option<&str>,
+) -> Result<(), IoFailure> {
     let file = paths.worktree_settings_file();
     let Ok(Some(mut settings)) = persist::read_json_object(&file) else {
         return Ok(());
@@ -82,9 +88,15 @@ mod tests {
         fs::create_dir_all(corrupt.parent().unwrap()).unwrap();
         fs::write(&corrupt, "{oops").unwrap();
         assert_eq!(relink_worktree(&paths, "wt", Some("wt2")).unwrap(), 1);
-        assert_eq!(persist::read_json_object(&a).unwrap().unwrap()["linkedWorktreeId"], json!("wt2"));
+        assert_eq!(
+            persist::read_json_object(&a).unwrap().unwrap()["linkedWorktreeId"],
+            json!("wt2")
+        );
         assert_eq!(relink_worktree(&paths, "wt2", None).unwrap(), 1);
-        assert_eq!(persist::read_json_object(&a).unwrap().unwrap()["linkedWorktreeId"], Value::Null);
+        assert_eq!(
+            persist::read_json_object(&a).unwrap().unwrap()["linkedWorktreeId"],
+            Value::Null
+        );
         assert_eq!(fs::read_to_string(&corrupt).unwrap(), "{oops");
     }
 
@@ -92,11 +104,22 @@ mod tests {
     fn settings_follow_the_worktree() {
         let dir = tempfile::tempdir().unwrap();
         let paths = Paths::new(dir.path(), dir.path().join("g"));
-        persist::write_json(&paths.worktree_settings_file(), &json!({"a": {"autoCleanupOnMerge": true}})).unwrap();
+        persist::write_json(
+            &paths.worktree_settings_file(),
+            &json!({"a": {"autoCleanupOnMerge": true}}),
+        )
+        .unwrap();
         move_worktree_settings(&paths, "a", Some("b")).unwrap();
-        let s = persist::read_json_object(&paths.worktree_settings_file()).unwrap().unwrap();
+        let s = persist::read_json_object(&paths.worktree_settings_file())
+            .unwrap()
+            .unwrap();
         assert_eq!(s["b"], json!({"autoCleanupOnMerge": true}));
         move_worktree_settings(&paths, "b", None).unwrap();
-        assert!(persist::read_json_object(&paths.worktree_settings_file()).unwrap().unwrap().is_empty());
+        assert!(
+            persist::read_json_object(&paths.worktree_settings_file())
+                .unwrap()
+                .unwrap()
+                .is_empty()
+        );
     }
 }

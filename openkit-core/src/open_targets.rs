@@ -24,14 +24,27 @@ const CANDIDATES: [(&str, &str, &[&str]); 10] = [
     ("cursor", "Cursor", &["cursor"]),
     ("vscode", "VSCode", &["code", "code-insiders", "codium"]),
     ("zed", "Zed", &["zed", "zeditor"]),
-    ("intellij", "IntelliJ IDEA", &["idea", "intellij-idea-ultimate", "intellij-idea-community"]),
+    (
+        "intellij",
+        "IntelliJ IDEA",
+        &["idea", "intellij-idea-ultimate", "intellij-idea-community"],
+    ),
     ("webstorm", "WebStorm", &["webstorm"]),
     ("ghostty", "Ghostty", &["ghostty"]),
     ("warp", "Warp", &["warp-terminal", "warp"]),
     (
         "terminal",
         "Terminal",
-        &["x-terminal-emulator", "gnome-terminal", "konsole", "xfce4-terminal", "kitty", "alacritty", "wezterm", "xterm"],
+        &[
+            "x-terminal-emulator",
+            "gnome-terminal",
+            "konsole",
+            "xfce4-terminal",
+            "kitty",
+            "alacritty",
+            "wezterm",
+            "xterm",
+        ],
     ),
     ("neovim", "Neovim", &["nvim"]),
     ("file-manager", FILE_MANAGER_LABEL, &[FILE_MANAGER_COMMAND]),
@@ -53,7 +66,10 @@ pub fn is_known_target(id: &str) -> bool {
 
 /// Finds an executable file named `name` in `search_path`.
 pub fn find_executable(name: &str, search_path: &[PathBuf]) -> Option<PathBuf> {
-    search_path.iter().map(|dir| dir.join(name)).find(|p| is_executable(p))
+    search_path
+        .iter()
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
 }
 
 #[cfg(unix)]
@@ -72,7 +88,9 @@ pub fn detect(search_path: &[PathBuf]) -> Vec<OpenTarget> {
     CANDIDATES
         .iter()
         .filter(|(target, _, bins)| {
-            let found = bins.iter().any(|b| find_executable(b, search_path).is_some());
+            let found = bins
+                .iter()
+                .any(|b| find_executable(b, search_path).is_some());
             // Neovim opens inside a terminal emulator.
             found && (*target != "neovim" || terminal_command(search_path).is_some())
         })
@@ -163,7 +181,10 @@ pub fn open(target: &str, dir: &Path, search_path: &[PathBuf]) -> Result<(), Ope
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .env("PATH", std::env::join_paths(search_path).unwrap_or_default())
+        .env(
+            "PATH",
+            std::env::join_paths(search_path).unwrap_or_default(),
+        )
         .spawn()
         .map_err(|source| OpenError::Launch { label, source })?;
     std::thread::spawn(move || {
@@ -189,7 +210,10 @@ mod tests {
         fake_bin(bin.path(), "code", "true");
         std::fs::write(bin.path().join("cursor"), "not executable").unwrap();
         let found = detect(&[bin.path().to_path_buf()]);
-        assert_eq!(found.iter().map(|t| t.target).collect::<Vec<_>>(), vec!["vscode"]);
+        assert_eq!(
+            found.iter().map(|t| t.target).collect::<Vec<_>>(),
+            vec!["vscode"]
+        );
         assert_eq!(selected(&found, Some("cursor")), Some("vscode"));
         assert_eq!(selected(&found, Some("vscode")), Some("vscode"));
         assert_eq!(selected(&[], None), None);
@@ -199,15 +223,28 @@ mod tests {
     fn opens_with_the_path_argument() {
         let bin = tempfile::tempdir().unwrap();
         let out = bin.path().join("opened");
-        fake_bin(bin.path(), "zed", &format!("echo \"$1\" > {}", out.display()));
+        fake_bin(
+            bin.path(),
+            "zed",
+            &format!("echo \"$1\" > {}", out.display()),
+        );
         let target = tempfile::tempdir().unwrap();
         open("zed", target.path(), &[bin.path().to_path_buf()]).unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while !out.exists() && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        assert_eq!(std::fs::read_to_string(&out).unwrap().trim(), target.path().to_str().unwrap());
-        assert!(matches!(open("vim", target.path(), &[]), Err(OpenError::UnknownTarget(_))));
-        assert!(matches!(open("cursor", target.path(), &[]), Err(OpenError::NotAvailable(_))));
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap().trim(),
+            target.path().to_str().unwrap()
+        );
+        assert!(matches!(
+            open("vim", target.path(), &[]),
+            Err(OpenError::UnknownTarget(_))
+        ));
+        assert!(matches!(
+            open("cursor", target.path(), &[]),
+            Err(OpenError::NotAvailable(_))
+        ));
     }
 }

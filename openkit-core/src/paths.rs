@@ -134,8 +134,12 @@ mod tests {
 
     #[test]
     fn worktree_dirs_are_recognised() {
-        assert!(is_inside_worktrees_dir(Path::new("/p/.openkit/worktrees/a")));
-        assert!(is_inside_worktrees_dir(Path::new("/p/.openkit/worktrees/a/src")));
+        assert!(is_inside_worktrees_dir(Path::new(
+            "/p/.openkit/worktrees/a"
+        )));
+        assert!(is_inside_worktrees_dir(Path::new(
+            "/p/.openkit/worktrees/a/src"
+        )));
         assert!(!is_inside_worktrees_dir(Path::new("/p/.openkit/worktrees")));
         assert!(!is_inside_worktrees_dir(Path::new("/p/.openkit")));
         assert!(!is_inside_worktrees_dir(Path::new("/p/worktrees/a")));

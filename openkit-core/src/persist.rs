@@ -50,22 +50,30 @@ impl DomainError for PersistError {
 /// Writes `bytes` to `path` atomically (temp file in the same directory, fsync, rename),
 /// creating parent directories as needed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoFailure> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| IoFailure::new(format!("writing {}", path.display()), std::io::Error::other("no parent directory")))?;
-    fs::create_dir_all(dir).map_err(|e| IoFailure::new(format!("creating {}", dir.display()), e))?;
+    let dir = path.parent().ok_or_else(|| {
+        IoFailure::new(
+            format!("writing {}", path.display()),
+            std::io::Error::other("no parent directory"),
+        )
+    })?;
+    fs::create_dir_all(dir)
+        .map_err(|e| IoFailure::new(format!("creating {}", dir.display()), e))?;
     let action = || format!("writing {}", path.display());
     let mut tmp = tempfile::Builder::new()
         .prefix(".openkit-tmp-")
         .tempfile_in(dir)
         .map_err(|e| IoFailure::new(action(), e))?;
-    tmp.write_all(bytes).map_err(|e| IoFailure::new(action(), e))?;
-    tmp.as_file().sync_all().map_err(|e| IoFailure::new(action(), e))?;
+    tmp.write_all(bytes)
+        .map_err(|e| IoFailure::new(action(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| IoFailure::new(action(), e))?;
     // Keep the permissions of the file being replaced (e.g. 0600 for credentials).
     if let Ok(meta) = fs::metadata(path) {
         let _ = fs::set_permissions(tmp.path(), meta.permissions());
     }
-    tmp.persist(path).map_err(|e| IoFailure::new(action(), e.error))?;
+    tmp.persist(path)
+        .map_err(|e| IoFailure::new(action(), e.error))?;
     // Make the rename itself durable.
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
@@ -94,10 +102,12 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, PersistE
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(IoFailure::new(format!("reading {}", path.display()), e).into()),
     };
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| PersistError::Corrupt {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| PersistError::Corrupt {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
 }
 
 /// Reads a JSON file that must hold an object. `Ok(None)` when missing.
@@ -123,7 +133,10 @@ mod tests {
         write_json(&path, &serde_json::json!({"x": 1})).unwrap();
         write_json(&path, &serde_json::json!({"x": 2})).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "{\n  \"x\": 2\n}\n");
-        let names: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("b.json")]);
     }
 
@@ -136,6 +149,9 @@ mod tests {
         let err = read_json_object(&path).unwrap_err();
         assert_eq!(err.code(), "CORRUPT_FILE");
         fs::write(&path, "[1]").unwrap();
-        assert!(matches!(read_json_object(&path), Err(PersistError::Corrupt { .. })));
+        assert!(matches!(
+            read_json_object(&path),
+            Err(PersistError::Corrupt { .. })
+        ));
     }
 }

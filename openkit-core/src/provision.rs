@@ -20,7 +20,9 @@ pub fn env_files(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![(PathBuf::new(), 0usize)];
     while let Some((rel, depth)) = stack.pop() {
-        let Ok(entries) = fs::read_dir(root.join(&rel)) else { continue };
+        let Ok(entries) = fs::read_dir(root.join(&rel)) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let name = entry.file_name();
             let name_str = name.to_string_lossy();
@@ -48,7 +50,8 @@ pub fn copy_env_files(project_root: &Path, worktree: &Path) -> Result<usize, IoF
             continue;
         }
         if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(|e| IoFailure::new(format!("creating {}", parent.display()), e))?;
+            fs::create_dir_all(parent)
+                .map_err(|e| IoFailure::new(format!("creating {}", parent.display()), e))?;
         }
         fs::copy(project_root.join(&rel), &target)
             .map_err(|e| IoFailure::new(format!("copying {}", rel.display()), e))?;
@@ -74,7 +77,11 @@ impl ShellOutcome {
 }
 
 /// Runs `command` through `sh -c` in `cwd`, keeping the last 40 lines of its output.
-pub async fn run_shell(command: &str, cwd: &Path, env: &[(String, String)]) -> Result<ShellOutcome, IoFailure> {
+pub async fn run_shell(
+    command: &str,
+    cwd: &Path,
+    env: &[(String, String)],
+) -> Result<ShellOutcome, IoFailure> {
     let mut child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)
@@ -89,8 +96,13 @@ pub async fn run_shell(command: &str, cwd: &Path, env: &[(String, String)]) -> R
     let mut stdout = child.stdout.take().expect("stdout is piped");
     let mut stderr = child.stderr.take().expect("stderr is piped");
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let (r1, r2, status) = tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err), child.wait());
-    r1.and(r2).map_err(|e| IoFailure::new(format!("reading output of `{command}`"), e))?;
+    let (r1, r2, status) = tokio::join!(
+        stdout.read_to_end(&mut out),
+        stderr.read_to_end(&mut err),
+        child.wait()
+    );
+    r1.and(r2)
+        .map_err(|e| IoFailure::new(format!("reading output of `{command}`"), e))?;
     let status = status.map_err(|e| IoFailure::new(format!("waiting for `{command}`"), e))?;
     out.extend_from_slice(&err);
     let text = String::from_utf8_lossy(&out);
@@ -110,24 +122,46 @@ mod tests {
     fn env_files_skip_dependency_dirs() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
-        for f in [".env", ".env.local", "app/.env.development", "node_modules/x/.env", ".openkit/.env", "README"] {
+        for f in [
+            ".env",
+            ".env.local",
+            "app/.env.development",
+            "node_modules/x/.env",
+            ".openkit/.env",
+            "README",
+        ] {
             let path = p.join(f);
             fs::create_dir_all(path.parent().unwrap()).unwrap();
             fs::write(path, f).unwrap();
         }
         let found = env_files(p);
-        assert_eq!(found, vec![PathBuf::from(".env"), PathBuf::from(".env.local"), PathBuf::from("app/.env.development")]);
+        assert_eq!(
+            found,
+            vec![
+                PathBuf::from(".env"),
+                PathBuf::from(".env.local"),
+                PathBuf::from("app/.env.development")
+            ]
+        );
         let target = tempfile::tempdir().unwrap();
         fs::write(target.path().join(".env"), "mine").unwrap();
         assert_eq!(copy_env_files(p, target.path()).unwrap(), 2);
-        assert_eq!(fs::read_to_string(target.path().join(".env")).unwrap(), "mine");
-        assert_eq!(fs::read_to_string(target.path().join("app/.env.development")).unwrap(), "app/.env.development");
+        assert_eq!(
+            fs::read_to_string(target.path().join(".env")).unwrap(),
+            "mine"
+        );
+        assert_eq!(
+            fs::read_to_string(target.path().join("app/.env.development")).unwrap(),
+            "app/.env.development"
+        );
     }
 
     #[tokio::test]
     async fn shell_outcome() {
         let dir = tempfile::tempdir().unwrap();
-        let ok = run_shell("echo hi; echo err >&2", dir.path(), &[]).await.unwrap();
+        let ok = run_shell("echo hi; echo err >&2", dir.path(), &[])
+            .await
+            .unwrap();
         assert!(ok.success());
         assert_eq!(ok.tail, "hi\nerr");
         let bad = run_shell("exit 3", dir.path(), &[]).await.unwrap();

@@ -15,7 +15,10 @@ use crate::paths::Paths;
 fn hermetic_env(home: &Path) -> Vec<(String, String)> {
     [
         ("HOME", home.to_string_lossy().as_ref()),
-        ("XDG_CONFIG_HOME", home.join(".config").to_string_lossy().as_ref()),
+        (
+            "XDG_CONFIG_HOME",
+            home.join(".config").to_string_lossy().as_ref(),
+        ),
         ("GIT_CONFIG_GLOBAL", "/dev/null"),
         ("GIT_CONFIG_NOSYSTEM", "1"),
         ("GIT_AUTHOR_NAME", "OpenKit Test"),
@@ -100,7 +103,10 @@ impl TestRepoBuilder {
         let mut repo = repo;
         if self.origin {
             let origin = base.join("origin.git");
-            repo.git_in(&base, ["init", "-q", "--bare", "-b", &self.branch, "origin.git"]);
+            repo.git_in(
+                &base,
+                ["init", "-q", "--bare", "-b", &self.branch, "origin.git"],
+            );
             repo.git(["remote", "add", "origin", &origin.to_string_lossy()]);
             if self.initial_commit {
                 repo.git(["push", "-q", "-u", "origin", &self.branch]);
@@ -179,7 +185,10 @@ impl TestRepo {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_os_string()).collect();
+        let args: Vec<_> = args
+            .into_iter()
+            .map(|a| a.as_ref().to_os_string())
+            .collect();
         let out = Command::new("git")
             .args(&args)
             .current_dir(dir)

@@ -13,8 +13,8 @@ use crate::paths::Paths;
 use crate::ports::{DevServers, NoDevServers, NoTerminals, Terminals};
 use crate::provision;
 use crate::worktree::{
-    GitWorktrees, RecoverAction, ROOT_ID, Resolution, WorktreeEngine, WorktreeError, WorktreeInfo, WorktreeStatus,
-    default_id_for_branch, resolve, validate_branch, validate_id,
+    GitWorktrees, ROOT_ID, RecoverAction, Resolution, WorktreeEngine, WorktreeError, WorktreeInfo,
+    WorktreeStatus, default_id_for_branch, resolve, validate_branch, validate_id,
 };
 
 /// A request to create a worktree.
@@ -184,7 +184,9 @@ pub struct Workbench {
 
 impl std::fmt::Debug for Workbench {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Workbench").field("paths", &self.paths).finish_non_exhaustive()
+        f.debug_struct("Workbench")
+            .field("paths", &self.paths)
+            .finish_non_exhaustive()
     }
 }
 
@@ -241,7 +243,11 @@ impl Workbench {
     /// being created), with dev-server state merged in.
     pub async fn list_worktrees(&self) -> Result<Vec<WorktreeInfo>, WorktreeError> {
         let records = self.engine.list(&self.base_branch()).await?;
-        let creating = self.creating.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let creating = self
+            .creating
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let mut out: Vec<WorktreeInfo> = records
             .iter()
             .map(|record| {
@@ -285,15 +291,26 @@ impl Workbench {
     pub async fn worktree(&self, id: &str) -> Result<WorktreeInfo, WorktreeError> {
         let list = self.list_worktrees().await?;
         let canonical = resolve_in(id, list.iter().map(|w| w.id.as_str()))?;
-        Ok(list.into_iter().find(|w| w.id == canonical).expect("resolved id is listed"))
+        Ok(list
+            .into_iter()
+            .find(|w| w.id == canonical)
+            .expect("resolved id is listed"))
     }
 
     /// Creates a worktree. Returns once the checkout exists and `.env*` files are copied;
     /// the install (when configured) continues in the background with status `creating`.
-    pub async fn create_worktree(self: &Arc<Self>, request: CreateWorktree) -> Result<Created, WorktreeError> {
+    pub async fn create_worktree(
+        self: &Arc<Self>,
+        request: CreateWorktree,
+    ) -> Result<Created, WorktreeError> {
         let branch = request.branch.trim().to_string();
         validate_branch(&branch).map_err(|reason| WorktreeError::InvalidBranch { reason })?;
-        let id = match request.id.as_deref().or(request.name.as_deref()).map(str::trim) {
+        let id = match request
+            .id
+            .as_deref()
+            .or(request.name.as_deref())
+            .map(str::trim)
+        {
             Some(id) if !id.is_empty() => id.to_string(),
             _ => default_id_for_branch(&branch),
         };
@@ -303,22 +320,29 @@ impl Workbench {
         let guard = self.locks.lock(&id).await;
         let existing = self.list_worktrees().await?;
         if let Some(other) = existing.iter().find(|w| w.id.eq_ignore_ascii_case(&id)) {
-            return Err(WorktreeError::Exists { id: other.id.clone() });
+            return Err(WorktreeError::Exists {
+                id: other.id.clone(),
+            });
         }
         if let Some(other) = existing.iter().find(|w| !w.is_root && w.branch == branch) {
-            return Err(WorktreeError::Exists { id: other.id.clone() });
+            return Err(WorktreeError::Exists {
+                id: other.id.clone(),
+            });
         }
         let path = self.paths.worktree_dir(&id);
         if path.exists() {
             return Err(WorktreeError::Exists { id });
         }
-        self.creating.lock().unwrap_or_else(|e| e.into_inner()).insert(
-            id.clone(),
-            Creating {
-                branch: branch.clone(),
-                path: path.clone(),
-            },
-        );
+        self.creating
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                id.clone(),
+                Creating {
+                    branch: branch.clone(),
+                    path: path.clone(),
+                },
+            );
         self.notify(Some(ActivityNotice::worktree(
             "creation_started",
             Severity::Info,
@@ -335,7 +359,10 @@ impl Workbench {
         let outcome = match checkout {
             Ok(outcome) => outcome,
             Err(err) => {
-                self.creating.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                self.creating
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&id);
                 if self.paths.worktree_dir(&id).exists() {
                     let _ = self.engine.remove(&id).await;
                 }
@@ -369,7 +396,9 @@ impl Workbench {
                 Ok(outcome) if outcome.success() => Ok(()),
                 Ok(outcome) => Err(format!(
                     "`{install}` exited with {}:\n{}",
-                    outcome.exit_code.map_or("a signal".to_string(), |c| format!("code {c}")),
+                    outcome
+                        .exit_code
+                        .map_or("a signal".to_string(), |c| format!("code {c}")),
                     outcome.tail
                 )),
                 Err(e) => Err(e.to_string()),
@@ -383,7 +412,10 @@ impl Workbench {
                     let _guard = this.locks.lock(&id).await;
                     let _ = this.engine.remove(&id).await;
                     if outcome.created_branch {
-                        let _ = this.engine.discard_branch_if_empty(&branch, &config.base_branch).await;
+                        let _ = this
+                            .engine
+                            .discard_branch_if_empty(&branch, &config.base_branch)
+                            .await;
                     }
                     this.finish_creation(&id, Some(&reason)).await;
                     Err(WorktreeError::CreateFailed { id, reason })
@@ -397,7 +429,10 @@ impl Workbench {
     }
 
     async fn finish_creation(&self, id: &str, failure: Option<&str>) {
-        self.creating.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+        self.creating
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
         let notice = match failure {
             None => ActivityNotice::worktree(
                 "creation_completed",
@@ -417,7 +452,11 @@ impl Workbench {
     }
 
     /// Resolves `id` for a mutation: never the main checkout, never one being created.
-    async fn resolve_mutable(&self, id: &str, action: &'static str) -> Result<WorktreeInfo, WorktreeError> {
+    async fn resolve_mutable(
+        &self,
+        id: &str,
+        action: &'static str,
+    ) -> Result<WorktreeInfo, WorktreeError> {
         let info = self.worktree(id).await?;
         if info.is_root {
             return Err(WorktreeError::RootImmutable { action });
@@ -432,9 +471,21 @@ impl Workbench {
     }
 
     /// Renames a worktree's directory (id) and/or its branch.
-    pub async fn rename_worktree(&self, id: &str, request: RenameWorktree) -> Result<WorktreeInfo, WorktreeError> {
-        let new_id = request.name.as_deref().map(str::trim).filter(|s| !s.is_empty());
-        let new_branch = request.branch.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    pub async fn rename_worktree(
+        &self,
+        id: &str,
+        request: RenameWorktree,
+    ) -> Result<WorktreeInfo, WorktreeError> {
+        let new_id = request
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let new_branch = request
+            .branch
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
         if new_id.is_none() && new_branch.is_none() {
             return Err(WorktreeError::InvalidInput {
                 reason: "Provide \"name\" and/or \"branch\"".into(),
@@ -460,8 +511,13 @@ impl Workbench {
         }
         if let Some(n) = new_id {
             let list = self.list_worktrees().await?;
-            if let Some(other) = list.iter().find(|w| w.id != info.id && w.id.eq_ignore_ascii_case(n)) {
-                return Err(WorktreeError::Exists { id: other.id.clone() });
+            if let Some(other) = list
+                .iter()
+                .find(|w| w.id != info.id && w.id.eq_ignore_ascii_case(n))
+            {
+                return Err(WorktreeError::Exists {
+                    id: other.id.clone(),
+                });
             }
         }
         self.engine.rename(&info.id, new_id, new_branch).await?;
@@ -499,7 +555,8 @@ impl Workbench {
         let removed_running_process = self.dev_servers.stop(&info.id).await;
         let removed_terminal_sessions = self.terminals.close_worktree_sessions(&info.id).await;
         self.engine.remove(&info.id).await.map_err(fail)?;
-        let cleared_links = links::relink_worktree(&self.paths, &info.id, None).map_err(|e| fail(e.into()))?;
+        let cleared_links =
+            links::relink_worktree(&self.paths, &info.id, None).map_err(|e| fail(e.into()))?;
         links::move_worktree_settings(&self.paths, &info.id, None).map_err(|e| fail(e.into()))?;
         self.dev_servers.forget(&info.id);
         self.notify(Some(ActivityNotice::worktree(
@@ -525,7 +582,9 @@ impl Workbench {
         branch: Option<&str>,
     ) -> Result<WorktreeInfo, WorktreeError> {
         if id.eq_ignore_ascii_case(ROOT_ID) {
-            return Err(WorktreeError::RootImmutable { action: "recovered" });
+            return Err(WorktreeError::RootImmutable {
+                action: "recovered",
+            });
         }
         validate_id(id).map_err(|reason| WorktreeError::InvalidId { reason })?;
         if let Some(b) = branch {
@@ -534,7 +593,12 @@ impl Workbench {
         let known = self.engine.known_ids().await;
         let canonical = resolve_in(id, known.iter().map(String::as_str))?;
         let _guard = self.locks.lock(&canonical).await;
-        if self.creating.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&canonical) {
+        if self
+            .creating
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&canonical)
+        {
             return Err(WorktreeError::Busy {
                 id: canonical,
                 what: "it is still being created".into(),
@@ -559,7 +623,10 @@ impl Workbench {
     }
 }
 
-fn resolve_in<'a>(id: &str, known: impl IntoIterator<Item = &'a str> + Clone) -> Result<String, WorktreeError> {
+fn resolve_in<'a>(
+    id: &str,
+    known: impl IntoIterator<Item = &'a str> + Clone,
+) -> Result<String, WorktreeError> {
     match resolve(id, known) {
         Resolution::Found(id) => Ok(id),
         Resolution::Ambiguous(matches) => Err(WorktreeError::Ambiguous {

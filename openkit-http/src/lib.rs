@@ -46,22 +46,33 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     use routes::*;
     let api = Router::new()
-        .route("/api/worktrees", get(worktrees::list).post(worktrees::create))
-        .route("/api/worktrees/{id}", axum::routing::patch(worktrees::rename).delete(worktrees::delete))
+        .route(
+            "/api/worktrees",
+            get(worktrees::list).post(worktrees::create),
+        )
+        .route(
+            "/api/worktrees/{id}",
+            axum::routing::patch(worktrees::rename).delete(worktrees::delete),
+        )
         .route("/api/worktrees/{id}/logs", get(worktrees::logs))
         .route("/api/worktrees/{id}/recover", post(worktrees::recover))
         .route("/api/worktrees/{id}/open-targets", get(open::targets))
         .route("/api/worktrees/{id}/open", post(open::open))
         .route(
             "/api/agent-rules/{file_id}",
-            get(agent_rules::get).put(agent_rules::put).delete(agent_rules::delete),
+            get(agent_rules::get)
+                .put(agent_rules::put)
+                .delete(agent_rules::delete),
         )
         .route("/api/config", get(config::get).patch(config::patch))
         .route("/api/config/detect", get(config::detect))
         .route("/api/config/init", post(config::init))
         .route("/api/config/setup-status", get(config::setup_status))
         .route("/api/config/commit-setup", post(config::commit_setup))
-        .route("/api/local-config", get(local_config::get).patch(local_config::patch))
+        .route(
+            "/api/local-config",
+            get(local_config::get).patch(local_config::patch),
+        )
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
@@ -70,5 +81,7 @@ pub fn router(state: AppState) -> Router {
         Arc::clone(&state.inner.policy),
         security::enforce,
     ))
-    .layer(tower_http::catch_panic::CatchPanicLayer::custom(error::panic_response))
+    .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+        error::panic_response,
+    ))
 }

@@ -38,7 +38,8 @@ impl SecurityPolicy {
     /// Also accepts requests from `origin` (e.g. `http://localhost:5173` for a UI dev
     /// server). Exact match, scheme and port included.
     pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
-        self.extra_origins.push(origin.into().trim_end_matches('/').to_string());
+        self.extra_origins
+            .push(origin.into().trim_end_matches('/').to_string());
         self
     }
 
@@ -60,7 +61,10 @@ impl SecurityPolicy {
         if self.extra_origins.iter().any(|o| o == origin) {
             return true;
         }
-        let Some(rest) = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) else {
+        let Some(rest) = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+        else {
             return false;
         };
         !rest.contains('/') && self.host_allowed(rest)
@@ -84,7 +88,7 @@ fn split_host_port(value: &str) -> (&str, Option<&str>) {
     }
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Result<Option<&'a str>, ()> {
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<&str>, ()> {
     match headers.get(name) {
         None => Ok(None),
         Some(v) => v.to_str().map(Some).map_err(|_| ()),
@@ -92,27 +96,39 @@ fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Result<Op
 }
 
 /// The middleware enforcing the policy.
-pub async fn enforce(State(policy): State<Arc<SecurityPolicy>>, request: Request, next: Next) -> Response {
+pub async fn enforce(
+    State(policy): State<Arc<SecurityPolicy>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let headers = request.headers();
     match header_str(headers, header::HOST) {
         Ok(None) => {}
         Ok(Some(host)) if policy.host_allowed(host) => {}
         _ => {
-            return ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN_HOST", "Host not allowed").into_response();
+            return ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN_HOST", "Host not allowed")
+                .into_response();
         }
     }
     let origin = match header_str(headers, header::ORIGIN) {
         Ok(None) => None,
         Ok(Some(origin)) if policy.origin_allowed(origin) => Some(origin.to_string()),
         _ => {
-            return ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN_ORIGIN", "Origin not allowed").into_response();
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "FORBIDDEN_ORIGIN",
+                "Origin not allowed",
+            )
+            .into_response();
         }
     };
     let Some(origin) = origin else {
         return next.run(request).await;
     };
     let allow_origin = HeaderValue::from_str(&origin).expect("origin came from a header value");
-    if request.method() == Method::OPTIONS && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
+    if request.method() == Method::OPTIONS
+        && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    {
         let mut response = StatusCode::NO_CONTENT.into_response();
         let h = response.headers_mut();
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin);
@@ -124,7 +140,10 @@ pub async fn enforce(State(policy): State<Arc<SecurityPolicy>>, request: Request
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static("content-type, last-event-id, authorization"),
         );
-        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
         h.insert(header::VARY, HeaderValue::from_static("Origin"));
         return response;
     }
@@ -142,10 +161,24 @@ mod tests {
     #[test]
     fn hosts() {
         let p = SecurityPolicy::for_port(4040);
-        for ok in ["localhost:4040", "127.0.0.1:4040", "[::1]:4040", "localhost", "LOCALHOST:4040"] {
+        for ok in [
+            "localhost:4040",
+            "127.0.0.1:4040",
+            "[::1]:4040",
+            "localhost",
+            "LOCALHOST:4040",
+        ] {
             assert!(p.host_allowed(ok), "{ok}");
         }
-        for bad in ["evil.com", "evil.com:4040", "localhost:4041", "127.0.0.2:4040", "localhost.evil.com:4040", "[::1]:80", ""] {
+        for bad in [
+            "evil.com",
+            "evil.com:4040",
+            "localhost:4041",
+            "127.0.0.2:4040",
+            "localhost.evil.com:4040",
+            "[::1]:80",
+            "",
+        ] {
             assert!(!p.host_allowed(bad), "{bad}");
         }
     }
@@ -153,10 +186,22 @@ mod tests {
     #[test]
     fn origins() {
         let p = SecurityPolicy::for_port(4040).allow_origin("http://localhost:5173/");
-        for ok in ["http://localhost:4040", "http://127.0.0.1:4040", "http://[::1]:4040", "http://localhost:5173"] {
+        for ok in [
+            "http://localhost:4040",
+            "http://127.0.0.1:4040",
+            "http://[::1]:4040",
+            "http://localhost:5173",
+        ] {
             assert!(p.origin_allowed(ok), "{ok}");
         }
-        for bad in ["null", "http://evil.com", "http://localhost:4041", "file://", "http://localhost:4040/x", "http://localhost.evil.com:4040"] {
+        for bad in [
+            "null",
+            "http://evil.com",
+            "http://localhost:4041",
+            "file://",
+            "http://localhost:4040/x",
+            "http://localhost.evil.com:4040",
+        ] {
             assert!(!p.origin_allowed(bad), "{bad}");
         }
     }

@@ -95,16 +95,23 @@ impl Server {
         let attempts = if self.port == 0 { 1 } else { PORT_ATTEMPTS };
         let mut last_err = None;
         for i in 0..attempts {
-            let Some(port) = self.port.checked_add(i) else { break };
+            let Some(port) = self.port.checked_add(i) else {
+                break;
+            };
             match TcpListener::bind(SocketAddr::new(self.host, port)).await {
                 Ok(listener) => {
                     let addr = listener.local_addr().map_err(ServerError::Serve)?;
                     let policy = self
                         .extra_origins
                         .iter()
-                        .fold(SecurityPolicy::for_port(addr.port()), |p, o| p.allow_origin(o.clone()));
-                    let state = AppState::new(Arc::clone(&self.workbench), policy).with_search_path(self.search_path);
-                    let server_file = self.write_server_file.then(|| self.workbench.paths().server_file());
+                        .fold(SecurityPolicy::for_port(addr.port()), |p, o| {
+                            p.allow_origin(o.clone())
+                        });
+                    let state = AppState::new(Arc::clone(&self.workbench), policy)
+                        .with_search_path(self.search_path);
+                    let server_file = self
+                        .write_server_file
+                        .then(|| self.workbench.paths().server_file());
                     return Ok(BoundServer {
                         listener,
                         addr,
@@ -149,7 +156,10 @@ impl BoundServer {
 
     /// Serves until `shutdown` completes, then finishes in-flight requests. Writes
     /// `.openkit/server.json` while serving and removes it afterwards.
-    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
         if let Some(file) = &self.server_file {
             let record = json!({ "url": self.url(), "pid": std::process::id() });
             if let Err(e) = persist::write_json(file, &record) {

@@ -39,7 +39,10 @@ impl AppState {
             search_path: arc.search_path.clone(),
         });
         AppState {
-            inner: Arc::new(Inner { search_path, ..inner }),
+            inner: Arc::new(Inner {
+                search_path,
+                ..inner
+            }),
         }
     }
 

@@ -33,8 +33,14 @@ fn run_ok(cmd: &mut Command) -> String {
 /// A minimal HTTP/1.1 GET, enough to talk to the server without an HTTP client crate.
 fn http_get(port: u16, path: &str) -> (u16, Value) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n").unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut raw = String::new();
     stream.read_to_string(&mut raw).unwrap();
     let status = raw[9..12].parse().unwrap();
@@ -62,11 +68,16 @@ fn init_and_worktree_commands_work_without_a_server() {
         .file("package-lock.json", "{}")
         .build();
     run_ok(openkit(&repo, repo.root()).args(["init", "--yes", "--install-command", ""]));
-    let config: Value =
-        serde_json::from_str(&std::fs::read_to_string(repo.root().join(".openkit/config.json")).unwrap()).unwrap();
+    let config: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.root().join(".openkit/config.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(config["startCommand"], "npm run dev");
     assert_eq!(config["installCommand"], "");
-    let again = openkit(&repo, repo.root()).args(["init", "--yes"]).output().unwrap();
+    let again = openkit(&repo, repo.root())
+        .args(["init", "--yes"])
+        .output()
+        .unwrap();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("Config already exists"));
 
@@ -76,12 +87,25 @@ fn init_and_worktree_commands_work_without_a_server() {
     let inside = repo.root().join(".openkit/worktrees/cli-made");
     let list = run_ok(openkit(&repo, &inside).args(["worktree", "list", "--json"]));
     let list: Value = serde_json::from_str(&list).unwrap();
-    let ids: Vec<&str> = list["worktrees"].as_array().unwrap().iter().map(|w| w["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = list["worktrees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["root", "cli-made"]);
     let table = run_ok(openkit(&repo, repo.root()).args(["worktree", "list"]));
-    assert!(table.lines().any(|l| l.starts_with("cli-made") && l.contains("feature/cli-made")), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("cli-made") && l.contains("feature/cli-made")),
+        "{table}"
+    );
 
-    let bad = openkit(&repo, repo.root()).args(["worktree", "remove", "nope"]).output().unwrap();
+    let bad = openkit(&repo, repo.root())
+        .args(["worktree", "remove", "nope"])
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("Worktree \"nope\" not found"));
     run_ok(openkit(&repo, repo.root()).args(["worktree", "remove", "CLI-MADE"]));
@@ -92,7 +116,10 @@ fn init_and_worktree_commands_work_without_a_server() {
 fn outside_a_repository_the_error_is_clear() {
     let repo = TestRepo::new();
     let elsewhere = tempfile::tempdir().unwrap();
-    let out = openkit(&repo, elsewhere.path()).args(["worktree", "list"]).output().unwrap();
+    let out = openkit(&repo, elsewhere.path())
+        .args(["worktree", "list"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not inside a git repository"));
 }
@@ -129,7 +156,10 @@ fn serve_answers_writes_server_json_and_shuts_down_cleanly() {
     assert_eq!(status, 404);
     assert_eq!(body["code"], "WORKTREE_NOT_FOUND");
 
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {

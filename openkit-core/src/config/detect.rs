@@ -21,21 +21,32 @@ pub struct DetectedConfig {
 /// Inspects `project_root`: lockfiles (pnpm, yarn, bun, npm), `package.json` scripts
 /// (`dev`, then `start`), and git (`origin/HEAD`, then develop, main, master).
 pub fn detect(project_root: &Path) -> DetectedConfig {
-    let pm = ["pnpm-lock.yaml", "yarn.lock", "bun.lockb", "bun.lock", "package-lock.json"]
-        .iter()
-        .find(|f| project_root.join(f).is_file())
-        .map(|f| match *f {
-            "pnpm-lock.yaml" => "pnpm",
-            "yarn.lock" => "yarn",
-            "bun.lockb" | "bun.lock" => "bun",
-            _ => "npm",
-        })
-        .or_else(|| project_root.join("package.json").is_file().then_some("npm"));
+    let pm = [
+        "pnpm-lock.yaml",
+        "yarn.lock",
+        "bun.lockb",
+        "bun.lock",
+        "package-lock.json",
+    ]
+    .iter()
+    .find(|f| project_root.join(f).is_file())
+    .map(|f| match *f {
+        "pnpm-lock.yaml" => "pnpm",
+        "yarn.lock" => "yarn",
+        "bun.lockb" | "bun.lock" => "bun",
+        _ => "npm",
+    })
+    .or_else(|| project_root.join("package.json").is_file().then_some("npm"));
     let scripts = std::fs::read(project_root.join("package.json"))
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
         .and_then(|v| v.get("scripts").cloned());
-    let has_script = |name: &str| scripts.as_ref().and_then(|s| s.get(name)).is_some_and(|v| v.is_string());
+    let has_script = |name: &str| {
+        scripts
+            .as_ref()
+            .and_then(|s| s.get(name))
+            .is_some_and(|v| v.is_string())
+    };
     let (start_command, install_command) = match pm {
         Some(pm) => {
             let run = |script: &str| match (pm, script) {
@@ -74,7 +85,9 @@ fn detect_base_branch(project_root: &Path) -> String {
     }
     for name in ["develop", "main", "master"] {
         if repo.find_reference(&format!("refs/heads/{name}")).is_ok()
-            || repo.find_reference(&format!("refs/remotes/origin/{name}")).is_ok()
+            || repo
+                .find_reference(&format!("refs/remotes/origin/{name}"))
+                .is_ok()
         {
             return name.to_string();
         }
@@ -95,13 +108,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
         assert_eq!(detect(p).start_command, "");
-        std::fs::write(p.join("package.json"), r#"{"scripts":{"start":"node s.js"}}"#).unwrap();
+        std::fs::write(
+            p.join("package.json"),
+            r#"{"scripts":{"start":"node s.js"}}"#,
+        )
+        .unwrap();
         let d = detect(p);
-        assert_eq!((d.start_command.as_str(), d.install_command.as_str()), ("npm start", "npm install"));
-        std::fs::write(p.join("package.json"), r#"{"scripts":{"dev":"vite","start":"x"}}"#).unwrap();
+        assert_eq!(
+            (d.start_command.as_str(), d.install_command.as_str()),
+            ("npm start", "npm install")
+        );
+        std::fs::write(
+            p.join("package.json"),
+            r#"{"scripts":{"dev":"vite","start":"x"}}"#,
+        )
+        .unwrap();
         std::fs::write(p.join("pnpm-lock.yaml"), "").unwrap();
         let d = detect(p);
-        assert_eq!((d.start_command.as_str(), d.install_command.as_str()), ("pnpm dev", "pnpm install"));
+        assert_eq!(
+            (d.start_command.as_str(), d.install_command.as_str()),
+            ("pnpm dev", "pnpm install")
+        );
         std::fs::remove_file(p.join("pnpm-lock.yaml")).unwrap();
         std::fs::write(p.join("yarn.lock"), "").unwrap();
         assert_eq!(detect(p).start_command, "yarn dev");

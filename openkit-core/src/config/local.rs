@@ -71,9 +71,13 @@ impl Default for LocalConfig {
 impl LocalConfig {
     /// Parses a local configuration object and fills in default shortcuts.
     pub fn from_object(map: Map<String, Value>) -> Result<Self, String> {
-        let mut config: LocalConfig = serde_json::from_value(Value::Object(map)).map_err(|e| e.to_string())?;
+        let mut config: LocalConfig =
+            serde_json::from_value(Value::Object(map)).map_err(|e| e.to_string())?;
         for (id, keys) in DEFAULT_SHORTCUTS {
-            config.shortcuts.entry(id.to_string()).or_insert_with(|| keys.to_string());
+            config
+                .shortcuts
+                .entry(id.to_string())
+                .or_insert_with(|| keys.to_string());
         }
         Ok(config)
     }

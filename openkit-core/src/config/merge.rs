@@ -41,7 +41,13 @@ mod tests {
     #[test]
     fn nested_objects_merge_and_null_removes() {
         let mut target = obj(json!({"a": 1, "s": {"x": "1", "y": "2"}, "gone": true}));
-        merge_patch(&mut target, obj(json!({"s": {"y": "3", "z": "4"}, "gone": null, "b": [1]})));
-        assert_eq!(Value::Object(target), json!({"a": 1, "s": {"x": "1", "y": "3", "z": "4"}, "b": [1]}));
+        merge_patch(
+            &mut target,
+            obj(json!({"s": {"y": "3", "z": "4"}, "gone": null, "b": [1]})),
+        );
+        assert_eq!(
+            Value::Object(target),
+            json!({"a": 1, "s": {"x": "1", "y": "3", "z": "4"}, "b": [1]})
+        );
     }
 }

@@ -132,12 +132,15 @@ impl ConfigStore {
     /// [`LOCAL_ONLY_KEYS`] go to the local configuration instead. Nothing is written unless
     /// the whole result is valid.
     pub fn patch(&self, patch: Map<String, Value>) -> Result<WorktreeConfig, ConfigError> {
-        let (local, project): (Map<String, Value>, Map<String, Value>) =
-            patch.into_iter().partition(|(k, _)| LOCAL_ONLY_KEYS.contains(&k.as_str()));
+        let (local, project): (Map<String, Value>, Map<String, Value>) = patch
+            .into_iter()
+            .partition(|(k, _)| LOCAL_ONLY_KEYS.contains(&k.as_str()));
         let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let mut current = persist::read_json_object(&self.paths.config_file())?.ok_or(ConfigError::NotInitialized)?;
+        let mut current = persist::read_json_object(&self.paths.config_file())?
+            .ok_or(ConfigError::NotInitialized)?;
         merge_patch(&mut current, project);
-        let config = WorktreeConfig::from_object(current.clone()).map_err(|reason| ConfigError::Invalid { reason })?;
+        let config = WorktreeConfig::from_object(current.clone())
+            .map_err(|reason| ConfigError::Invalid { reason })?;
         let local_update = if local.is_empty() {
             None
         } else {
@@ -159,10 +162,15 @@ impl ConfigStore {
         Ok(config)
     }
 
-    fn merged_local(&self, patch: Map<String, Value>) -> Result<(Map<String, Value>, LocalConfig), ConfigError> {
-        let mut raw = persist::read_json_object(&self.paths.local_config_file())?.unwrap_or_default();
+    fn merged_local(
+        &self,
+        patch: Map<String, Value>,
+    ) -> Result<(Map<String, Value>, LocalConfig), ConfigError> {
+        let mut raw =
+            persist::read_json_object(&self.paths.local_config_file())?.unwrap_or_default();
         merge_patch(&mut raw, patch);
-        let config = LocalConfig::from_object(raw.clone()).map_err(|reason| ConfigError::Invalid { reason })?;
+        let config = LocalConfig::from_object(raw.clone())
+            .map_err(|reason| ConfigError::Invalid { reason })?;
         Ok((raw, config))
     }
 
@@ -208,12 +216,18 @@ mod tests {
     #[test]
     fn patch_routes_local_keys_and_keeps_unknown_fields() {
         let (_d, store) = store();
-        persist::write_json(&store.paths.config_file(), &json!({"startCommand": "x", "mystery": [1, 2]})).unwrap();
+        persist::write_json(
+            &store.paths.config_file(),
+            &json!({"startCommand": "x", "mystery": [1, 2]}),
+        )
+        .unwrap();
         let cfg = store
             .patch(obj(json!({"baseBranch": "develop", "allowAgentCommits": true, "ports": {"offsetStep": 100}})))
             .unwrap();
         assert_eq!(cfg.base_branch, "develop");
-        let raw: Value = serde_json::from_str(&std::fs::read_to_string(store.paths.config_file()).unwrap()).unwrap();
+        let raw: Value =
+            serde_json::from_str(&std::fs::read_to_string(store.paths.config_file()).unwrap())
+                .unwrap();
         assert_eq!(raw["mystery"], json!([1, 2]));
         assert!(raw.get("allowAgentCommits").is_none());
         assert!(store.load_local().unwrap().allow_agent_commits);
@@ -224,7 +238,11 @@ mod tests {
         let (_d, store) = store();
         persist::write_json(&store.paths.config_file(), &json!({"startCommand": "x"})).unwrap();
         let before = std::fs::read(store.paths.config_file()).unwrap();
-        let err = store.patch(obj(json!({"autoInstall": "nope", "allowAgentPushes": true}))).unwrap_err();
+        let err = store
+            .patch(obj(
+                json!({"autoInstall": "nope", "allowAgentPushes": true}),
+            ))
+            .unwrap_err();
         assert_eq!(err.code(), "INVALID_CONFIG");
         assert_eq!(std::fs::read(store.paths.config_file()).unwrap(), before);
         assert!(!store.paths.local_config_file().exists());
@@ -236,17 +254,30 @@ mod tests {
         std::fs::create_dir_all(store.paths.openkit_dir()).unwrap();
         std::fs::write(store.paths.config_file(), "{ broken").unwrap();
         assert_eq!(store.load().unwrap_err().code(), "CORRUPT_FILE");
-        assert_eq!(store.patch(obj(json!({"startCommand": "y"}))).unwrap_err().code(), "CORRUPT_FILE");
-        assert_eq!(std::fs::read_to_string(store.paths.config_file()).unwrap(), "{ broken");
+        assert_eq!(
+            store
+                .patch(obj(json!({"startCommand": "y"})))
+                .unwrap_err()
+                .code(),
+            "CORRUPT_FILE"
+        );
+        assert_eq!(
+            std::fs::read_to_string(store.paths.config_file()).unwrap(),
+            "{ broken"
+        );
     }
 
     #[test]
     fn local_shortcuts_deep_merge() {
         let (_d, store) = store();
-        let cfg = store.patch_local(obj(json!({"shortcuts": {"nav-worktrees": "meta+shift+w"}}))).unwrap();
+        let cfg = store
+            .patch_local(obj(json!({"shortcuts": {"nav-worktrees": "meta+shift+w"}})))
+            .unwrap();
         assert_eq!(cfg.shortcuts["nav-worktrees"], "meta+shift+w");
         assert_eq!(cfg.shortcuts["nav-issues"], "meta+i");
-        let cfg = store.patch_local(obj(json!({"shortcuts": {"custom": "meta+k"}}))).unwrap();
+        let cfg = store
+            .patch_local(obj(json!({"shortcuts": {"custom": "meta+k"}})))
+            .unwrap();
         assert_eq!(cfg.shortcuts["nav-worktrees"], "meta+shift+w");
         assert_eq!(cfg.shortcuts["custom"], "meta+k");
     }

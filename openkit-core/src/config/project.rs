@@ -113,7 +113,8 @@ pub const FRAMEWORKS: [&str; 3] = ["generic", "react-native", "expo"];
 impl WorktreeConfig {
     /// Parses a configuration object, filling defaults.
     pub fn from_object(map: Map<String, Value>) -> Result<Self, String> {
-        let config: WorktreeConfig = serde_json::from_value(Value::Object(map)).map_err(|e| e.to_string())?;
+        let config: WorktreeConfig =
+            serde_json::from_value(Value::Object(map)).map_err(|e| e.to_string())?;
         config.validate()?;
         Ok(config)
     }
@@ -132,19 +133,27 @@ impl WorktreeConfig {
         if let Some(f) = &self.framework
             && !FRAMEWORKS.contains(&f.as_str())
         {
-            return Err(format!("framework must be one of {}", FRAMEWORKS.join(", ")));
+            return Err(format!(
+                "framework must be one of {}",
+                FRAMEWORKS.join(", ")
+            ));
         }
         if self.base_branch.trim().is_empty() {
             return Err("baseBranch must not be empty".into());
         }
         if self.local_issue_prefix.is_empty()
-            || !self.local_issue_prefix.chars().all(|c| c.is_ascii_alphanumeric())
+            || !self
+                .local_issue_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric())
         {
             return Err("localIssuePrefix must be letters and digits".into());
         }
         let project_dir = std::path::Path::new(&self.project_dir);
         if project_dir.is_absolute()
-            || project_dir.components().any(|c| matches!(c, std::path::Component::ParentDir))
+            || project_dir
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
         {
             return Err("projectDir must be a relative path inside the worktree".into());
         }
@@ -160,7 +169,9 @@ mod tests {
     #[test]
     fn defaults_fill_and_unknown_fields_survive() {
         let map = json!({"startCommand": "pnpm dev", "custom": {"a": 1}, "ports": {"offsetStep": 10, "x": true}});
-        let Value::Object(map) = map else { unreachable!() };
+        let Value::Object(map) = map else {
+            unreachable!()
+        };
         let cfg = WorktreeConfig::from_object(map).unwrap();
         assert_eq!(cfg.start_command, "pnpm dev");
         assert_eq!(cfg.base_branch, "main");
@@ -181,7 +192,9 @@ mod tests {
             json!({"projectDir": "../elsewhere"}),
             json!({"framework": "rails"}),
         ] {
-            let Value::Object(map) = bad else { unreachable!() };
+            let Value::Object(map) = bad else {
+                unreachable!()
+            };
             assert!(WorktreeConfig::from_object(map).is_err());
         }
     }

@@ -72,7 +72,9 @@ impl ConfigStore {
             base_branch: options.base_branch.unwrap_or(detected.base_branch),
             ..base
         };
-        config.validate().map_err(|reason| ConfigError::Invalid { reason })?;
+        config
+            .validate()
+            .map_err(|reason| ConfigError::Invalid { reason })?;
         self.write(&config)?;
         let gitignore = self.paths.gitignore_file();
         if !gitignore.exists() {
@@ -103,7 +105,11 @@ impl ConfigStore {
             .filter(|f| out.lines().any(|l| l.get(3..) == Some(**f)))
             .map(|f| f.to_string())
             .collect();
-        let unpushed = if files.is_empty() { self.unpushed_setup_commits(git).await } else { false };
+        let unpushed = if files.is_empty() {
+            self.unpushed_setup_commits(git).await
+        } else {
+            false
+        };
         Ok(SetupStatus {
             needs_push: !files.is_empty() || unpushed,
             files,
@@ -114,17 +120,26 @@ impl ConfigStore {
     /// branch has no upstream while such commits exist).
     async fn unpushed_setup_commits(&self, git: &GitCli) -> bool {
         let root = self.paths.project_root();
-        let range = match git.run(root, ["rev-parse", "--abbrev-ref", "@{upstream}"]).await {
+        let range = match git
+            .run(root, ["rev-parse", "--abbrev-ref", "@{upstream}"])
+            .await
+        {
             Ok(_) => "@{upstream}..HEAD".to_string(),
             Err(_) => "HEAD".to_string(),
         };
         let mut args = vec!["log", "--format=%H", range.as_str(), "--"];
         args.extend(SETUP_FILES);
-        git.run(root, args).await.is_ok_and(|out| !out.trim().is_empty())
+        git.run(root, args)
+            .await
+            .is_ok_and(|out| !out.trim().is_empty())
     }
 
     /// Commits the setup files (only them) and pushes the current branch.
-    pub async fn commit_setup(&self, git: &GitCli, message: Option<&str>) -> Result<CommitSetupOutcome, ConfigError> {
+    pub async fn commit_setup(
+        &self,
+        git: &GitCli,
+        message: Option<&str>,
+    ) -> Result<CommitSetupOutcome, ConfigError> {
         let status = self.setup_status(git).await?;
         if !status.needs_push {
             return Ok(CommitSetupOutcome::AlreadyCommitted);
@@ -139,9 +154,15 @@ impl ConfigStore {
             commit.extend(status.files.iter().map(String::as_str));
             git.run(root, commit).await?;
         }
-        let pushed = match git.run(root, ["rev-parse", "--abbrev-ref", "@{upstream}"]).await {
+        let pushed = match git
+            .run(root, ["rev-parse", "--abbrev-ref", "@{upstream}"])
+            .await
+        {
             Ok(_) => git.run(root, ["push"]).await.is_ok(),
-            Err(_) => git.run(root, ["push", "-u", "origin", "HEAD"]).await.is_ok(),
+            Err(_) => git
+                .run(root, ["push", "-u", "origin", "HEAD"])
+                .await
+                .is_ok(),
         };
         Ok(if pushed {
             CommitSetupOutcome::Pushed

@@ -79,7 +79,9 @@ pub struct GitCli {
 
 impl std::fmt::Debug for GitCli {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GitCli").field("env", &self.env).finish_non_exhaustive()
+        f.debug_struct("GitCli")
+            .field("env", &self.env)
+            .finish_non_exhaustive()
     }
 }
 

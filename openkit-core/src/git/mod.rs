@@ -14,4 +14,4 @@
 mod cli;
 pub mod repo;
 
-pub use cli::{CommandRecord, CommandObserver, GitCli, GitError};
+pub use cli::{CommandObserver, CommandRecord, GitCli, GitError};

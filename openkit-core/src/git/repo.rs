@@ -46,7 +46,9 @@ pub fn registrations(common_dir: &Path) -> Vec<Registration> {
         } else {
             gitdir
         };
-        let Some(path) = gitdir.parent() else { continue };
+        let Some(path) = gitdir.parent() else {
+            continue;
+        };
         out.push(Registration {
             name: entry.file_name().to_string_lossy().into_owned(),
             path: path.to_path_buf(),
@@ -89,7 +91,9 @@ pub fn local_branch_exists(repo_dir: &Path, branch: &str) -> bool {
 
 /// True when the repository at `repo_dir` has at least one commit reachable from HEAD.
 pub fn has_commits(repo_dir: &Path) -> bool {
-    Repository::open(repo_dir).ok().is_some_and(|r| r.head().ok().and_then(|h| h.target()).is_some())
+    Repository::open(repo_dir)
+        .ok()
+        .is_some_and(|r| r.head().ok().and_then(|h| h.target()).is_some())
 }
 
 /// How long a cached "has uncommitted changes" answer is trusted when nothing git tracks
@@ -110,6 +114,8 @@ struct StatusKey {
 
 struct CacheEntry {
     repo: Repository,
+    /// What `<checkout>/.git` said when `repo` was opened.
+    checkout: Option<String>,
     key: StatusKey,
     status: GitStatus,
     dirty_checked: Instant,
@@ -136,43 +142,62 @@ impl StatusCache {
 
     /// Drops the cached state of `path` (after OpenKit itself changed it).
     pub fn invalidate(&self, path: &Path) {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).remove(path);
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(path);
     }
 
     /// Status of every checkout in `paths` against `base_branch`, computed in parallel for
     /// the entries whose cache is stale. A checkout git cannot open gets the default status.
     pub fn statuses(&self, paths: &[PathBuf], base_branch: &str) -> Vec<GitStatus> {
-        // Make sure every path has an entry (opening repositories outside the map lock).
-        let missing: Vec<&PathBuf> = {
+        // Make sure every path has an entry for the checkout that is there now (opening
+        // repositories outside the map lock): a checkout can be replaced behind OpenKit's
+        // back (moved, deleted and re-added) while its path stays the same.
+        let stale: Vec<(&PathBuf, Option<String>)> = {
             let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            paths.iter().filter(|p| !map.contains_key(*p)).collect()
+            paths
+                .iter()
+                .filter_map(|p| {
+                    let checkout = checkout_link(p);
+                    let fresh = map.get(p).is_some_and(|e| {
+                        e.lock().unwrap_or_else(|e| e.into_inner()).checkout == checkout
+                    });
+                    (!fresh).then_some((p, checkout))
+                })
+                .collect()
         };
-        for path in missing {
-            if let Ok(repo) = Repository::open(path) {
-                let entry = CacheEntry {
-                    repo,
-                    key: StatusKey {
-                        head: None,
-                        branch: None,
-                        index: None,
-                        upstream: None,
-                        base: Vec::new(),
-                        base_branch: String::from("\0unset"),
-                    },
-                    status: GitStatus::default(),
-                    dirty_checked: Instant::now(),
-                };
-                self.entries
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(path.clone(), Mutex::new(entry));
-            }
+        for (path, checkout) in stale {
+            let entry = Repository::open(path).ok().map(|repo| CacheEntry {
+                repo,
+                checkout,
+                key: StatusKey {
+                    head: None,
+                    branch: None,
+                    index: None,
+                    upstream: None,
+                    base: Vec::new(),
+                    base_branch: String::from("\0unset"),
+                },
+                status: GitStatus::default(),
+                dirty_checked: Instant::now(),
+            });
+            let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            match entry {
+                Some(entry) => map.insert(path.clone(), Mutex::new(entry)),
+                None => map.remove(path),
+            };
         }
         let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+        let workers = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(8);
         let refresh = |path: &PathBuf| -> GitStatus {
             match map.get(path) {
-                Some(entry) => refresh_entry(&mut entry.lock().unwrap_or_else(|e| e.into_inner()), base_branch),
+                Some(entry) => refresh_entry(
+                    &mut entry.lock().unwrap_or_else(|e| e.into_inner()),
+                    base_branch,
+                ),
                 None => GitStatus::default(),
             }
         };
@@ -193,6 +218,12 @@ impl StatusCache {
     }
 }
 
+/// The content of `<checkout>/.git` when it is a file (a linked worktree's link to its git
+/// directory); `None` for a `.git` directory or when there is none.
+fn checkout_link(checkout: &Path) -> Option<String> {
+    fs::read_to_string(checkout.join(".git")).ok()
+}
+
 fn current_key(repo: &Repository, base_branch: &str) -> StatusKey {
     let head_ref = repo.head().ok();
     let head = head_ref.as_ref().and_then(|h| h.target());
@@ -207,10 +238,13 @@ fn current_key(repo: &Repository, base_branch: &str) -> StatusKey {
         .as_deref()
         .and_then(|b| repo.branch_upstream_name(b).ok())
         .and_then(|name| name.as_str().ok().and_then(|n| repo.refname_to_id(n).ok()));
-    let base = [format!("refs/heads/{base_branch}"), format!("refs/remotes/origin/{base_branch}")]
-        .iter()
-        .filter_map(|r| repo.refname_to_id(r).ok())
-        .collect();
+    let base = [
+        format!("refs/heads/{base_branch}"),
+        format!("refs/remotes/origin/{base_branch}"),
+    ]
+    .iter()
+    .filter_map(|r| repo.refname_to_id(r).ok())
+    .collect();
     StatusKey {
         head,
         branch,
@@ -234,7 +268,11 @@ fn refresh_entry(entry: &mut CacheEntry, base_branch: &str) -> GitStatus {
     let has_uncommitted = is_dirty(&entry.repo);
     let (ahead, has_upstream) = match (key.head, key.upstream) {
         (Some(head), Some(up)) => (
-            entry.repo.graph_ahead_behind(head, up).map(|(a, _)| a as u32).unwrap_or(0),
+            entry
+                .repo
+                .graph_ahead_behind(head, up)
+                .map(|(a, _)| a as u32)
+                .unwrap_or(0),
             true,
         ),
         _ => (0, false),
@@ -260,7 +298,9 @@ fn is_dirty(repo: &Repository) -> bool {
         .recurse_untracked_dirs(false)
         .exclude_submodules(true)
         .include_ignored(false);
-    repo.statuses(Some(&mut opts)).map(|s| !s.is_empty()).unwrap_or(false)
+    repo.statuses(Some(&mut opts))
+        .map(|s| !s.is_empty())
+        .unwrap_or(false)
 }
 
 /// Commits reachable from `head` but from none of `hidden`, capped at 100 000.
@@ -279,6 +319,9 @@ mod tests {
 
     #[test]
     fn normalizes_relative_gitdirs() {
-        assert_eq!(normalize(Path::new("/r/.git/worktrees/a/../../../x/.git")), PathBuf::from("/r/x/.git"));
+        assert_eq!(
+            normalize(Path::new("/r/.git/worktrees/a/../../../x/.git")),
+            PathBuf::from("/r/x/.git")
+        );
     }
 }

@@ -42,7 +42,12 @@ pub trait WorktreeEngine: Send + Sync {
 
     /// Checks out `branch` into `.openkit/worktrees/<id>`: an existing local branch, a
     /// remote-only branch as a tracking branch, or a new branch from the base ref.
-    async fn add(&self, id: &str, branch: &str, base_branch: &str) -> Result<AddOutcome, WorktreeError>;
+    async fn add(
+        &self,
+        id: &str,
+        branch: &str,
+        base_branch: &str,
+    ) -> Result<AddOutcome, WorktreeError>;
 
     /// Removes the checkout (force), falling back to deleting the directory, then prunes.
     /// The branch is kept.
@@ -50,10 +55,19 @@ pub trait WorktreeEngine: Send + Sync {
 
     /// Deletes `branch` if it points at the same commit as when it was created from the
     /// base, i.e. it holds no work. Used to clean up a failed creation.
-    async fn discard_branch_if_empty(&self, branch: &str, base_branch: &str) -> Result<bool, WorktreeError>;
+    async fn discard_branch_if_empty(
+        &self,
+        branch: &str,
+        base_branch: &str,
+    ) -> Result<bool, WorktreeError>;
 
     /// Renames the branch checked out in `id` and/or moves the checkout to `new_id`.
-    async fn rename(&self, id: &str, new_id: Option<&str>, new_branch: Option<&str>) -> Result<(), WorktreeError>;
+    async fn rename(
+        &self,
+        id: &str,
+        new_id: Option<&str>,
+        new_branch: Option<&str>,
+    ) -> Result<(), WorktreeError>;
 
     /// Repairs the worktree `id`; `branch` overrides the branch git remembers.
     async fn recover(
@@ -80,7 +94,9 @@ pub struct GitWorktrees {
 
 impl std::fmt::Debug for GitWorktrees {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GitWorktrees").field("paths", &self.paths).finish_non_exhaustive()
+        f.debug_struct("GitWorktrees")
+            .field("paths", &self.paths)
+            .finish_non_exhaustive()
     }
 }
 
@@ -134,37 +150,67 @@ impl GitWorktrees {
         let mut candidates = vec![base_branch.to_string()];
         candidates.extend(["develop", "main", "master"].map(String::from));
         for name in candidates {
-            for full in [format!("refs/heads/{name}"), format!("refs/remotes/origin/{name}")] {
+            for full in [
+                format!("refs/heads/{name}"),
+                format!("refs/remotes/origin/{name}"),
+            ] {
                 if repo.refname_to_id(&full).is_ok() {
                     return Some(full);
                 }
             }
         }
-        repo.head().ok().and_then(|h| h.target()).map(|oid| oid.to_string())
+        repo.head()
+            .ok()
+            .and_then(|h| h.target())
+            .map(|oid| oid.to_string())
     }
 
     fn remote_branch_exists(&self, branch: &str) -> bool {
-        git2::Repository::open(self.root())
-            .ok()
-            .is_some_and(|r| r.refname_to_id(&format!("refs/remotes/origin/{branch}")).is_ok())
+        git2::Repository::open(self.root()).ok().is_some_and(|r| {
+            r.refname_to_id(&format!("refs/remotes/origin/{branch}"))
+                .is_ok()
+        })
     }
 
     /// Runs `git worktree add` for `branch` at `path`, choosing the right form.
-    async fn checkout(&self, path: &Path, branch: &str, base_branch: &str) -> Result<bool, GitError> {
+    async fn checkout(
+        &self,
+        path: &Path,
+        branch: &str,
+        base_branch: &str,
+    ) -> Result<bool, GitError> {
         let path_str = path.to_string_lossy().into_owned();
         if repo::local_branch_exists(self.root(), branch) {
-            self.git.run(self.root(), ["worktree", "add", &path_str, branch]).await?;
+            self.git
+                .run(self.root(), ["worktree", "add", &path_str, branch])
+                .await?;
             Ok(false)
         } else if self.remote_branch_exists(branch) {
             let remote = format!("origin/{branch}");
             self.git
-                .run(self.root(), ["worktree", "add", "--track", "-b", branch, &path_str, &remote])
+                .run(
+                    self.root(),
+                    [
+                        "worktree", "add", "--track", "-b", branch, &path_str, &remote,
+                    ],
+                )
                 .await?;
             Ok(true)
         } else {
             let base = self.base_ref(base_branch).unwrap_or_else(|| "HEAD".into());
             self.git
-                .run(self.root(), ["worktree", "add", "--no-track", "-b", branch, &path_str, &base])
+                .run(
+                    self.root(),
+                    [
+                        "worktree",
+                        "add",
+                        "--no-track",
+                        "-b",
+                        branch,
+                        &path_str,
+                        &base,
+                    ],
+                )
                 .await?;
             Ok(true)
         }
@@ -235,7 +281,12 @@ impl WorktreeEngine for GitWorktrees {
         Ok(records)
     }
 
-    async fn add(&self, id: &str, branch: &str, base_branch: &str) -> Result<AddOutcome, WorktreeError> {
+    async fn add(
+        &self,
+        id: &str,
+        branch: &str,
+        base_branch: &str,
+    ) -> Result<AddOutcome, WorktreeError> {
         let path = self.paths.worktree_dir(id);
         if path.exists() {
             return Err(WorktreeError::Exists { id: id.to_string() });
@@ -245,8 +296,29 @@ impl WorktreeEngine for GitWorktrees {
         }
         fs::create_dir_all(self.paths.worktrees_dir())
             .map_err(|e| IoFailure::new("creating .openkit/worktrees", e))?;
+        // A checkout deleted behind OpenKit's back stays registered with git (it is no
+        // longer listed), and git refuses to add a worktree at a registered path: drop
+        // that stale registration first. Its branch is kept.
+        if self.registration(id).is_some() {
+            let path_str = path.to_string_lossy().into_owned();
+            self.git
+                .run(
+                    self.root(),
+                    ["worktree", "remove", "--force", "--force", &path_str],
+                )
+                .await
+                .map_err(|err| WorktreeError::CreateFailed {
+                    id: id.to_string(),
+                    reason: format!("removing the stale registration of {path_str}: {err}"),
+                })?;
+        }
+        // Whatever was cached for this path described an earlier checkout.
+        self.cache.invalidate(&path);
         match self.checkout(&path, branch, base_branch).await {
-            Ok(created_branch) => Ok(AddOutcome { path, created_branch }),
+            Ok(created_branch) => Ok(AddOutcome {
+                path,
+                created_branch,
+            }),
             Err(err) => {
                 // git may leave a half-made directory or registration behind.
                 if path.exists() && !self.is_healthy_checkout(&path) {
@@ -270,22 +342,30 @@ impl WorktreeEngine for GitWorktrees {
         let path_str = path.to_string_lossy().into_owned();
         let git_result = self
             .git
-            .run(self.root(), ["worktree", "remove", "--force", "--force", &path_str])
+            .run(
+                self.root(),
+                ["worktree", "remove", "--force", "--force", &path_str],
+            )
             .await;
         if let Err(git_err) = git_result
             && path.exists()
         {
-            self.remove_dir_inside(&path).map_err(|io| WorktreeError::RemoveFailed {
-                id: id.to_string(),
-                reason: format!("{git_err}; then {io}"),
-            })?;
+            self.remove_dir_inside(&path)
+                .map_err(|io| WorktreeError::RemoveFailed {
+                    id: id.to_string(),
+                    reason: format!("{git_err}; then {io}"),
+                })?;
         }
         self.prune().await;
         self.cache.invalidate(&path);
         Ok(())
     }
 
-    async fn discard_branch_if_empty(&self, branch: &str, base_branch: &str) -> Result<bool, WorktreeError> {
+    async fn discard_branch_if_empty(
+        &self,
+        branch: &str,
+        base_branch: &str,
+    ) -> Result<bool, WorktreeError> {
         let Some(base) = self.base_ref(base_branch) else {
             return Ok(false);
         };
@@ -303,7 +383,12 @@ impl WorktreeEngine for GitWorktrees {
         Ok(same)
     }
 
-    async fn rename(&self, id: &str, new_id: Option<&str>, new_branch: Option<&str>) -> Result<(), WorktreeError> {
+    async fn rename(
+        &self,
+        id: &str,
+        new_id: Option<&str>,
+        new_branch: Option<&str>,
+    ) -> Result<(), WorktreeError> {
         let path = self.paths.worktree_dir(id);
         let failed = |reason: String| WorktreeError::RenameFailed {
             id: id.to_string(),
@@ -311,8 +396,10 @@ impl WorktreeEngine for GitWorktrees {
         };
         let mut renamed_branch: Option<(String, String)> = None;
         if let Some(new_branch) = new_branch {
-            let current = repo::read_head_branch(&git2::Repository::open(&path).map_err(GitError::from)?.path().to_path_buf())
-                .ok_or_else(|| failed("the worktree has a detached HEAD; check out a branch first".into()))?;
+            let worktree_repo = git2::Repository::open(&path).map_err(GitError::from)?;
+            let current = repo::read_head_branch(worktree_repo.path()).ok_or_else(|| {
+                failed("the worktree has a detached HEAD; check out a branch first".into())
+            })?;
             if current != new_branch {
                 if repo::local_branch_exists(self.root(), new_branch) {
                     return Err(failed(format!("branch \"{new_branch}\" already exists")));
@@ -365,8 +452,14 @@ impl WorktreeEngine for GitWorktrees {
             None => self
                 .registration(id)
                 .and_then(|r| r.branch)
-                .or_else(|| git2::Repository::open(&path).ok().and_then(|r| repo::read_head_branch(r.path())))
-                .ok_or_else(|| failed("the worktree's branch is unknown; pass \"branch\"".into()))?,
+                .or_else(|| {
+                    git2::Repository::open(&path)
+                        .ok()
+                        .and_then(|r| repo::read_head_branch(r.path()))
+                })
+                .ok_or_else(|| {
+                    failed("the worktree's branch is unknown; pass \"branch\"".into())
+                })?,
         };
         self.cache.invalidate(&path);
         match action {
@@ -375,41 +468,58 @@ impl WorktreeEngine for GitWorktrees {
                     if self.is_healthy_checkout(&path) {
                         return Ok(());
                     }
-                    let _ = self.git.run(self.root(), ["worktree", "repair", &path_str]).await;
+                    let _ = self
+                        .git
+                        .run(self.root(), ["worktree", "repair", &path_str])
+                        .await;
                     if self.is_healthy_checkout(&path) {
                         return Ok(());
                     }
                     return Err(failed(
-                        "the directory exists but is not a working checkout; use \"recreate\"".into(),
+                        "the directory exists but is not a working checkout; use \"recreate\""
+                            .into(),
                     ));
                 }
                 self.prune().await;
-                if !repo::local_branch_exists(self.root(), &branch) && !self.remote_branch_exists(&branch) {
+                if !repo::local_branch_exists(self.root(), &branch)
+                    && !self.remote_branch_exists(&branch)
+                {
                     return Err(failed(format!(
                         "branch \"{branch}\" no longer exists; use \"recreate\" to start it from the base branch"
                     )));
                 }
-                self.checkout(&path, &branch, base_branch).await.map_err(|e| failed(e.to_string()))?;
+                self.checkout(&path, &branch, base_branch)
+                    .await
+                    .map_err(|e| failed(e.to_string()))?;
                 Ok(())
             }
             RecoverAction::Recreate => {
                 if path.exists() {
                     let _ = self
                         .git
-                        .run(self.root(), ["worktree", "remove", "--force", "--force", &path_str])
+                        .run(
+                            self.root(),
+                            ["worktree", "remove", "--force", "--force", &path_str],
+                        )
                         .await;
                     self.remove_dir_inside(&path)?;
                 }
                 self.prune().await;
                 // The branch is never deleted: commits on it survive a recreate.
-                self.checkout(&path, &branch, base_branch).await.map_err(|e| failed(e.to_string()))?;
+                self.checkout(&path, &branch, base_branch)
+                    .await
+                    .map_err(|e| failed(e.to_string()))?;
                 Ok(())
             }
         }
     }
 
     async fn known_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.managed_registrations().into_iter().map(|(id, _)| id).collect();
+        let mut ids: Vec<String> = self
+            .managed_registrations()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
         if let Ok(entries) = fs::read_dir(self.paths.worktrees_dir()) {
             ids.extend(
                 entries

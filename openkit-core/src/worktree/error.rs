@@ -111,12 +111,15 @@ impl DomainError for WorktreeError {
         match self {
             NotFound { .. } => ErrorKind::NotFound,
             Ambiguous { .. } | Exists { .. } | Busy { .. } => ErrorKind::Conflict,
-            InvalidId { .. } | InvalidBranch { .. } | InvalidInput { .. } | NoCommits | RootImmutable { .. } => {
-                ErrorKind::InvalidInput
-            }
-            CreateFailed { .. } | RemoveFailed { .. } | RecoverFailed { .. } | RenameFailed { .. } => {
-                ErrorKind::InvalidInput
-            }
+            InvalidId { .. }
+            | InvalidBranch { .. }
+            | InvalidInput { .. }
+            | NoCommits
+            | RootImmutable { .. } => ErrorKind::InvalidInput,
+            CreateFailed { .. }
+            | RemoveFailed { .. }
+            | RecoverFailed { .. }
+            | RenameFailed { .. } => ErrorKind::InvalidInput,
             Git(e) => e.kind(),
             Io(_) => ErrorKind::Internal,
             Config(e) => e.kind(),

@@ -14,9 +14,13 @@ pub fn validate_id(id: &str) -> Result<(), String> {
         return Err("Worktree id must not be empty".into());
     };
     if id.len() > MAX_ID_LEN {
-        return Err(format!("Worktree id must be at most {MAX_ID_LEN} characters"));
+        return Err(format!(
+            "Worktree id must be at most {MAX_ID_LEN} characters"
+        ));
     }
-    if !first.is_ascii_alphanumeric() || !chars.all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-') {
+    if !first.is_ascii_alphanumeric()
+        || !chars.all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
+    {
         return Err(format!(
             "Invalid worktree id \"{}\": use letters, digits, spaces and dashes, starting with a letter or digit",
             id.escape_debug()
@@ -31,11 +35,18 @@ pub fn validate_id(id: &str) -> Result<(), String> {
 /// Checks a branch name: `^[a-zA-Z0-9][a-zA-Z0-9/_.-]*$`, no `..`, and the rules of
 /// `git check-ref-format` that the pattern leaves open.
 pub fn validate_branch(branch: &str) -> Result<(), String> {
-    let invalid = |why: &str| Err(format!("Invalid branch name \"{}\": {why}", branch.escape_debug()));
+    let invalid = |why: &str| {
+        Err(format!(
+            "Invalid branch name \"{}\": {why}",
+            branch.escape_debug()
+        ))
+    };
     let mut chars = branch.chars();
     match chars.next() {
         None => return Err("Branch name must not be empty".into()),
-        Some(c) if !c.is_ascii_alphanumeric() => return invalid("it must start with a letter or digit"),
+        Some(c) if !c.is_ascii_alphanumeric() => {
+            return invalid("it must start with a letter or digit");
+        }
         _ => {}
     }
     if branch.len() > 255 {
@@ -50,7 +61,10 @@ pub fn validate_branch(branch: &str) -> Result<(), String> {
     if branch.ends_with('/') || branch.ends_with('.') || branch.ends_with(".lock") {
         return invalid("it must not end with \"/\", \".\" or \".lock\"");
     }
-    if branch.split('/').any(|part| part.starts_with('.') || part.ends_with(".lock")) {
+    if branch
+        .split('/')
+        .any(|part| part.starts_with('.') || part.ends_with(".lock"))
+    {
         return invalid("no path component may start with \".\" or end with \".lock\"");
     }
     if branch == "HEAD" {
@@ -68,7 +82,13 @@ pub fn default_id_for_branch(branch: &str) -> String {
         .unwrap_or(branch);
     let mapped: String = stripped
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     mapped.trim_start_matches('-').to_string()
 }
@@ -115,7 +135,9 @@ mod tests {
         for ok in ["a", "LOCAL-3", "my task 2", "0x"] {
             assert!(validate_id(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "..", "a/b", "-a", " a", "a\0b", "root", "ROOT", "a.b", "a_b", "ü"] {
+        for bad in [
+            "", "..", "a/b", "-a", " a", "a\0b", "root", "ROOT", "a.b", "a_b", "ü",
+        ] {
             assert!(validate_id(bad).is_err(), "{bad:?}");
         }
     }
@@ -125,7 +147,9 @@ mod tests {
         for ok in ["main", "feature/x-1", "a.b_c/d"] {
             assert!(validate_branch(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "/a", "a..b", "a/", "a.lock", "a/.b", "a b", "a~1", "a:b", "-x", "a//b", "HEAD"] {
+        for bad in [
+            "", "/a", "a..b", "a/", "a.lock", "a/.b", "a b", "a~1", "a:b", "-x", "a//b", "HEAD",
+        ] {
             assert!(validate_branch(bad).is_err(), "{bad:?}");
         }
     }
@@ -140,10 +164,19 @@ mod tests {
     #[test]
     fn resolution() {
         let known = ["avo-241", "Other", "other"];
-        assert_eq!(resolve("avo-241", known), Resolution::Found("avo-241".into()));
-        assert_eq!(resolve("AVO-241", known), Resolution::Found("avo-241".into()));
+        assert_eq!(
+            resolve("avo-241", known),
+            Resolution::Found("avo-241".into())
+        );
+        assert_eq!(
+            resolve("AVO-241", known),
+            Resolution::Found("avo-241".into())
+        );
         assert_eq!(resolve("other", known), Resolution::Found("other".into()));
-        assert_eq!(resolve("OTHER", known), Resolution::Ambiguous(vec!["Other".into(), "other".into()]));
+        assert_eq!(
+            resolve("OTHER", known),
+            Resolution::Ambiguous(vec!["Other".into(), "other".into()])
+        );
         assert_eq!(resolve("nope", known), Resolution::Missing);
     }
 

@@ -14,7 +14,10 @@ fn rule_file(id: &str) -> ApiResult<AgentRuleFile> {
 }
 
 /// `GET /api/agent-rules/:fileId`
-pub async fn get(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+pub async fn get(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
     let content = rule_file(&id)?.read(state.workbench().paths())?;
     Ok(Json(json!({
         "exists": content.is_some(),
@@ -39,7 +42,10 @@ pub async fn put(
 }
 
 /// `DELETE /api/agent-rules/:fileId`
-pub async fn delete(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+pub async fn delete(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
     rule_file(&id)?.delete(state.workbench().paths())?;
     Ok(Json(json!({ "success": true })))
 }

@@ -20,7 +20,8 @@ pub async fn get(State(state): State<AppState>) -> ApiResult<Json<Value>> {
             "hasBranchNameRule": store.has_branch_name_rule(),
         })));
     };
-    let mut config = serde_json::to_value(config).map_err(|e| ApiError::bad_request("INVALID_CONFIG", e.to_string()))?;
+    let mut config = serde_json::to_value(config)
+        .map_err(|e| ApiError::bad_request("INVALID_CONFIG", e.to_string()))?;
     let local = serde_json::to_value(store.load_local()?).unwrap_or_default();
     if let (Some(config), Some(local)) = (config.as_object_mut(), local.as_object()) {
         for key in LOCAL_ONLY_KEYS {
@@ -37,7 +38,10 @@ pub async fn get(State(state): State<AppState>) -> ApiResult<Json<Value>> {
 }
 
 /// `PATCH /api/config`
-pub async fn patch(State(state): State<AppState>, JsonBody(patch): JsonBody<Map<String, Value>>) -> ApiResult<Json<Value>> {
+pub async fn patch(
+    State(state): State<AppState>,
+    JsonBody(patch): JsonBody<Map<String, Value>>,
+) -> ApiResult<Json<Value>> {
     let config = state.workbench().config().patch(patch)?;
     Ok(Json(json!({ "success": true, "config": config })))
 }
@@ -60,7 +64,10 @@ pub struct InitBody {
 }
 
 /// `POST /api/config/init`
-pub async fn init(State(state): State<AppState>, JsonBody(body): JsonBody<InitBody>) -> ApiResult<Json<Value>> {
+pub async fn init(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<InitBody>,
+) -> ApiResult<Json<Value>> {
     let config = state.workbench().config().init(InitOptions {
         start_command: body.start_command,
         install_command: body.install_command,
@@ -89,11 +96,17 @@ pub async fn commit_setup(
     JsonBody(body): JsonBody<CommitSetupBody>,
 ) -> ApiResult<Json<Value>> {
     let wb = state.workbench();
-    let message = body.message.as_deref().map(str::trim).filter(|m| !m.is_empty());
+    let message = body
+        .message
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty());
     let outcome = wb.config().commit_setup(wb.git(), message).await?;
     Ok(Json(match outcome {
         CommitSetupOutcome::Pushed => json!({ "success": true }),
-        CommitSetupOutcome::AlreadyCommitted => json!({ "success": true, "alreadyCommitted": true }),
+        CommitSetupOutcome::AlreadyCommitted => {
+            json!({ "success": true, "alreadyCommitted": true })
+        }
         CommitSetupOutcome::PushFailed => json!({ "success": true, "pushFailed": true }),
     }))
 }

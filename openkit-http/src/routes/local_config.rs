@@ -14,7 +14,10 @@ pub async fn get(State(state): State<AppState>) -> ApiResult<Json<Value>> {
 }
 
 /// `PATCH /api/local-config`: nested objects (`shortcuts`) merge key by key.
-pub async fn patch(State(state): State<AppState>, JsonBody(patch): JsonBody<Map<String, Value>>) -> ApiResult<Json<Value>> {
+pub async fn patch(
+    State(state): State<AppState>,
+    JsonBody(patch): JsonBody<Map<String, Value>>,
+) -> ApiResult<Json<Value>> {
     let config = state.workbench().config().patch_local(patch)?;
     Ok(Json(json!({ "success": true, "config": config })))
 }

@@ -10,10 +10,19 @@ use crate::error::{ApiPath, ApiResult, JsonBody};
 use crate::state::AppState;
 
 /// `GET /api/worktrees/:id/open-targets`
-pub async fn targets(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+pub async fn targets(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
     state.workbench().resolve(&id).await?;
     let available = open_targets::detect(&state.inner.search_path);
-    let persisted = state.workbench().config().load().ok().flatten().and_then(|c| c.open_project_target);
+    let persisted = state
+        .workbench()
+        .config()
+        .load()
+        .ok()
+        .flatten()
+        .and_then(|c| c.open_project_target);
     let selected = open_targets::selected(&available, persisted.as_deref());
     Ok(Json(json!({
         "success": true,

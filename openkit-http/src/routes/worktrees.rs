@@ -26,7 +26,10 @@ pub struct CreateBody {
 }
 
 /// `POST /api/worktrees`
-pub async fn create(State(state): State<AppState>, JsonBody(body): JsonBody<CreateBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let created = state
         .workbench()
         .create_worktree(CreateWorktree {
@@ -35,7 +38,10 @@ pub async fn create(State(state): State<AppState>, JsonBody(body): JsonBody<Crea
             name: body.name,
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "success": true, "worktree": created.worktree }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "success": true, "worktree": created.worktree })),
+    ))
 }
 
 /// Body of `PATCH /api/worktrees/:id`.
@@ -66,7 +72,10 @@ pub async fn rename(
 }
 
 /// `DELETE /api/worktrees/:id`
-pub async fn delete(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+pub async fn delete(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
     let report = state.workbench().delete_worktree(&id).await?;
     Ok(Json(json!({
         "success": true,
@@ -79,7 +88,10 @@ pub async fn delete(State(state): State<AppState>, ApiPath(id): ApiPath<String>)
 }
 
 /// `GET /api/worktrees/:id/logs`
-pub async fn logs(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+pub async fn logs(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
     let logs = state.workbench().worktree_logs(&id).await?;
     Ok(Json(json!({ "logs": logs })))
 }
@@ -108,8 +120,15 @@ pub async fn recover(
             ));
         }
     };
-    let branch = body.branch.as_deref().map(str::trim).filter(|b| !b.is_empty());
-    let worktree = state.workbench().recover_worktree(&id, action, branch).await?;
+    let branch = body
+        .branch
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty());
+    let worktree = state
+        .workbench()
+        .recover_worktree(&id, action, branch)
+        .await?;
     Ok(Json(json!({
         "success": true,
         "action": body.action,

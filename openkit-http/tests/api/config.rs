@@ -14,13 +14,18 @@ async fn config_lifecycle() {
     );
     let (status, body) = api.get("/api/config").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, json!({ "config": null, "projectName": null, "hasBranchNameRule": false }));
+    assert_eq!(
+        body,
+        json!({ "config": null, "projectName": null, "hasBranchNameRule": false })
+    );
 
     let (status, body) = api.get("/api/config/detect").await;
     assert_eq!(status, StatusCode::OK);
     insta::assert_json_snapshot!("detect", body);
 
-    let (status, body) = api.post("/api/config/init", json!({ "baseBranch": "main" })).await;
+    let (status, body) = api
+        .post("/api/config/init", json!({ "baseBranch": "main" }))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["config"]["startCommand"], "pnpm dev");
     assert_eq!(
@@ -30,7 +35,12 @@ async fn config_lifecycle() {
     let again = api.post("/api/config/init", json!({})).await;
     assert_error(&again, StatusCode::BAD_REQUEST, "CONFIG_EXISTS");
     assert_eq!(again.1["error"], "Config already exists");
-    let (status, _) = api.post("/api/config/init", json!({ "force": true, "startCommand": "make run" })).await;
+    let (status, _) = api
+        .post(
+            "/api/config/init",
+            json!({ "force": true, "startCommand": "make run" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
 
     let (status, body) = api
@@ -43,30 +53,66 @@ async fn config_lifecycle() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, body) = api.get("/api/config").await;
     insta::assert_json_snapshot!("config_after_patch", body, { ".projectName" => "[name]" });
-    let file: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(api.repo.root().join(".openkit/config.json")).unwrap()).unwrap();
-    assert!(file.get("allowAgentCommits").is_none(), "local-only keys stay out of config.json");
+    let file: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(api.repo.root().join(".openkit/config.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        file.get("allowAgentCommits").is_none(),
+        "local-only keys stay out of config.json"
+    );
     let (_, local) = api.get("/api/local-config").await;
     assert_eq!(local["config"]["allowAgentCommits"], true);
 
     let before = std::fs::read(api.repo.root().join(".openkit/config.json")).unwrap();
-    let bad = api.call(Method::PATCH, "/api/config", Some(json!({ "ports": { "offsetStep": "ten" } }))).await;
+    let bad = api
+        .call(
+            Method::PATCH,
+            "/api/config",
+            Some(json!({ "ports": { "offsetStep": "ten" } })),
+        )
+        .await;
     assert_error(&bad, StatusCode::BAD_REQUEST, "INVALID_CONFIG");
-    let bad = api.call(Method::PATCH, "/api/config", Some(json!({ "localAutoStartAgent": "vim" }))).await;
+    let bad = api
+        .call(
+            Method::PATCH,
+            "/api/config",
+            Some(json!({ "localAutoStartAgent": "vim" })),
+        )
+        .await;
     assert_error(&bad, StatusCode::BAD_REQUEST, "INVALID_CONFIG");
-    let bad = api.call(Method::PATCH, "/api/config", Some(json!(["not", "an", "object"]))).await;
+    let bad = api
+        .call(
+            Method::PATCH,
+            "/api/config",
+            Some(json!(["not", "an", "object"])),
+        )
+        .await;
     assert_error(&bad, StatusCode::BAD_REQUEST, "INVALID_JSON");
-    assert_eq!(std::fs::read(api.repo.root().join(".openkit/config.json")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(api.repo.root().join(".openkit/config.json")).unwrap(),
+        before
+    );
 }
 
 #[tokio::test]
 async fn a_corrupt_config_is_reported_and_left_alone() {
     let api = Api::new();
     std::fs::create_dir_all(api.repo.root().join(".openkit")).unwrap();
-    std::fs::write(api.repo.root().join(".openkit/config.json"), "{ \"startCommand\": ").unwrap();
+    std::fs::write(
+        api.repo.root().join(".openkit/config.json"),
+        "{ \"startCommand\": ",
+    )
+    .unwrap();
     let res = api.get("/api/config").await;
     assert_error(&res, StatusCode::CONFLICT, "CORRUPT_FILE");
-    let res = api.call(Method::PATCH, "/api/config", Some(json!({ "startCommand": "x" }))).await;
+    let res = api
+        .call(
+            Method::PATCH,
+            "/api/config",
+            Some(json!({ "startCommand": "x" })),
+        )
+        .await;
     assert_error(&res, StatusCode::CONFLICT, "CORRUPT_FILE");
     let res = api.post("/api/worktrees", json!({ "branch": "x" })).await;
     assert_error(&res, StatusCode::CONFLICT, "CORRUPT_FILE");
@@ -79,7 +125,13 @@ async fn a_corrupt_config_is_reported_and_left_alone() {
 #[tokio::test]
 async fn patch_without_config_is_404() {
     let api = Api::new();
-    let res = api.call(Method::PATCH, "/api/config", Some(json!({ "startCommand": "x" }))).await;
+    let res = api
+        .call(
+            Method::PATCH,
+            "/api/config",
+            Some(json!({ "startCommand": "x" })),
+        )
+        .await;
     assert_error(&res, StatusCode::NOT_FOUND, "CONFIG_NOT_FOUND");
 }
 
@@ -88,8 +140,16 @@ async fn setup_commit_and_push() {
     let api = Api::with_repo(TestRepo::builder().with_origin().build());
     api.post("/api/config/init", json!({})).await;
     let (_, status) = api.get("/api/config/setup-status").await;
-    assert_eq!(status, json!({ "needsPush": true, "files": [".openkit/config.json", ".openkit/.gitignore"] }));
-    let (code, body) = api.post("/api/config/commit-setup", json!({ "message": "chore: openkit" })).await;
+    assert_eq!(
+        status,
+        json!({ "needsPush": true, "files": [".openkit/config.json", ".openkit/.gitignore"] })
+    );
+    let (code, body) = api
+        .post(
+            "/api/config/commit-setup",
+            json!({ "message": "chore: openkit" }),
+        )
+        .await;
     assert_eq!((code, body), (StatusCode::OK, json!({ "success": true })));
     let (_, status) = api.get("/api/config/setup-status").await;
     assert_eq!(status, json!({ "needsPush": false, "files": [] }));
@@ -116,12 +176,22 @@ async fn local_config_defaults_and_deep_merge() {
     assert_eq!(status, StatusCode::OK);
     insta::assert_json_snapshot!("local_config_defaults", body);
     let (status, body) = api
-        .call(Method::PATCH, "/api/local-config", Some(json!({ "shortcuts": { "nav-worktrees": "meta+shift+w" } })))
+        .call(
+            Method::PATCH,
+            "/api/local-config",
+            Some(json!({ "shortcuts": { "nav-worktrees": "meta+shift+w" } })),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["success"], true);
     assert_eq!(body["config"]["shortcuts"]["nav-worktrees"], "meta+shift+w");
     assert_eq!(body["config"]["shortcuts"]["nav-issues"], "meta+i");
-    let bad = api.call(Method::PATCH, "/api/local-config", Some(json!({ "arrowNavEnabled": "yes" }))).await;
+    let bad = api
+        .call(
+            Method::PATCH,
+            "/api/local-config",
+            Some(json!({ "arrowNavEnabled": "yes" })),
+        )
+        .await;
     assert_error(&bad, StatusCode::BAD_REQUEST, "INVALID_CONFIG");
 }

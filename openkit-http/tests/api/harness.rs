@@ -17,7 +17,6 @@ pub const PORT: u16 = 4040;
 
 pub struct Api {
     pub repo: TestRepo,
-    pub workbench: Arc<Workbench>,
     pub app: Router,
 }
 
@@ -31,25 +30,44 @@ impl Api {
     }
 
     pub fn with_search_path(repo: TestRepo, search_path: Vec<PathBuf>) -> Self {
-        let workbench = Arc::new(Workbench::builder(repo.paths()).git(repo.git_cli()).build().unwrap());
-        let state = AppState::new(Arc::clone(&workbench), SecurityPolicy::for_port(PORT)).with_search_path(search_path);
+        let workbench = Arc::new(
+            Workbench::builder(repo.paths())
+                .git(repo.git_cli())
+                .build()
+                .unwrap(),
+        );
+        let state = AppState::new(Arc::clone(&workbench), SecurityPolicy::for_port(PORT))
+            .with_search_path(search_path);
         Api {
             app: router(state),
             repo,
-            workbench,
         }
     }
 
-    pub async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    pub async fn send(
+        &self,
+        request: Request<Body>,
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
         let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
         (status, headers, body)
     }
 
     /// Sends a JSON request as a same-host client (Host header set, no Origin).
-    pub async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut builder = Request::builder()
             .method(method)
             .uri(uri)
@@ -65,7 +83,9 @@ impl Api {
         let value = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("non-JSON body ({e}): {}", String::from_utf8_lossy(&bytes)))
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                panic!("non-JSON body ({e}): {}", String::from_utf8_lossy(&bytes))
+            })
         };
         (status, value)
     }
@@ -79,7 +99,9 @@ impl Api {
     }
 
     pub async fn create(&self, branch: &str) -> Value {
-        let (status, body) = self.post("/api/worktrees", serde_json::json!({ "branch": branch })).await;
+        let (status, body) = self
+            .post("/api/worktrees", serde_json::json!({ "branch": branch }))
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body
     }
@@ -91,5 +113,8 @@ pub fn assert_error(actual: &(StatusCode, Value), status: StatusCode, code: &str
     assert_eq!(*s, status, "{body}");
     assert_eq!(body["success"], Value::Bool(false), "{body}");
     assert_eq!(body["code"], Value::String(code.into()), "{body}");
-    assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
 }

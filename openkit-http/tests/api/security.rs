@@ -16,19 +16,35 @@ fn request(method: Method, uri: &str, host: Option<&str>, origin: Option<&str>) 
 }
 
 fn code(body: &[u8]) -> String {
-    serde_json::from_slice::<Value>(body).unwrap()["code"].as_str().unwrap_or_default().to_string()
+    serde_json::from_slice::<Value>(body).unwrap()["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[tokio::test]
 async fn foreign_hosts_are_refused() {
     let api = Api::new();
-    for host in ["evil.example", "evil.example:4040", "localhost:9999", "127.0.0.1.nip.io:4040"] {
-        let (status, _, body) = api.send(request(Method::GET, "/api/worktrees", Some(host), None)).await;
+    for host in [
+        "evil.example",
+        "evil.example:4040",
+        "localhost:9999",
+        "127.0.0.1.nip.io:4040",
+    ] {
+        let (status, _, body) = api
+            .send(request(Method::GET, "/api/worktrees", Some(host), None))
+            .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{host}");
         assert_eq!(code(&body), "FORBIDDEN_HOST");
     }
-    for host in [format!("localhost:{PORT}"), format!("127.0.0.1:{PORT}"), format!("[::1]:{PORT}")] {
-        let (status, _, _) = api.send(request(Method::GET, "/api/worktrees", Some(&host), None)).await;
+    for host in [
+        format!("localhost:{PORT}"),
+        format!("127.0.0.1:{PORT}"),
+        format!("[::1]:{PORT}"),
+    ] {
+        let (status, _, _) = api
+            .send(request(Method::GET, "/api/worktrees", Some(&host), None))
+            .await;
         assert_eq!(status, StatusCode::OK, "{host}");
     }
 }
@@ -39,13 +55,21 @@ async fn foreign_origins_cannot_read_or_write() {
     let host = format!("localhost:{PORT}");
     for method in [Method::GET, Method::POST] {
         let (status, headers, body) = api
-            .send(request(method.clone(), "/api/worktrees", Some(&host), Some("https://evil.example")))
+            .send(request(
+                method.clone(),
+                "/api/worktrees",
+                Some(&host),
+                Some("https://evil.example"),
+            ))
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{method}");
         assert_eq!(code(&body), "FORBIDDEN_ORIGIN");
         assert!(headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
     }
-    assert!(!api.repo.root().join(".openkit/worktrees/x").exists(), "the refused POST created nothing");
+    assert!(
+        !api.repo.root().join(".openkit/worktrees/x").exists(),
+        "the refused POST created nothing"
+    );
 }
 
 #[tokio::test]
@@ -53,9 +77,19 @@ async fn our_own_origin_gets_cors_headers() {
     let api = Api::new();
     let host = format!("localhost:{PORT}");
     let origin = format!("http://localhost:{PORT}");
-    let (status, headers, _) = api.send(request(Method::GET, "/api/worktrees", Some(&host), Some(&origin))).await;
+    let (status, headers, _) = api
+        .send(request(
+            Method::GET,
+            "/api/worktrees",
+            Some(&host),
+            Some(&origin),
+        ))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], origin.as_str());
+    assert_eq!(
+        headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        origin.as_str()
+    );
 
     let preflight = Request::builder()
         .method(Method::OPTIONS)
@@ -67,19 +101,42 @@ async fn our_own_origin_gets_cors_headers() {
         .unwrap();
     let (status, headers, _) = api.send(preflight).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert!(headers[header::ACCESS_CONTROL_ALLOW_METHODS].to_str().unwrap().contains("POST"));
+    assert!(
+        headers[header::ACCESS_CONTROL_ALLOW_METHODS]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
 }
 
 #[tokio::test]
 async fn unknown_routes_methods_and_oversize_bodies_get_the_envelope() {
     let api = Api::new();
     let host = format!("localhost:{PORT}");
-    let (status, _, body) = api.send(request(Method::GET, "/api/does-not-exist", Some(&host), None)).await;
-    assert_eq!((status, code(&body).as_str()), (StatusCode::NOT_FOUND, "NOT_FOUND"));
-    let (status, _, body) = api.send(request(Method::PUT, "/api/worktrees", Some(&host), None)).await;
-    assert_eq!((status, code(&body).as_str()), (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"));
+    let (status, _, body) = api
+        .send(request(
+            Method::GET,
+            "/api/does-not-exist",
+            Some(&host),
+            None,
+        ))
+        .await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::NOT_FOUND, "NOT_FOUND")
+    );
+    let (status, _, body) = api
+        .send(request(Method::PUT, "/api/worktrees", Some(&host), None))
+        .await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED")
+    );
 
-    let huge = format!("{{\"branch\":\"{}\"}}", "a".repeat(openkit_http::MAX_JSON_BODY + 10));
+    let huge = format!(
+        "{{\"branch\":\"{}\"}}",
+        "a".repeat(openkit_http::MAX_JSON_BODY + 10)
+    );
     let req = Request::builder()
         .method(Method::POST)
         .uri("/api/worktrees")
@@ -87,7 +144,10 @@ async fn unknown_routes_methods_and_oversize_bodies_get_the_envelope() {
         .body(Body::from(huge))
         .unwrap();
     let (status, _, body) = api.send(req).await;
-    assert_eq!((status, code(&body).as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"));
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE")
+    );
 
     let req = Request::builder()
         .method(Method::POST)
@@ -96,5 +156,8 @@ async fn unknown_routes_methods_and_oversize_bodies_get_the_envelope() {
         .body(Body::from("{not json"))
         .unwrap();
     let (status, _, body) = api.send(req).await;
-    assert_eq!((status, code(&body).as_str()), (StatusCode::BAD_REQUEST, "INVALID_JSON"));
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::BAD_REQUEST, "INVALID_JSON")
+    );
 }
