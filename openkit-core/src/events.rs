@@ -1,9 +1,9 @@
 //! What the workbench tells the outside world while it works.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Category of an activity event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ActivityCategory {
     /// Agents' work.
@@ -15,7 +15,7 @@ pub enum ActivityCategory {
 }
 
 /// Severity of an activity event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Informational.
@@ -26,6 +26,40 @@ pub enum Severity {
     Warning,
     /// Failed.
     Error,
+}
+
+impl ActivityCategory {
+    /// Parses `agent`, `worktree` or `system`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "agent" => ActivityCategory::Agent,
+            "worktree" => ActivityCategory::Worktree,
+            "system" => ActivityCategory::System,
+            _ => return None,
+        })
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivityCategory::Agent => "agent",
+            ActivityCategory::Worktree => "worktree",
+            ActivityCategory::System => "system",
+        }
+    }
+}
+
+impl Severity {
+    /// Parses `info`, `success`, `warning` or `error`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "info" => Severity::Info,
+            "success" => Severity::Success,
+            "warning" => Severity::Warning,
+            "error" => Severity::Error,
+            _ => return None,
+        })
+    }
 }
 
 /// An activity to record in the feed.

@@ -35,16 +35,21 @@
 #![forbid(unsafe_code)]
 
 pub mod agent_rules;
+pub mod backbone;
+pub mod bus;
 pub mod config;
 pub mod error;
 pub mod events;
 pub mod git;
 pub mod links;
+pub mod logs;
 pub mod open_targets;
 pub mod paths;
+pub mod perf;
 pub mod persist;
 pub mod ports;
 pub mod provision;
+pub mod redact;
 pub mod workbench;
 pub mod worktree;
 

@@ -90,6 +90,10 @@ pub struct GitWorktrees {
     common_dir: PathBuf,
     worktrees_dir_canonical: Option<PathBuf>,
     cache: Arc<StatusCache>,
+    /// Serialises this engine's worktree and branch mutations: concurrent `git worktree`
+    /// commands in one repository race on `.git/worktrees/` (one reads the half-written
+    /// registration of another and fails).
+    mutations: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for GitWorktrees {
@@ -111,6 +115,7 @@ impl GitWorktrees {
             git,
             common_dir,
             cache: Arc::new(StatusCache::new()),
+            mutations: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -294,6 +299,7 @@ impl WorktreeEngine for GitWorktrees {
         if !repo::has_commits(self.root()) {
             return Err(WorktreeError::NoCommits);
         }
+        let _mutating = self.mutations.lock().await;
         fs::create_dir_all(self.paths.worktrees_dir())
             .map_err(|e| IoFailure::new("creating .openkit/worktrees", e))?;
         // A checkout deleted behind OpenKit's back stays registered with git (it is no
@@ -338,6 +344,7 @@ impl WorktreeEngine for GitWorktrees {
     }
 
     async fn remove(&self, id: &str) -> Result<(), WorktreeError> {
+        let _mutating = self.mutations.lock().await;
         let path = self.paths.worktree_dir(id);
         let path_str = path.to_string_lossy().into_owned();
         let git_result = self
@@ -369,6 +376,7 @@ impl WorktreeEngine for GitWorktrees {
         let Some(base) = self.base_ref(base_branch) else {
             return Ok(false);
         };
+        let _mutating = self.mutations.lock().await;
         let same = git2::Repository::open(self.root())
             .ok()
             .and_then(|r| {
@@ -389,6 +397,7 @@ impl WorktreeEngine for GitWorktrees {
         new_id: Option<&str>,
         new_branch: Option<&str>,
     ) -> Result<(), WorktreeError> {
+        let _mutating = self.mutations.lock().await;
         let path = self.paths.worktree_dir(id);
         let failed = |reason: String| WorktreeError::RenameFailed {
             id: id.to_string(),
@@ -441,6 +450,7 @@ impl WorktreeEngine for GitWorktrees {
         branch: Option<&str>,
         base_branch: &str,
     ) -> Result<(), WorktreeError> {
+        let _mutating = self.mutations.lock().await;
         let path = self.paths.worktree_dir(id);
         let path_str = path.to_string_lossy().into_owned();
         let failed = |reason: String| WorktreeError::RecoverFailed {

@@ -1,0 +1,432 @@
+//! A durable JSON-lines log with an in-memory index.
+//!
+//! - **Append**: one complete line per `write(2)` on an `O_APPEND` file, under an
+//!   exclusive lock on a sibling `.lock` file so several processes can share the log. If
+//!   the file ends in a torn line (a crash mid-write), the append starts on a fresh line.
+//! - **Read**: the index holds, per line, its byte range and the few fields filters need
+//!   (timestamp, id hash, a small tag). Queries scan the index newest-first and read only
+//!   the matching lines back with positioned reads. The index catches up with lines other
+//!   processes appended by reading from where it stopped; it rebuilds when the file was
+//!   replaced or shrank (retention by another process).
+//! - **Torn or corrupt lines** are skipped; an unterminated last line is not indexed
+//!   until it is completed.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::marker::PhantomData;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::IoFailure;
+use crate::persist;
+
+/// What the index keeps of each record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexMeta {
+    /// Milliseconds since the epoch (`i64::MIN` when the timestamp does not parse).
+    pub ts_ms: i64,
+    /// Hash of the record id, for cursors.
+    pub id_hash: u64,
+    /// A record-specific tag for cheap filtering (category, level and status).
+    pub tag: u16,
+}
+
+/// A record that can live in a [`JsonlStore`].
+pub trait LogRecord: Serialize + DeserializeOwned {
+    /// The index fields of this record.
+    fn meta(&self) -> IndexMeta;
+}
+
+/// Stable 64-bit FNV-1a hash of an id.
+pub fn hash_id(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    offset: u64,
+    len: u32,
+    meta: IndexMeta,
+}
+
+#[derive(Default)]
+struct State {
+    file: Option<File>,
+    identity: Option<(u64, u64)>,
+    scanned: u64,
+    entries: Vec<Entry>,
+}
+
+/// Where a query starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    /// Records strictly after this instant.
+    After {
+        /// Milliseconds since the epoch.
+        ts_ms: i64,
+    },
+    /// Records after the record with this id (in log order); when that record is gone,
+    /// records strictly after the instant.
+    AfterId {
+        /// Milliseconds since the epoch.
+        ts_ms: i64,
+        /// The id of the last record the client has.
+        id: String,
+    },
+}
+
+/// Sizes before and after a retention pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetentionImpact {
+    /// Records that would be (or were) removed.
+    pub entries_to_remove: u64,
+    /// Bytes that would be (or were) removed.
+    pub bytes_to_remove: u64,
+    /// Records now.
+    pub current_entries: u64,
+    /// Bytes now.
+    pub current_bytes: u64,
+}
+
+/// Retention settings of one log.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Retention {
+    /// Drop records older than this many days.
+    pub retention_days: Option<f64>,
+    /// Keep only the newest records that fit in this many MB.
+    pub max_size_mb: Option<f64>,
+}
+
+/// A JSONL log of `R` records.
+pub struct JsonlStore<R> {
+    path: PathBuf,
+    lock_path: PathBuf,
+    state: Mutex<State>,
+    _record: PhantomData<fn() -> R>,
+}
+
+impl<R> std::fmt::Debug for JsonlStore<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonlStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn io_err(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> IoFailure {
+    let action = action.into();
+    move |e| IoFailure::new(action, e)
+}
+
+/// Holds the cross-process lock of a log while alive.
+struct FileLock(File);
+
+impl FileLock {
+    fn acquire(path: &Path) -> Result<Self, IoFailure> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(io_err(format!("opening {}", path.display())))?;
+        file.lock()
+            .map_err(io_err(format!("locking {}", path.display())))?;
+        Ok(FileLock(file))
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}
+
+impl<R: LogRecord> JsonlStore<R> {
+    /// A store for the log at `path` (created on first append).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let mut lock_name = path
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_default();
+        lock_name.push(".lock");
+        JsonlStore {
+            lock_path: path.with_file_name(lock_name),
+            path,
+            state: Mutex::new(State::default()),
+            _record: PhantomData,
+        }
+    }
+
+    /// The log file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one record as one line.
+    pub fn append(&self, record: &R) -> Result<(), IoFailure> {
+        let mut line = serde_json::to_vec(record)
+            .map_err(|e| IoFailure::new("encoding a log record", e.into()))?;
+        line.push(b'\n');
+        let _lock = FileLock::acquire(&self.lock_path)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(&self.path)
+            .map_err(io_err(format!("opening {}", self.path.display())))?;
+        let len = file.metadata().map_err(io_err("reading log size"))?.len();
+        if len > 0 {
+            let mut last = [0u8; 1];
+            file.read_exact_at(&mut last, len - 1)
+                .map_err(io_err("reading log tail"))?;
+            if last[0] != b'\n' {
+                // A torn line from a crash: never glue onto it.
+                line.insert(0, b'\n');
+            }
+        }
+        file.write_all(&line)
+            .map_err(io_err(format!("appending to {}", self.path.display())))?;
+        Ok(())
+    }
+
+    /// Brings the index up to date with the file.
+    fn refresh(&self, st: &mut State) -> Result<(), IoFailure> {
+        let meta = match std::fs::metadata(&self.path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                *st = State::default();
+                return Ok(());
+            }
+            Err(e) => {
+                return Err(IoFailure::new(
+                    format!("reading {}", self.path.display()),
+                    e,
+                ));
+            }
+        };
+        let identity = (meta.dev(), meta.ino());
+        if st.identity != Some(identity) || meta.len() < st.scanned {
+            *st = State::default();
+            st.file = Some(
+                File::open(&self.path)
+                    .map_err(io_err(format!("opening {}", self.path.display())))?,
+            );
+            st.identity = Some(identity);
+        }
+        if meta.len() == st.scanned {
+            return Ok(());
+        }
+        let file = st.file.as_mut().expect("file is open once identity is set");
+        file.seek(SeekFrom::Start(st.scanned))
+            .map_err(io_err("seeking in log"))?;
+        let mut reader =
+            std::io::BufReader::with_capacity(256 * 1024, file.take(meta.len() - st.scanned));
+        let mut offset = st.scanned;
+        let mut line = Vec::with_capacity(512);
+        loop {
+            line.clear();
+            let n = std::io::BufRead::read_until(&mut reader, b'\n', &mut line)
+                .map_err(io_err("reading log"))?;
+            if n == 0 || line.last() != Some(&b'\n') {
+                break; // end, or an unterminated (possibly torn) last line
+            }
+            if let Ok(record) = serde_json::from_slice::<R>(&line[..n - 1]) {
+                st.entries.push(Entry {
+                    offset,
+                    len: (n - 1) as u32,
+                    meta: record.meta(),
+                });
+            }
+            offset += n as u64;
+        }
+        st.scanned = offset;
+        Ok(())
+    }
+
+    fn read_entry(st: &State, entry: &Entry) -> Option<R> {
+        let file = st.file.as_ref()?;
+        let mut buf = vec![0u8; entry.len as usize];
+        file.read_exact_at(&mut buf, entry.offset).ok()?;
+        serde_json::from_slice(&buf).ok()
+    }
+
+    /// The newest `limit` records after `cursor` whose index fields pass `tag_filter` and
+    /// that pass `record_filter`, oldest first.
+    pub fn query(
+        &self,
+        cursor: Option<&Cursor>,
+        tag_filter: impl Fn(&IndexMeta) -> bool,
+        record_filter: impl Fn(&R) -> bool,
+        limit: usize,
+    ) -> Result<Vec<R>, IoFailure> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.refresh(&mut st)?;
+        let start = match cursor {
+            None => 0,
+            Some(Cursor::After { ts_ms }) => {
+                let ts = *ts_ms;
+                return Ok(Self::collect(
+                    &st,
+                    0,
+                    |m| m.ts_ms > ts && tag_filter(m),
+                    record_filter,
+                    limit,
+                ));
+            }
+            Some(Cursor::AfterId { ts_ms, id }) => {
+                let hash = hash_id(id);
+                match st.entries.iter().rposition(|e| e.meta.id_hash == hash) {
+                    Some(pos) => pos + 1,
+                    None => {
+                        let ts = *ts_ms;
+                        return Ok(Self::collect(
+                            &st,
+                            0,
+                            |m| m.ts_ms > ts && tag_filter(m),
+                            record_filter,
+                            limit,
+                        ));
+                    }
+                }
+            }
+        };
+        Ok(Self::collect(&st, start, tag_filter, record_filter, limit))
+    }
+
+    fn collect(
+        st: &State,
+        start: usize,
+        tag_filter: impl Fn(&IndexMeta) -> bool,
+        record_filter: impl Fn(&R) -> bool,
+        limit: usize,
+    ) -> Vec<R> {
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for entry in st.entries[start..].iter().rev() {
+            if out.len() >= limit {
+                break;
+            }
+            if !tag_filter(&entry.meta) {
+                continue;
+            }
+            if let Some(record) = Self::read_entry(st, entry)
+                && record_filter(&record)
+            {
+                out.push(record);
+            }
+        }
+        out.reverse();
+        out
+    }
+
+    /// Number of readable records.
+    pub fn len(&self) -> Result<usize, IoFailure> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.refresh(&mut st)?;
+        Ok(st.entries.len())
+    }
+
+    /// True when the log holds no readable record.
+    pub fn is_empty(&self) -> Result<bool, IoFailure> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Which entries a retention pass keeps: indexes into the entry list.
+    fn plan(entries: &[Entry], policy: Retention, now_ms: i64) -> usize {
+        // Entries are in append order; keep a suffix.
+        let mut first_kept = 0;
+        if let Some(days) = policy.retention_days.filter(|d| *d > 0.0) {
+            let cutoff = now_ms - (days * 86_400_000.0) as i64;
+            // The first entry at or after the cutoff; everything older goes.
+            first_kept = entries
+                .iter()
+                .rposition(|e| e.meta.ts_ms < cutoff)
+                .map_or(0, |p| p + 1);
+        }
+        if let Some(mb) = policy.max_size_mb.filter(|m| *m > 0.0) {
+            let budget = (mb * 1024.0 * 1024.0) as u64;
+            let mut used = 0u64;
+            let mut keep_from = entries.len();
+            for (i, e) in entries.iter().enumerate().rev() {
+                let size = u64::from(e.len) + 1;
+                if used + size > budget {
+                    break;
+                }
+                used += size;
+                keep_from = i;
+            }
+            first_kept = first_kept.max(keep_from);
+        }
+        first_kept
+    }
+
+    /// What `policy` would remove now, without writing.
+    pub fn retention_impact(
+        &self,
+        policy: Retention,
+        now_ms: i64,
+    ) -> Result<RetentionImpact, IoFailure> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.refresh(&mut st)?;
+        let first_kept = Self::plan(&st.entries, policy, now_ms);
+        let kept_bytes: u64 = st.entries[first_kept..]
+            .iter()
+            .map(|e| u64::from(e.len) + 1)
+            .sum();
+        Ok(RetentionImpact {
+            entries_to_remove: first_kept as u64,
+            bytes_to_remove: st.scanned.saturating_sub(kept_bytes),
+            current_entries: st.entries.len() as u64,
+            current_bytes: st.scanned,
+        })
+    }
+
+    /// Applies `policy` by atomically rewriting the file with the kept records (corrupt
+    /// lines are dropped too). Returns what was removed.
+    pub fn apply_retention(
+        &self,
+        policy: Retention,
+        now_ms: i64,
+    ) -> Result<RetentionImpact, IoFailure> {
+        let _lock = FileLock::acquire(&self.lock_path)?;
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.refresh(&mut st)?;
+        let first_kept = Self::plan(&st.entries, policy, now_ms);
+        let kept = &st.entries[first_kept..];
+        let kept_bytes: u64 = kept.iter().map(|e| u64::from(e.len) + 1).sum();
+        let impact = RetentionImpact {
+            entries_to_remove: first_kept as u64,
+            bytes_to_remove: st.scanned.saturating_sub(kept_bytes),
+            current_entries: st.entries.len() as u64,
+            current_bytes: st.scanned,
+        };
+        if impact.bytes_to_remove == 0 {
+            return Ok(impact);
+        }
+        let mut out = Vec::with_capacity(kept_bytes as usize);
+        let file = st
+            .file
+            .as_ref()
+            .expect("refreshed non-empty log has a file");
+        for e in kept {
+            let start = out.len();
+            out.resize(start + e.len as usize, 0);
+            file.read_exact_at(&mut out[start..], e.offset)
+                .map_err(io_err("reading log"))?;
+            out.push(b'\n');
+        }
+        persist::write_atomic(&self.path, &out)?;
+        *st = State::default();
+        Ok(impact)
+    }
+}
