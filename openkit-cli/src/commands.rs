@@ -71,12 +71,12 @@ fn search_path() -> Vec<PathBuf> {
 }
 
 async fn serve(cwd: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let workbench = open_workbench(cwd)?;
-    let root = workbench.paths().project_root().to_path_buf();
+    let paths = project_paths(cwd)?;
+    let root = paths.project_root().to_path_buf();
     let server = args
         .allow_origins
         .iter()
-        .fold(Server::new(workbench).port(args.port), |s, o| {
+        .fold(Server::open(paths)?.port(args.port), |s, o| {
             s.allow_origin(o.clone())
         })
         .search_path(search_path());

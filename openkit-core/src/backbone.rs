@@ -111,6 +111,18 @@ impl Backbone {
         Arc::new(backbone)
     }
 
+    /// Wires a workbench to this backbone: its events come here, and every git command
+    /// it runs (through `git`) is traced in the ops log.
+    pub fn attach(
+        self: &Arc<Self>,
+        builder: crate::workbench::WorkbenchBuilder,
+        git: crate::git::GitCli,
+    ) -> crate::workbench::WorkbenchBuilder {
+        builder
+            .git(git.with_observer(Arc::clone(self) as Arc<dyn CommandObserver>))
+            .events(Arc::clone(self) as Arc<dyn EventSink>)
+    }
+
     /// The bus.
     pub fn bus(&self) -> &EventBus<FeedEvent> {
         &self.bus

@@ -392,7 +392,20 @@ impl Workbench {
         let this = Arc::clone(self);
         let install_dir = outcome.path.join(&config.project_dir);
         let settled = tokio::spawn(async move {
-            let result = match provision::run_shell(&install, &install_dir, &[]).await {
+            let started = std::time::Instant::now();
+            let shell = provision::run_shell(&install, &install_dir, &[]).await;
+            if let (Some(observer), Ok(o)) = (this.git.observer(), &shell) {
+                observer.command_finished(&crate::git::CommandRecord {
+                    command: "sh".into(),
+                    args: vec!["-c".into(), install.clone()],
+                    cwd: install_dir.clone(),
+                    exit_code: o.exit_code,
+                    duration: started.elapsed(),
+                    stdout: o.tail.clone(),
+                    stderr: String::new(),
+                });
+            }
+            let result = match shell {
                 Ok(outcome) if outcome.success() => Ok(()),
                 Ok(outcome) => Err(format!(
                     "`{install}` exited with {}:\n{}",

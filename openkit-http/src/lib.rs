@@ -12,8 +12,8 @@
 //! use openkit_http::Server;
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let workbench = Arc::new(Workbench::open(Paths::new("/path/to/repo", "/home/me/.openkit"))?);
-//! let bound = Server::new(workbench).port(4040).bind().await?;
+//! let paths = Paths::new("/path/to/repo", "/home/me/.openkit");
+//! let bound = Server::open(paths)?.port(4040).bind().await?;
 //! println!("listening on {}", bound.url());
 //! bound.serve(async { let _ = tokio::signal::ctrl_c().await; }).await?;
 //! # Ok(()) }
@@ -28,6 +28,7 @@ pub mod routes;
 pub mod security;
 mod server;
 mod state;
+pub mod trace;
 
 use std::sync::Arc;
 
@@ -78,6 +79,10 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .with_state(state.clone());
     api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        trace::record,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
         Arc::clone(&state.inner.policy),
         security::enforce,
     ))

@@ -5,10 +5,13 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use openkit_core::Workbench;
+use openkit_core::backbone::{Backbone, publish_worktree_changes};
+use openkit_core::git::GitCli;
 use openkit_core::persist;
+use openkit_core::{Paths, Workbench, WorktreeError};
 use serde_json::json;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::security::SecurityPolicy;
 use crate::state::AppState;
@@ -40,6 +43,7 @@ pub enum ServerError {
 /// Builder for the OpenKit server.
 pub struct Server {
     workbench: Arc<Workbench>,
+    backbone: Arc<Backbone>,
     host: IpAddr,
     port: u16,
     extra_origins: Vec<String>,
@@ -48,10 +52,25 @@ pub struct Server {
 }
 
 impl Server {
-    /// A server for `workbench` on 127.0.0.1:4040 (trying the next ports when taken).
-    pub fn new(workbench: Arc<Workbench>) -> Self {
+    /// A server for the project at `paths` with the default services: the git worktree
+    /// engine and the event backbone (activity and ops logs, command tracing).
+    pub fn open(paths: Paths) -> Result<Self, WorktreeError> {
+        Server::open_with_git(paths, GitCli::new())
+    }
+
+    /// Like [`Server::open`], running git through `git` (e.g. a hermetic environment).
+    pub fn open_with_git(paths: Paths, git: GitCli) -> Result<Self, WorktreeError> {
+        let backbone = Backbone::new(paths.clone());
+        let workbench = Arc::new(backbone.attach(Workbench::builder(paths), git).build()?);
+        Ok(Server::new(workbench, backbone))
+    }
+
+    /// A server for `workbench`, whose events go to `backbone`, on 127.0.0.1:4040 (trying
+    /// the next ports when taken).
+    pub fn new(workbench: Arc<Workbench>, backbone: Arc<Backbone>) -> Self {
         Server {
             workbench,
+            backbone,
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 4040,
             extra_origins: Vec::new(),
@@ -107,8 +126,14 @@ impl Server {
                         .fold(SecurityPolicy::for_port(addr.port()), |p, o| {
                             p.allow_origin(o.clone())
                         });
-                    let state = AppState::new(Arc::clone(&self.workbench), policy)
-                        .with_search_path(self.search_path);
+                    let (stop, stopped) = watch::channel(false);
+                    let state = AppState::new(
+                        Arc::clone(&self.workbench),
+                        Arc::clone(&self.backbone),
+                        policy,
+                    )
+                    .with_search_path(self.search_path)
+                    .with_shutdown(stopped);
                     let server_file = self
                         .write_server_file
                         .then(|| self.workbench.paths().server_file());
@@ -117,6 +142,7 @@ impl Server {
                         addr,
                         state,
                         server_file,
+                        stop,
                     });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => last_err = Some(e),
@@ -141,6 +167,7 @@ pub struct BoundServer {
     addr: SocketAddr,
     state: AppState,
     server_file: Option<PathBuf>,
+    stop: watch::Sender<bool>,
 }
 
 impl BoundServer {
@@ -166,11 +193,21 @@ impl BoundServer {
                 tracing::warn!("could not write {}: {e}", file.display());
             }
         }
+        let publisher = tokio::spawn(publish_worktree_changes(
+            Arc::clone(self.state.backbone()),
+            Arc::downgrade(self.state.workbench()),
+        ));
         let app = crate::router(self.state);
+        let stop = self.stop;
         let result = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                // End the long-lived streams so in-flight requests can finish.
+                let _ = stop.send(true);
+            })
             .await
             .map_err(ServerError::Serve);
+        publisher.abort();
         if let Some(file) = &self.server_file {
             remove_if_ours(file);
         }

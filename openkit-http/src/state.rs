@@ -4,10 +4,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use openkit_core::Workbench;
+use openkit_core::backbone::Backbone;
+use tokio::sync::watch;
 
+use crate::error::ApiError;
 use crate::security::SecurityPolicy;
 
-/// Shared server state: the workbench plus frontend settings.
+/// Shared server state: the workbench, the event backbone, frontend settings.
 #[derive(Clone)]
 pub struct AppState {
     pub(crate) inner: Arc<Inner>,
@@ -15,39 +18,84 @@ pub struct AppState {
 
 pub(crate) struct Inner {
     pub(crate) workbench: Arc<Workbench>,
+    pub(crate) backbone: Arc<Backbone>,
     pub(crate) policy: Arc<SecurityPolicy>,
     pub(crate) search_path: Vec<PathBuf>,
+    pub(crate) shutdown: watch::Receiver<bool>,
 }
 
 impl AppState {
-    /// State for `workbench`, accepting requests as `policy` says.
-    pub fn new(workbench: Arc<Workbench>, policy: SecurityPolicy) -> Self {
+    /// State for `workbench` and its `backbone`, accepting requests as `policy` says.
+    pub fn new(workbench: Arc<Workbench>, backbone: Arc<Backbone>, policy: SecurityPolicy) -> Self {
+        let (_, shutdown) = watch::channel(false);
         AppState {
             inner: Arc::new(Inner {
                 workbench,
+                backbone,
                 policy: Arc::new(policy),
                 search_path: Vec::new(),
+                shutdown,
             }),
+        }
+    }
+
+    fn rebuild(self, change: impl FnOnce(&mut Inner)) -> Self {
+        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|arc| Inner {
+            workbench: Arc::clone(&arc.workbench),
+            backbone: Arc::clone(&arc.backbone),
+            policy: Arc::clone(&arc.policy),
+            search_path: arc.search_path.clone(),
+            shutdown: arc.shutdown.clone(),
+        });
+        change(&mut inner);
+        AppState {
+            inner: Arc::new(inner),
         }
     }
 
     /// Directories searched for local apps (open targets); usually `$PATH`.
     pub fn with_search_path(self, search_path: Vec<PathBuf>) -> Self {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|arc| Inner {
-            workbench: Arc::clone(&arc.workbench),
-            policy: Arc::clone(&arc.policy),
-            search_path: arc.search_path.clone(),
-        });
-        AppState {
-            inner: Arc::new(Inner {
-                search_path,
-                ..inner
-            }),
-        }
+        self.rebuild(|i| i.search_path = search_path)
+    }
+
+    /// Long-lived responses (event streams) end when this turns `true`.
+    pub fn with_shutdown(self, shutdown: watch::Receiver<bool>) -> Self {
+        self.rebuild(|i| i.shutdown = shutdown)
     }
 
     /// The workbench.
     pub fn workbench(&self) -> &Arc<Workbench> {
         &self.inner.workbench
+    }
+
+    /// The event backbone.
+    pub fn backbone(&self) -> &Arc<Backbone> {
+        &self.inner.backbone
+    }
+
+    /// A receiver that turns `true` when the server shuts down.
+    pub fn shutdown(&self) -> watch::Receiver<bool> {
+        self.inner.shutdown.clone()
+    }
+
+    /// Runs blocking log I/O on the blocking pool.
+    pub async fn on_backbone<T, E>(
+        &self,
+        f: impl FnOnce(&Backbone) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        ApiError: From<E>,
+    {
+        let backbone = Arc::clone(&self.inner.backbone);
+        match tokio::task::spawn_blocking(move || f(&backbone)).await {
+            Ok(result) => result.map_err(ApiError::from),
+            Err(join) => Err(ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_ERROR",
+                format!("log task failed: {join}"),
+            )),
+        }
     }
 }

@@ -97,6 +97,12 @@ impl GitCli {
         self
     }
 
+    /// The observer commands are reported to, if any (other command runners report to it
+    /// too, so every command OpenKit runs is traced in one place).
+    pub fn observer(&self) -> Option<&Arc<dyn CommandObserver>> {
+        self.observer.as_ref()
+    }
+
     /// Adds an environment variable to every git process (used by hermetic tests).
     pub fn with_env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
         self.env.push((key.into(), value.into()));

@@ -298,8 +298,15 @@ fn is_dirty(repo: &Repository) -> bool {
         .recurse_untracked_dirs(false)
         .exclude_submodules(true)
         .include_ignored(false);
+    // OpenKit's own untracked state directory (logs, worktrees) is not the user's change.
     repo.statuses(Some(&mut opts))
-        .map(|s| !s.is_empty())
+        .map(|statuses| {
+            statuses.iter().any(|entry| {
+                let own_state = entry.status() == git2::Status::WT_NEW
+                    && entry.path_bytes().starts_with(b".openkit/");
+                !own_state
+            })
+        })
         .unwrap_or(false)
 }
 

@@ -110,3 +110,49 @@ pub async fn commit_setup(
         CommitSetupOutcome::PushFailed => json!({ "success": true, "pushFailed": true }),
     }))
 }
+
+/// Body of `POST /api/config/retention-impact`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetentionBody {
+    log_type: Option<String>,
+    /// The original OpenKit's name for `logType`.
+    target: Option<String>,
+    retention_days: Option<f64>,
+    #[serde(rename = "maxSizeMB")]
+    max_size_mb: Option<f64>,
+}
+
+/// `POST /api/config/retention-impact`: what a retention setting would remove, without
+/// writing anything.
+pub async fn retention_impact(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RetentionBody>,
+) -> ApiResult<Json<Value>> {
+    use openkit_core::backbone::LogKind;
+    use openkit_core::logs::Retention;
+    let kind = match body.log_type.as_deref().or(body.target.as_deref()) {
+        Some("activity") => LogKind::Activity,
+        Some("opsLog" | "ops-log" | "ops") => LogKind::OpsLog,
+        _ => return Err(ApiError::bad_request("INVALID_LOG_TYPE", "Invalid logType")),
+    };
+    for (name, value) in [
+        ("retentionDays", body.retention_days),
+        ("maxSizeMB", body.max_size_mb),
+    ] {
+        if value.is_some_and(|v| !v.is_finite() || v <= 0.0) {
+            return Err(ApiError::bad_request(
+                "INVALID_RETENTION",
+                format!("{name} must be a positive number"),
+            ));
+        }
+    }
+    let policy = Retention {
+        retention_days: body.retention_days,
+        max_size_mb: body.max_size_mb,
+    };
+    let impact = state
+        .on_backbone(move |b| b.retention_impact(kind, policy))
+        .await?;
+    Ok(Json(json!(impact)))
+}

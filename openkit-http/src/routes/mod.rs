@@ -1,8 +1,12 @@
 //! Routes, one module per area of the API reference. Handlers stay thin: extract, call
 //! core, map to the wire shape.
 
+pub mod activity;
 pub mod agent_rules;
 pub mod config;
+pub mod events;
 pub mod local_config;
+pub mod logs;
 pub mod open;
+pub mod query;
 pub mod worktrees;

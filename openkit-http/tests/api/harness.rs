@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use openkit_core::Workbench;
+use openkit_core::backbone::{Backbone, publish_worktree_changes};
 use openkit_core::testing::TestRepo;
 use openkit_http::{AppState, SecurityPolicy, router};
 use serde_json::Value;
@@ -17,6 +18,9 @@ pub const PORT: u16 = 4040;
 
 pub struct Api {
     pub repo: TestRepo,
+    pub backbone: Arc<Backbone>,
+    /// Keeps the workbench alive for the worktree publisher task.
+    _workbench: Arc<Workbench>,
     pub app: Router,
 }
 
@@ -30,17 +34,28 @@ impl Api {
     }
 
     pub fn with_search_path(repo: TestRepo, search_path: Vec<PathBuf>) -> Self {
+        let backbone = Backbone::new(repo.paths());
         let workbench = Arc::new(
-            Workbench::builder(repo.paths())
-                .git(repo.git_cli())
+            backbone
+                .attach(Workbench::builder(repo.paths()), repo.git_cli())
                 .build()
                 .unwrap(),
         );
-        let state = AppState::new(Arc::clone(&workbench), SecurityPolicy::for_port(PORT))
-            .with_search_path(search_path);
+        tokio::spawn(publish_worktree_changes(
+            Arc::clone(&backbone),
+            Arc::downgrade(&workbench),
+        ));
+        let state = AppState::new(
+            Arc::clone(&workbench),
+            Arc::clone(&backbone),
+            SecurityPolicy::for_port(PORT),
+        )
+        .with_search_path(search_path);
         Api {
             app: router(state),
             repo,
+            backbone,
+            _workbench: workbench,
         }
     }
 
