@@ -45,6 +45,7 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
 
 /// The complete API as an axum router.
 pub fn router(state: AppState) -> Router {
+    use axum::routing::patch;
     use routes::*;
     let api = Router::new()
         .route(
@@ -53,7 +54,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/worktrees/{id}",
-            axum::routing::patch(worktrees::rename).delete(worktrees::delete),
+            patch(worktrees::rename).delete(worktrees::delete),
         )
         .route("/api/worktrees/{id}/logs", get(worktrees::logs))
         .route("/api/worktrees/{id}/recover", post(worktrees::recover))
@@ -71,13 +72,22 @@ pub fn router(state: AppState) -> Router {
         .route("/api/config/setup-status", get(config::setup_status))
         .route("/api/config/commit-setup", post(config::commit_setup))
         .route(
+            "/api/config/retention-impact",
+            post(config::retention_impact),
+        )
+        .route(
             "/api/local-config",
             get(local_config::get).patch(local_config::patch),
         )
+        .route("/api/activity", get(activity::list).post(activity::create))
+        .route("/api/logs", get(logs::list).post(logs::create))
+        .route("/api/events", get(events::stream))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .with_state(state.clone());
+    // Outermost first: panics become envelopes, foreign hosts/origins are refused, then
+    // every accepted /api request is traced in the ops log.
     api.layer(axum::middleware::from_fn_with_state(
         state.clone(),
         trace::record,

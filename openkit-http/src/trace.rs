@@ -71,11 +71,15 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     if let Some(ct) = content_type(request.headers()) {
         meta.insert("requestContentType".into(), json!(ct));
     }
-    let request_size = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let request_size = http_body::Body::size_hint(request.body())
+        .exact()
+        .or_else(|| {
+            request
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+        });
     let request =
         if request_size.is_some_and(|n| n > 0) && capturable(request.headers(), request_size) {
             let (parts, body) = request.into_parts();

@@ -141,7 +141,7 @@ async fn pump(state: AppState, last_seen: Option<u64>, tx: mpsc::Sender<Event>) 
         }
         let next = tokio::select! {
             next = receiver.recv() => next,
-            _ = shutdown.wait_for(|stop| *stop) => return,
+            _ = server_stopping(&mut shutdown) => return,
             _ = tx.closed() => return,
         };
         match next {
@@ -159,6 +159,13 @@ async fn pump(state: AppState, last_seen: Option<u64>, tx: mpsc::Sender<Event>) 
             }
             Err(broadcast::error::RecvError::Closed) => return,
         }
+    }
+}
+
+/// Completes when the server shuts down (never, when nobody can signal it).
+async fn server_stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
+    if shutdown.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

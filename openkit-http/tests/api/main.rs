@@ -2,6 +2,8 @@
 
 mod agent_rules;
 mod config;
+mod events;
 mod harness;
+mod logs;
 mod security;
 mod worktrees;
