@@ -28,6 +28,10 @@ pub enum Command {
     /// Manage worktrees directly (no running server needed).
     #[command(subcommand, alias = "wt")]
     Worktree(WorktreeCommand),
+    /// Show the operational log (commands run, requests served, client errors).
+    Logs(LogsArgs),
+    /// Show the activity feed.
+    Activity(ActivityArgs),
     /// Print a shell completion script.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -93,4 +97,47 @@ pub enum WorktreeCommand {
         /// Worktree id.
         id: String,
     },
+}
+
+/// `openkit logs`
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Only events after this ISO-8601 time (or `<time>:<event id>`).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// debug, info, warning or error.
+    #[arg(long)]
+    pub level: Option<String>,
+    /// started, succeeded, failed or info.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only sources containing this text.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Text in message, source, action or command.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// At most this many (the newest).
+    #[arg(long, short = 'n', default_value_t = 50)]
+    pub limit: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `openkit activity`
+#[derive(Debug, Args)]
+pub struct ActivityArgs {
+    /// Only events after this ISO-8601 time (or `<time>:<event id>`).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// agent, worktree or system.
+    #[arg(long)]
+    pub category: Option<String>,
+    /// At most this many (the newest).
+    #[arg(long, short = 'n', default_value_t = 50)]
+    pub limit: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }

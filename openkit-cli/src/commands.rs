@@ -7,11 +7,14 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::CommandFactory;
+use openkit_core::backbone::Backbone;
 use openkit_core::config::InitOptions;
+use openkit_core::git::GitCli;
 use openkit_core::{CreateWorktree, Paths, Workbench, discover_project};
 use openkit_http::Server;
 
 use crate::cli::{Cli, Command, InitArgs, ServeArgs, WorktreeCommand};
+use crate::logs;
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -29,6 +32,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve(&cwd, args).await,
         Command::Init(args) => init(&cwd, args),
         Command::Worktree(cmd) => worktree(&cwd, cmd).await,
+        Command::Logs(args) => logs::show_ops(&project_paths(&cwd)?, args),
+        Command::Activity(args) => logs::show_activity(&project_paths(&cwd)?, args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -49,7 +54,7 @@ fn global_dir() -> PathBuf {
         .join(".openkit")
 }
 
-fn project_paths(cwd: &Path) -> anyhow::Result<Paths> {
+pub(crate) fn project_paths(cwd: &Path) -> anyhow::Result<Paths> {
     let root = discover_project(cwd).with_context(|| {
         format!(
             "{} is not inside a git repository or OpenKit project",
@@ -59,9 +64,16 @@ fn project_paths(cwd: &Path) -> anyhow::Result<Paths> {
     Ok(Paths::new(root, global_dir()))
 }
 
+/// The workbench for direct (serverless) commands; its git commands and activity are
+/// recorded in the project's logs like the server's.
 fn open_workbench(cwd: &Path) -> anyhow::Result<Arc<Workbench>> {
     let paths = project_paths(cwd)?;
-    Ok(Arc::new(Workbench::open(paths)?))
+    let backbone = Backbone::new(paths.clone());
+    Ok(Arc::new(
+        backbone
+            .attach(Workbench::builder(paths), GitCli::new())
+            .build()?,
+    ))
 }
 
 fn search_path() -> Vec<PathBuf> {

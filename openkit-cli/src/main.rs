@@ -6,6 +6,7 @@
 
 mod cli;
 mod commands;
+mod logs;
 
 use std::process::ExitCode;
 

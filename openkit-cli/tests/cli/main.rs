@@ -110,6 +110,27 @@ fn init_and_worktree_commands_work_without_a_server() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("Worktree \"nope\" not found"));
     run_ok(openkit(&repo, repo.root()).args(["worktree", "remove", "CLI-MADE"]));
     assert!(!inside.exists());
+
+    // Direct commands are recorded in the logs, which the CLI reads without a server.
+    let logs = run_ok(openkit(&repo, repo.root()).args([
+        "logs",
+        "--source",
+        "git",
+        "--search",
+        "worktree add",
+        "--json",
+    ]));
+    let logs: Value = serde_json::from_str(&logs).unwrap();
+    assert_eq!(logs["events"][0]["command"]["exitCode"], 0, "{logs}");
+    let table = run_ok(openkit(&repo, repo.root()).args(["activity", "--category", "worktree"]));
+    assert!(table.contains("Worktree cli-made is ready"), "{table}");
+    assert!(table.contains("Worktree cli-made removed"), "{table}");
+    let bad = openkit(&repo, repo.root())
+        .args(["logs", "--level", "loud"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown level"));
 }
 
 #[test]
