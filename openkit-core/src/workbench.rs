@@ -557,13 +557,17 @@ impl Workbench {
             delete_op_id: delete_op_id.clone(),
             error,
         };
-        if !id.eq_ignore_ascii_case(ROOT_ID) {
-            // Reject ids that could never name a worktree before touching anything.
-            if let Err(reason) = validate_id(id) {
+        // Ids resolve only against directory names found on disk, so a malformed id can
+        // never reach the file system; it is reported as invalid rather than missing. A
+        // worktree added behind OpenKit's back under a name outside the id alphabet can
+        // still be deleted by that name.
+        let info = match self.resolve_mutable(id, "deleted").await {
+            Err(WorktreeError::NotFound { .. }) if validate_id(id).is_err() => {
+                let reason = validate_id(id).err().unwrap_or_default();
                 return Err(fail(WorktreeError::InvalidId { reason }));
             }
-        }
-        let info = self.resolve_mutable(id, "deleted").await.map_err(fail)?;
+            other => other.map_err(fail)?,
+        };
         let _guard = self.locks.lock(&info.id).await;
         let removed_running_process = self.dev_servers.stop(&info.id).await;
         let removed_terminal_sessions = self.terminals.close_worktree_sessions(&info.id).await;

@@ -321,3 +321,28 @@ async fn open_targets_are_detected_and_the_choice_persisted() {
     let missing = api.get("/api/worktrees/none/open-targets").await;
     assert_error(&missing, StatusCode::NOT_FOUND, "WORKTREE_NOT_FOUND");
 }
+
+#[tokio::test]
+async fn a_worktree_named_outside_the_id_alphabet_can_still_be_deleted() {
+    let api = Api::new();
+    api.repo.git([
+        "worktree",
+        "add",
+        "-q",
+        ".openkit/worktrees/my.feature",
+        "-b",
+        "my.feature",
+    ]);
+    let (_, list) = api.get("/api/worktrees").await;
+    assert_eq!(list["worktrees"][1]["id"], "my.feature");
+    let (status, body) = api
+        .call(Method::DELETE, "/api/worktrees/my.feature", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        !api.repo
+            .root()
+            .join(".openkit/worktrees/my.feature")
+            .exists()
+    );
+}
