@@ -150,12 +150,15 @@ impl StatusCache {
 
     /// Status of every checkout in `paths` against `base_branch`, computed in parallel for
     /// the entries whose cache is stale. A checkout git cannot open gets the default status.
+    /// `paths` is the complete current set: entries of other paths are dropped.
     pub fn statuses(&self, paths: &[PathBuf], base_branch: &str) -> Vec<GitStatus> {
         // Make sure every path has an entry for the checkout that is there now (opening
         // repositories outside the map lock): a checkout can be replaced behind OpenKit's
         // back (moved, deleted and re-added) while its path stays the same.
         let stale: Vec<(&PathBuf, Option<String>)> = {
-            let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            let current: std::collections::HashSet<&PathBuf> = paths.iter().collect();
+            map.retain(|p, _| current.contains(p));
             paths
                 .iter()
                 .filter_map(|p| {
