@@ -74,7 +74,8 @@ pub fn validate_branch(branch: &str) -> Result<(), String> {
 }
 
 /// The default worktree id for a branch: a leading `feature/`, `fix/` or `chore/` is
-/// stripped and every other character outside the id alphabet becomes `-`.
+/// stripped, every other character outside the id alphabet becomes `-`, and the result
+/// is cut to [`MAX_ID_LEN`].
 pub fn default_id_for_branch(branch: &str) -> String {
     let stripped = ["feature/", "fix/", "chore/"]
         .iter()
@@ -90,7 +91,9 @@ pub fn default_id_for_branch(branch: &str) -> String {
             }
         })
         .collect();
-    mapped.trim_start_matches('-').to_string()
+    // Every character is ASCII here, so cutting at MAX_ID_LEN bytes is a char boundary.
+    let id = mapped.trim_start_matches('-');
+    id[..id.len().min(MAX_ID_LEN)].to_string()
 }
 
 /// How an id resolved against the known ids.
@@ -159,6 +162,7 @@ mod tests {
         assert_eq!(default_id_for_branch("feature/login-page"), "login-page");
         assert_eq!(default_id_for_branch("fix/a.b_c"), "a-b-c");
         assert_eq!(default_id_for_branch("team/x"), "team-x");
+        assert_eq!(default_id_for_branch(&"a".repeat(300)).len(), MAX_ID_LEN);
     }
 
     #[test]

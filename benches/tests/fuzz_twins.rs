@@ -1,0 +1,266 @@
+//! Proptest twins of the cargo-fuzz targets in `fuzz/`: the same property functions
+//! (`tests/props/*.rs`, which the fuzz targets include verbatim) driven by generated
+//! inputs, so the properties are checked in every `cargo test` run.
+//!
+//! - `config_parse`: JSON objects mixing the known `config.json` keys (plausible and
+//!   wrong-typed values) with unknown keys; every accepted config must round-trip, and
+//!   objects made only of plausible values must be accepted.
+//! - `worktree_id`: ids, branch names and resolution over arbitrary and near-valid
+//!   strings.
+
+#[path = "props/config.rs"]
+mod config_props;
+#[path = "props/ids.rs"]
+mod id_props;
+
+use openkit_core::config::{AGENTS, FRAMEWORKS};
+use proptest::prelude::*;
+use serde_json::{Map, Value, json};
+
+/// The keys `WorktreeConfig` knows.
+const KNOWN_KEYS: [&str; 18] = [
+    "projectDir",
+    "startCommand",
+    "installCommand",
+    "baseBranch",
+    "ports",
+    "envMapping",
+    "autoInstall",
+    "localIssuePrefix",
+    "localAutoStartAgent",
+    "localAutoStartClaudeOnNewIssue",
+    "localAutoStartClaudeSkipPermissions",
+    "localAutoStartClaudeFocusTerminal",
+    "openProjectTarget",
+    "framework",
+    "showDiffStats",
+    "activity",
+    "opsLog",
+    // Not a field: `extra` is flattened, so a key named "extra" is just unknown.
+    "extra",
+];
+
+/// Any JSON value, a few levels deep.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        (-1e12f64..1e12).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        "\\PC{0,12}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            proptest::collection::btree_map("[a-zA-Z]{1,6}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn string(re: &'static str) -> BoxedStrategy<Value> {
+    re.prop_map(Value::from).boxed()
+}
+
+/// A value the parser should accept for `key`.
+fn plausible(key: &'static str) -> BoxedStrategy<Value> {
+    match key {
+        "projectDir" => prop_oneof![
+            Just(json!(".")),
+            "[a-z][a-z0-9_-]{0,7}(/[a-z][a-z0-9_-]{0,7}){0,2}".prop_map(Value::from)
+        ]
+        .boxed(),
+        "startCommand" | "installCommand" => string("[ -~]{0,30}"),
+        "baseBranch" => string("[a-z][a-z0-9/_-]{0,15}"),
+        "ports" => (
+            proptest::collection::vec(1u16.., 0..4),
+            1u16..=1000,
+            proptest::option::of(any_json()),
+        )
+            .prop_map(|(discovered, step, extra)| {
+                let mut ports = json!({ "discovered": discovered, "offsetStep": step });
+                if let Some(extra) = extra {
+                    ports["futurePortSetting"] = extra;
+                }
+                ports
+            })
+            .boxed(),
+        "envMapping" => proptest::collection::btree_map("[A-Z_]{1,10}", "[ -~]{0,20}", 0..4)
+            .prop_map(|m| json!(m))
+            .boxed(),
+        "autoInstall"
+        | "localAutoStartClaudeOnNewIssue"
+        | "localAutoStartClaudeSkipPermissions"
+        | "localAutoStartClaudeFocusTerminal" => any::<bool>().prop_map(Value::from).boxed(),
+        "showDiffStats" => proptest::option::of(any::<bool>())
+            .prop_map(|b| json!(b))
+            .boxed(),
+        "localIssuePrefix" => string("[A-Z][A-Z0-9]{0,5}"),
+        "localAutoStartAgent" => proptest::sample::select(AGENTS.to_vec())
+            .prop_map(Value::from)
+            .boxed(),
+        "framework" => proptest::option::of(proptest::sample::select(FRAMEWORKS.to_vec()))
+            .prop_map(|f| json!(f))
+            .boxed(),
+        "openProjectTarget" => proptest::option::of("[a-z]{1,10}")
+            .prop_map(|t| json!(t))
+            .boxed(),
+        _ => any_json().boxed(),
+    }
+}
+
+/// Unknown top-level keys (never one of [`KNOWN_KEYS`]) with any value.
+fn unknown_keys() -> impl Strategy<Value = Vec<(String, Value)>> {
+    proptest::collection::vec(
+        (
+            "[a-zA-Z_][a-zA-Z0-9_]{0,12}"
+                .prop_filter("unknown", |k| !KNOWN_KEYS.contains(&k.as_str())),
+            any_json(),
+        ),
+        0..4,
+    )
+}
+
+/// A config object: each known key absent, plausible or of any type (often the wrong
+/// one), plus unknown keys. With `wrong_types` false, known keys are absent or plausible.
+fn config_object(wrong_types: bool) -> impl Strategy<Value = Map<String, Value>> {
+    let fields: Vec<BoxedStrategy<Option<Value>>> = KNOWN_KEYS
+        .iter()
+        .map(|&key| {
+            let absent = Just(None::<Value>).boxed();
+            let ok = plausible(key).prop_map(Some).boxed();
+            if wrong_types {
+                prop_oneof![3 => absent, 6 => ok, 1 => any_json().prop_map(Some)].boxed()
+            } else {
+                prop_oneof![1 => absent, 2 => ok].boxed()
+            }
+        })
+        .collect();
+    (fields, unknown_keys()).prop_map(|(values, unknown)| {
+        let mut map = Map::new();
+        for (key, value) in KNOWN_KEYS.iter().zip(values) {
+            if let Some(value) = value {
+                map.insert((*key).to_string(), value);
+            }
+        }
+        map.extend(unknown);
+        map
+    })
+}
+
+/// Strings near the id and branch alphabets, with the characters that matter for paths.
+fn near_id() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-zA-Z0-9][a-zA-Z0-9 -]{0,20}",
+        "[a-zA-Z0-9./_ \\\\-]{0,20}",
+        "(feature/|fix/|chore/)?[a-zA-Z0-9][a-zA-Z0-9/_.-]{0,30}",
+        "[rR][oO][oO][tT]",
+        "[a-z0-9]{120,140}",
+        "[a-z]{1,3}(\\.\\.|//|\\.lock|/\\.|@\\{|\\x00)[a-z]{0,3}",
+        "\\PC{0,16}",
+        ".{0,16}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Twin of fuzz target `config_parse` (object level).
+    #[test]
+    fn config_parse_round_trips(map in config_object(true)) {
+        config_props::config_object(map);
+    }
+
+    /// Twin of fuzz target `config_parse` (bytes level): the same objects as JSON text.
+    #[test]
+    fn config_parse_round_trips_from_text(map in config_object(true), pretty in any::<bool>()) {
+        let value = Value::Object(map);
+        let text = if pretty {
+            serde_json::to_vec_pretty(&value)
+        } else {
+            serde_json::to_vec(&value)
+        }
+        .unwrap();
+        config_props::config_bytes(&text);
+    }
+
+    /// Twin of fuzz target `config_parse` on raw bytes (mostly not JSON: must not panic).
+    #[test]
+    fn config_parse_survives_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        config_props::config_bytes(&bytes);
+    }
+
+    /// Plausible values of every known key, plus unknown keys, are accepted.
+    #[test]
+    fn plausible_configs_are_accepted(map in config_object(false)) {
+        let shown = Value::Object(map.clone()).to_string();
+        prop_assert!(config_props::config_object(map), "rejected: {}", shown);
+    }
+
+    /// Twin of fuzz target `worktree_id`: one string per line.
+    #[test]
+    fn worktree_id_lines(lines in proptest::collection::vec(near_id(), 1..6)) {
+        id_props::lines(&lines.join("\n"));
+    }
+
+    /// Resolution over case variants of a few ids (where ambiguity happens).
+    #[test]
+    fn worktree_id_resolution(
+        known in proptest::collection::vec("[a-bA-B]{1,2}", 0..8),
+        wanted in "[a-bA-B]{1,2}",
+    ) {
+        let known: Vec<&str> = known.iter().map(String::as_str).collect();
+        id_props::resolution(&wanted, &known);
+    }
+}
+
+/// The seeds in `fuzz/seeds/` (the fuzzers' starting corpus) pass the properties too.
+#[test]
+fn fuzz_seeds_pass() {
+    let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
+    let mut checked = 0;
+    for (target, check) in [
+        (
+            "config_parse",
+            (|b: &[u8]| config_props::config_bytes(b)) as fn(&[u8]),
+        ),
+        ("worktree_id", |b: &[u8]| {
+            id_props::lines(&String::from_utf8_lossy(b));
+        }),
+    ] {
+        let Ok(entries) = std::fs::read_dir(seeds.join(target)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            check(&std::fs::read(entry.path()).unwrap());
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no seeds found under {}", seeds.display());
+}
+
+/// The realistic benchmark config is accepted and round-trips.
+#[test]
+fn realistic_config_round_trips() {
+    config_props::config_bytes(openkit_benches::REALISTIC_CONFIG.as_bytes());
+    let Value::Object(map) = serde_json::from_str(openkit_benches::REALISTIC_CONFIG).unwrap()
+    else {
+        unreachable!()
+    };
+    assert!(config_props::config_object(map));
+}
+
+/// A config whose unknown field holds a float survives a rewrite unchanged: the workspace
+/// enables serde_json's `float_roundtrip`, so floats parse exactly.
+#[test]
+fn unknown_float_fields_survive_a_text_round_trip_exactly() {
+    assert!(
+        config_props::exact_float_parsing(),
+        "serde_json parses -937969169490.6013 as {}",
+        serde_json::from_str::<f64>("-937969169490.6013").unwrap()
+    );
+}
