@@ -1,0 +1,703 @@
+//! Local tasks (`.openkit/issues/local/<ID>/issue.json`) and their attachments.
+//!
+//! Ids are `<localIssuePrefix>-N`, allocated from `.openkit/issues/local/.counter` under a
+//! cross-process file lock: the counter only grows, and an id whose directory exists is
+//! skipped, so ids are never reused, also across processes.
+
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{DomainError, ErrorKind, IoFailure};
+use crate::logs::now_iso;
+use crate::notes::NotesError;
+use crate::paths::Paths;
+use crate::persist::{self, PersistError};
+
+/// Largest accepted attachment (25 MiB).
+pub const MAX_ATTACHMENT_BYTES: usize = 25 * 1024 * 1024;
+
+/// Task states.
+pub const STATUSES: [&str; 3] = ["todo", "in-progress", "done"];
+/// Task priorities.
+pub const PRIORITIES: [&str; 3] = ["high", "medium", "low"];
+
+/// A local task (`issue.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Task {
+    /// `LOCAL-7`; the directory name.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Description (Markdown).
+    #[serde(default)]
+    pub description: String,
+    /// todo, in-progress or done.
+    #[serde(default = "default_status")]
+    pub status: String,
+    /// high, medium or low.
+    #[serde(default = "default_priority")]
+    pub priority: String,
+    /// Labels.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// ISO-8601 UTC.
+    #[serde(default)]
+    pub created_at: String,
+    /// ISO-8601 UTC.
+    #[serde(default)]
+    pub updated_at: String,
+    /// Unknown fields, preserved.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn default_status() -> String {
+    "todo".into()
+}
+
+fn default_priority() -> String {
+    "medium".into()
+}
+
+/// A file attached to a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    /// File name inside the task's `attachments/`.
+    pub filename: String,
+    /// Guessed from the extension.
+    pub mime_type: String,
+    /// Bytes.
+    pub size: u64,
+    /// Absolute path on disk.
+    pub local_path: PathBuf,
+    /// ISO-8601 UTC (file modification time).
+    pub created_at: String,
+}
+
+/// Fields of a new task or of an update.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFields {
+    /// Title.
+    pub title: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Status.
+    pub status: Option<String>,
+    /// Priority.
+    pub priority: Option<String>,
+    /// Labels.
+    pub labels: Option<Vec<String>>,
+}
+
+/// A failed task operation.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    /// No such task.
+    #[error("Task not found")]
+    NotFound,
+    /// No such attachment.
+    #[error("Attachment not found")]
+    AttachmentNotFound,
+    /// Bad input.
+    #[error("{0}")]
+    Invalid(String),
+    /// The attachment is too large.
+    #[error("Attachment is larger than {} MiB", MAX_ATTACHMENT_BYTES / (1024 * 1024))]
+    TooLarge,
+    /// The task exists already.
+    #[error("Task \"{0}\" already exists")]
+    Exists(String),
+    /// Reading or writing failed.
+    #[error(transparent)]
+    Persist(#[from] PersistError),
+    /// Notes failed.
+    #[error(transparent)]
+    Notes(#[from] NotesError),
+}
+
+impl From<IoFailure> for TaskError {
+    fn from(e: IoFailure) -> Self {
+        TaskError::Persist(e.into())
+    }
+}
+
+impl DomainError for TaskError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            TaskError::NotFound | TaskError::AttachmentNotFound => ErrorKind::NotFound,
+            TaskError::Invalid(_) => ErrorKind::InvalidInput,
+            TaskError::TooLarge => ErrorKind::InvalidInput,
+            TaskError::Exists(_) => ErrorKind::Conflict,
+            TaskError::Persist(e) => e.kind(),
+            TaskError::Notes(e) => e.kind(),
+        }
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            TaskError::NotFound => "TASK_NOT_FOUND",
+            TaskError::AttachmentNotFound => "ATTACHMENT_NOT_FOUND",
+            TaskError::Invalid(_) => "INVALID_INPUT",
+            TaskError::TooLarge => "PAYLOAD_TOO_LARGE",
+            TaskError::Exists(_) => "TASK_EXISTS",
+            TaskError::Persist(e) => e.code(),
+            TaskError::Notes(e) => e.code(),
+        }
+    }
+}
+
+fn check_choice(field: &str, value: &str, allowed: &[&str]) -> Result<(), TaskError> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(TaskError::Invalid(format!(
+            "Invalid {field} \"{value}\": use {}",
+            allowed.join(", ")
+        )))
+    }
+}
+
+impl TaskFields {
+    fn validate(&self) -> Result<(), TaskError> {
+        if self.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(TaskError::Invalid("title must not be empty".into()));
+        }
+        if let Some(s) = &self.status {
+            check_choice("status", s, &STATUSES)?;
+        }
+        if let Some(p) = &self.priority {
+            check_choice("priority", p, &PRIORITIES)?;
+        }
+        Ok(())
+    }
+}
+
+/// Makes an uploaded file name safe: the last path component only, no control or
+/// reserved characters, no leading dots, at most 128 bytes; never empty.
+pub fn sanitize_filename(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last
+        .chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let trimmed = cleaned.trim().trim_start_matches('.').trim();
+    let mut out = String::new();
+    for c in trimmed.chars() {
+        if out.len() + c.len_utf8() > 128 {
+            break;
+        }
+        out.push(c);
+    }
+    let out = out.trim_end();
+    if out.is_empty() {
+        "attachment".into()
+    } else {
+        out.to_string()
+    }
+}
+
+/// `name` or, when taken in `dir`, `stem_1.ext`, `stem_2.ext`, ...
+fn unique_name(dir: &Path, name: &str) -> String {
+    if !dir.join(name).exists() {
+        return name.to_string();
+    }
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    };
+    (1..)
+        .map(|n| format!("{stem}_{n}{ext}"))
+        .find(|candidate| !dir.join(candidate).exists())
+        .expect("an unused name exists")
+}
+
+/// Holds the counter lock while alive.
+struct CounterLock(File);
+
+impl Drop for CounterLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}
+
+/// The local task store of one project.
+#[derive(Debug)]
+pub struct LocalTasks {
+    paths: Paths,
+}
+
+impl LocalTasks {
+    /// The store of the project at `paths`.
+    pub fn new(paths: Paths) -> Self {
+        LocalTasks { paths }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.paths.issues_dir().join("local")
+    }
+
+    fn dir(&self, id: &str) -> Result<PathBuf, TaskError> {
+        crate::notes::validate_issue_id(id).map_err(|_| TaskError::NotFound)?;
+        Ok(self.root().join(id))
+    }
+
+    fn lock_counter(&self) -> Result<CounterLock, TaskError> {
+        fs::create_dir_all(self.root())
+            .map_err(|e| IoFailure::new("creating .openkit/issues/local", e))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.root().join(".counter.lock"))
+            .map_err(|e| IoFailure::new("opening the task counter lock", e))?;
+        file.lock()
+            .map_err(|e| IoFailure::new("locking the task counter", e))?;
+        Ok(CounterLock(file))
+    }
+
+    fn read_counter(&self) -> u64 {
+        fs::read_to_string(self.root().join(".counter"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn write_counter(&self, n: u64) -> Result<(), TaskError> {
+        persist::write_atomic(&self.root().join(".counter"), n.to_string().as_bytes())?;
+        Ok(())
+    }
+
+    /// Reads a task; `issue.json` first, then the legacy `task.json`.
+    pub fn get(&self, id: &str) -> Result<Task, TaskError> {
+        let dir = self.dir(id)?;
+        for name in ["issue.json", "task.json"] {
+            if let Some(mut task) = persist::read_json::<Task>(&dir.join(name))? {
+                task.id = id.to_string();
+                return Ok(task);
+            }
+        }
+        Err(TaskError::NotFound)
+    }
+
+    /// Every readable task, by id number. Unreadable ones are skipped (and logged).
+    pub fn list(&self) -> Vec<Task> {
+        let Ok(entries) = fs::read_dir(self.root()) else {
+            return Vec::new();
+        };
+        let mut tasks: Vec<Task> = entries
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .filter_map(|e| {
+                let id = e.file_name().to_string_lossy().into_owned();
+                match self.get(&id) {
+                    Ok(t) => Some(t),
+                    Err(TaskError::NotFound) => None,
+                    Err(err) => {
+                        tracing::warn!("skipping local task {id}: {err}");
+                        None
+                    }
+                }
+            })
+            .collect();
+        tasks.sort_by_key(|t| (id_number(&t.id), t.id.clone()));
+        tasks
+    }
+
+    /// Creates a task with the next free id `<prefix>-N`.
+    pub fn create(&self, prefix: &str, fields: TaskFields) -> Result<Task, TaskError> {
+        let title = fields.title.clone().unwrap_or_default();
+        if title.trim().is_empty() {
+            return Err(TaskError::Invalid("title is required".into()));
+        }
+        fields.validate()?;
+        let _lock = self.lock_counter()?;
+        let mut n = self.read_counter() + 1;
+        let id = loop {
+            let id = format!("{prefix}-{n}");
+            match fs::create_dir(self.root().join(&id)) {
+                Ok(()) => break id,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+                Err(e) => return Err(IoFailure::new(format!("creating task {id}"), e).into()),
+            }
+        };
+        let now = now_iso();
+        let task = Task {
+            id: id.clone(),
+            title: title.trim().to_string(),
+            description: fields.description.unwrap_or_default(),
+            status: fields.status.unwrap_or_else(default_status),
+            priority: fields.priority.unwrap_or_else(default_priority),
+            labels: fields.labels.unwrap_or_default(),
+            created_at: now.clone(),
+            updated_at: now,
+            extra: Map::new(),
+        };
+        persist::write_json(&self.root().join(&id).join("issue.json"), &task)?;
+        self.write_counter(n)?;
+        Ok(task)
+    }
+
+    /// Writes metadata for an existing id (recovery); bumps the counter to at least its
+    /// number. Fails when the task exists.
+    pub fn restore(&self, id: &str, fields: TaskFields) -> Result<Task, TaskError> {
+        fields.validate()?;
+        let dir = self.dir(id)?;
+        let _lock = self.lock_counter()?;
+        if dir.join("issue.json").exists() || dir.join("task.json").exists() {
+            return Err(TaskError::Exists(id.to_string()));
+        }
+        let now = now_iso();
+        let task = Task {
+            id: id.to_string(),
+            title: fields
+                .title
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or_else(|| format!("Recovered task {id}")),
+            description: fields.description.unwrap_or_default(),
+            status: fields.status.unwrap_or_else(default_status),
+            priority: fields.priority.unwrap_or_else(default_priority),
+            labels: fields.labels.unwrap_or_default(),
+            created_at: now.clone(),
+            updated_at: now,
+            extra: Map::new(),
+        };
+        persist::write_json(&dir.join("issue.json"), &task)?;
+        if let Some(n) = id_number(id)
+            && n > self.read_counter()
+        {
+            self.write_counter(n)?;
+        }
+        Ok(task)
+    }
+
+    /// Updates some fields of a task.
+    pub fn update(&self, id: &str, fields: TaskFields) -> Result<Task, TaskError> {
+        fields.validate()?;
+        let mut task = self.get(id)?;
+        if let Some(t) = fields.title {
+            task.title = t.trim().to_string();
+        }
+        if let Some(d) = fields.description {
+            task.description = d;
+        }
+        if let Some(s) = fields.status {
+            task.status = s;
+        }
+        if let Some(p) = fields.priority {
+            task.priority = p;
+        }
+        if let Some(l) = fields.labels {
+            task.labels = l;
+        }
+        task.updated_at = now_iso();
+        persist::write_json(&self.dir(id)?.join("issue.json"), &task)?;
+        Ok(task)
+    }
+
+    /// Deletes a task with its notes and attachments.
+    pub fn delete(&self, id: &str) -> Result<(), TaskError> {
+        self.get(id)?;
+        let dir = self.dir(id)?;
+        fs::remove_dir_all(&dir).map_err(|e| IoFailure::new(format!("deleting task {id}"), e))?;
+        Ok(())
+    }
+
+    fn attachments_dir(&self, id: &str) -> Result<PathBuf, TaskError> {
+        Ok(self.dir(id)?.join("attachments"))
+    }
+
+    /// The task's attachments, by name.
+    pub fn attachments(&self, id: &str) -> Result<Vec<Attachment>, TaskError> {
+        let dir = self.attachments_dir(id)?;
+        let Ok(entries) = fs::read_dir(&dir) else {
+            return Ok(Vec::new());
+        };
+        let mut out: Vec<Attachment> = entries
+            .flatten()
+            .filter_map(|e| {
+                let meta = e.metadata().ok().filter(|m| m.is_file())?;
+                let filename = e.file_name().to_str()?.to_string();
+                Some(Attachment {
+                    mime_type: mime_for(&filename),
+                    size: meta.len(),
+                    local_path: e.path(),
+                    created_at: meta
+                        .modified()
+                        .ok()
+                        .map(|t| {
+                            chrono::DateTime::<chrono::Utc>::from(t)
+                                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                        })
+                        .unwrap_or_default(),
+                    filename,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.filename.cmp(&b.filename));
+        Ok(out)
+    }
+
+    /// Stores an uploaded file under a sanitised, de-duplicated name.
+    pub fn add_attachment(
+        &self,
+        id: &str,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<Attachment, TaskError> {
+        self.get(id)?;
+        if bytes.len() > MAX_ATTACHMENT_BYTES {
+            return Err(TaskError::TooLarge);
+        }
+        let dir = self.attachments_dir(id)?;
+        fs::create_dir_all(&dir)
+            .map_err(|e| IoFailure::new("creating the attachments folder", e))?;
+        let filename = unique_name(&dir, &sanitize_filename(name));
+        let path = dir.join(&filename);
+        persist::write_atomic(&path, bytes)?;
+        Ok(Attachment {
+            mime_type: mime_for(&filename),
+            size: bytes.len() as u64,
+            local_path: path,
+            created_at: now_iso(),
+            filename,
+        })
+    }
+
+    /// The path of an attachment, checked to exist inside the task's folder.
+    pub fn attachment_path(&self, id: &str, filename: &str) -> Result<PathBuf, TaskError> {
+        self.get(id)?;
+        if filename != sanitize_filename(filename) {
+            return Err(TaskError::AttachmentNotFound);
+        }
+        let path = self.attachments_dir(id)?.join(filename);
+        if path.is_file() {
+            Ok(path)
+        } else {
+            Err(TaskError::AttachmentNotFound)
+        }
+    }
+
+    /// Deletes an attachment.
+    pub fn delete_attachment(&self, id: &str, filename: &str) -> Result<(), TaskError> {
+        let path = self.attachment_path(id, filename)?;
+        fs::remove_file(&path)
+            .map_err(|e| IoFailure::new(format!("deleting {}", path.display()), e))?;
+        Ok(())
+    }
+}
+
+/// The number of `LOCAL-7` (7).
+pub fn id_number(id: &str) -> Option<u64> {
+    id.rsplit_once('-').and_then(|(_, n)| n.parse().ok())
+}
+
+/// The MIME type for a file name's extension.
+pub fn mime_for(filename: &str) -> String {
+    let ext = filename
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "svg" => "image/svg+xml",
+        "pdf" => "application/pdf",
+        "txt" | "log" => "text/plain",
+        "md" => "text/markdown",
+        "json" => "application/json",
+        "csv" => "text/csv",
+        "html" | "htm" => "text/html",
+        "zip" => "application/zip",
+        "mp4" => "video/mp4",
+        "mov" => "video/quicktime",
+        _ => "application/octet-stream",
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn store() -> (tempfile::TempDir, LocalTasks) {
+        let dir = tempfile::tempdir().unwrap();
+        let tasks = LocalTasks::new(Paths::new(dir.path(), dir.path().join("g")));
+        (dir, tasks)
+    }
+
+    fn titled(t: &str) -> TaskFields {
+        TaskFields {
+            title: Some(t.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ids_are_monotonic_and_never_reused() {
+        let (_d, s) = store();
+        assert_eq!(s.create("LOCAL", titled("a")).unwrap().id, "LOCAL-1");
+        assert_eq!(s.create("LOCAL", titled("b")).unwrap().id, "LOCAL-2");
+        s.delete("LOCAL-2").unwrap();
+        assert_eq!(s.create("LOCAL", titled("c")).unwrap().id, "LOCAL-3");
+        // A directory made behind our back is skipped.
+        std::fs::create_dir_all(s.root().join("LOCAL-4")).unwrap();
+        assert_eq!(s.create("LOCAL", titled("d")).unwrap().id, "LOCAL-5");
+        assert_eq!(
+            s.list().iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+            ["LOCAL-1", "LOCAL-3", "LOCAL-5"]
+        );
+    }
+
+    #[test]
+    fn concurrent_creates_get_distinct_ids() {
+        let (_d, s) = store();
+        let ids: Vec<String> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..16)
+                .map(|i| {
+                    scope.spawn({
+                        let s = &s;
+                        move || s.create("LOCAL", titled(&format!("t{i}"))).unwrap().id
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), 16);
+        assert_eq!(s.read_counter(), 16);
+    }
+
+    #[test]
+    fn validation_and_updates() {
+        let (_d, s) = store();
+        assert!(matches!(
+            s.create("LOCAL", TaskFields::default()),
+            Err(TaskError::Invalid(_))
+        ));
+        let bad = TaskFields {
+            priority: Some("urgent".into()),
+            ..titled("x")
+        };
+        assert!(matches!(s.create("LOCAL", bad), Err(TaskError::Invalid(_))));
+        let t = s.create("LOCAL", titled("x")).unwrap();
+        assert_eq!((t.status.as_str(), t.priority.as_str()), ("todo", "medium"));
+        let t = s
+            .update(
+                &t.id,
+                TaskFields {
+                    status: Some("done".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(t.status, "done");
+        assert!(matches!(
+            s.update(
+                &t.id,
+                TaskFields {
+                    status: Some("later".into()),
+                    ..Default::default()
+                }
+            ),
+            Err(TaskError::Invalid(_))
+        ));
+        assert!(matches!(s.get("LOCAL-99"), Err(TaskError::NotFound)));
+        assert!(matches!(s.get("../etc"), Err(TaskError::NotFound)));
+    }
+
+    #[test]
+    fn restore_bumps_the_counter() {
+        let (_d, s) = store();
+        s.restore("LOCAL-7", TaskFields::default()).unwrap();
+        assert!(matches!(
+            s.restore("LOCAL-7", TaskFields::default()),
+            Err(TaskError::Exists(_))
+        ));
+        assert_eq!(s.create("LOCAL", titled("next")).unwrap().id, "LOCAL-8");
+    }
+
+    #[test]
+    fn attachments_dedupe_and_stay_inside() {
+        let (_d, s) = store();
+        let t = s.create("LOCAL", titled("x")).unwrap();
+        let a = s.add_attachment(&t.id, "../../etc/passwd", b"x").unwrap();
+        assert_eq!(a.filename, "passwd");
+        let b = s.add_attachment(&t.id, "shot.png", b"1").unwrap();
+        let c = s.add_attachment(&t.id, "shot.png", b"2").unwrap();
+        assert_eq!(
+            (
+                b.filename.as_str(),
+                c.filename.as_str(),
+                c.mime_type.as_str()
+            ),
+            ("shot.png", "shot_1.png", "image/png")
+        );
+        assert_eq!(s.attachments(&t.id).unwrap().len(), 3);
+        assert!(matches!(
+            s.attachment_path(&t.id, "../issue.json"),
+            Err(TaskError::AttachmentNotFound)
+        ));
+        s.delete_attachment(&t.id, "shot.png").unwrap();
+        assert!(matches!(
+            s.delete_attachment(&t.id, "shot.png"),
+            Err(TaskError::AttachmentNotFound)
+        ));
+    }
+
+    #[test]
+    fn corrupt_tasks_are_reported_not_listed() {
+        let (_d, s) = store();
+        let t = s.create("LOCAL", titled("x")).unwrap();
+        std::fs::write(s.root().join(&t.id).join("issue.json"), "{bad").unwrap();
+        assert_eq!(s.get(&t.id).unwrap_err().code(), "CORRUPT_FILE");
+        assert!(s.list().is_empty());
+        assert_eq!(
+            s.update(&t.id, titled("y")).unwrap_err().code(),
+            "CORRUPT_FILE"
+        );
+        assert_eq!(
+            std::fs::read_to_string(s.root().join(&t.id).join("issue.json")).unwrap(),
+            "{bad"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn sanitised_names_are_single_safe_components(name in "\\PC{0,200}") {
+            let clean = sanitize_filename(&name);
+            prop_assert!(!clean.is_empty() && clean.len() <= 128);
+            prop_assert!(!clean.contains('/') && !clean.contains('\\') && !clean.contains('\0'));
+            prop_assert!(!clean.starts_with('.'));
+            prop_assert_eq!(std::path::Path::new(&clean).components().count(), 1);
+            prop_assert_eq!(sanitize_filename(&clean), clean.clone());
+        }
+
+        #[test]
+        fn allocation_is_monotonic(deletes in proptest::collection::vec(any::<bool>(), 1..12)) {
+            let (_d, s) = store();
+            let mut last = 0;
+            for delete in deletes {
+                let t = s.create("T", titled("x")).unwrap();
+                let n = id_number(&t.id).unwrap();
+                prop_assert!(n > last);
+                last = n;
+                if delete {
+                    s.delete(&t.id).unwrap();
+                }
+            }
+        }
+    }
+}
