@@ -43,6 +43,7 @@ pub mod events;
 pub mod git;
 pub mod links;
 pub mod logs;
+pub mod notes;
 pub mod open_targets;
 pub mod paths;
 pub mod perf;
@@ -50,6 +51,7 @@ pub mod persist;
 pub mod ports;
 pub mod provision;
 pub mod redact;
+pub mod tasks;
 pub mod workbench;
 pub mod worktree;
 

@@ -82,6 +82,33 @@ pub fn router(state: AppState) -> Router {
         .route("/api/activity", get(activity::list).post(activity::create))
         .route("/api/logs", get(logs::list).post(logs::create))
         .route("/api/events", get(events::stream))
+        .route(
+            "/api/notes/{source}/{id}",
+            get(notes::get).put(notes::put_section),
+        )
+        .route("/api/notes/{source}/{id}/todos", post(notes::add_todo))
+        .route(
+            "/api/notes/{source}/{id}/todos/{todo_id}",
+            patch(notes::update_todo).delete(notes::delete_todo),
+        )
+        .route(
+            "/api/notes/{source}/{id}/git-policy",
+            patch(notes::git_policy),
+        )
+        .route("/api/tasks", get(tasks::list).post(tasks::create))
+        .route("/api/tasks/recover-local", post(tasks::recover_local))
+        .route(
+            "/api/tasks/{id}",
+            get(tasks::get).patch(tasks::update).delete(tasks::delete),
+        )
+        .route(
+            "/api/tasks/{id}/attachments",
+            post(tasks::upload).layer(DefaultBodyLimit::max(tasks::MAX_UPLOAD_BODY)),
+        )
+        .route(
+            "/api/tasks/{id}/attachments/{filename}",
+            get(tasks::download).delete(tasks::delete_attachment),
+        )
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))

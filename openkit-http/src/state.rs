@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use openkit_core::Workbench;
 use openkit_core::backbone::Backbone;
+use openkit_core::notes::NotesStore;
+use openkit_core::tasks::LocalTasks;
 use tokio::sync::watch;
 
 use crate::error::ApiError;
@@ -19,6 +21,8 @@ pub struct AppState {
 pub(crate) struct Inner {
     pub(crate) workbench: Arc<Workbench>,
     pub(crate) backbone: Arc<Backbone>,
+    pub(crate) notes: Arc<NotesStore>,
+    pub(crate) tasks: Arc<LocalTasks>,
     pub(crate) policy: Arc<SecurityPolicy>,
     pub(crate) search_path: Vec<PathBuf>,
     pub(crate) shutdown: watch::Receiver<bool>,
@@ -28,8 +32,11 @@ impl AppState {
     /// State for `workbench` and its `backbone`, accepting requests as `policy` says.
     pub fn new(workbench: Arc<Workbench>, backbone: Arc<Backbone>, policy: SecurityPolicy) -> Self {
         let (_, shutdown) = watch::channel(false);
+        let paths = workbench.paths().clone();
         AppState {
             inner: Arc::new(Inner {
+                notes: Arc::new(NotesStore::new(paths.clone())),
+                tasks: Arc::new(LocalTasks::new(paths)),
                 workbench,
                 backbone,
                 policy: Arc::new(policy),
@@ -43,6 +50,8 @@ impl AppState {
         let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|arc| Inner {
             workbench: Arc::clone(&arc.workbench),
             backbone: Arc::clone(&arc.backbone),
+            notes: Arc::clone(&arc.notes),
+            tasks: Arc::clone(&arc.tasks),
             policy: Arc::clone(&arc.policy),
             search_path: arc.search_path.clone(),
             shutdown: arc.shutdown.clone(),
@@ -71,6 +80,16 @@ impl AppState {
     /// The event backbone.
     pub fn backbone(&self) -> &Arc<Backbone> {
         &self.inner.backbone
+    }
+
+    /// Per-issue notes.
+    pub fn notes(&self) -> &Arc<NotesStore> {
+        &self.inner.notes
+    }
+
+    /// Local tasks.
+    pub fn tasks(&self) -> &Arc<LocalTasks> {
+        &self.inner.tasks
     }
 
     /// A receiver that turns `true` when the server shuts down.

@@ -7,6 +7,8 @@ pub mod config;
 pub mod events;
 pub mod local_config;
 pub mod logs;
+pub mod notes;
 pub mod open;
 pub mod query;
+pub mod tasks;
 pub mod worktrees;

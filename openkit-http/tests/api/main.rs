@@ -6,4 +6,5 @@ mod events;
 mod harness;
 mod logs;
 mod security;
+mod tasks;
 mod worktrees;

@@ -1,0 +1,288 @@
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::harness::{Api, PORT, assert_error};
+
+fn multipart(name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "openkit-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload(api: &Api, task: &str, name: &str, bytes: &[u8]) -> (StatusCode, Value) {
+    let (content_type, body) = multipart(name, bytes);
+    let req = Request::post(format!("/api/tasks/{task}/attachments"))
+        .header(header::HOST, format!("localhost:{PORT}"))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap();
+    let (status, _, bytes) = api.send(req).await;
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+#[tokio::test]
+async fn task_lifecycle() {
+    let api = Api::new();
+    let (status, body) = api
+        .post(
+            "/api/tasks",
+            json!({ "title": "My task", "description": "Details", "labels": ["ui"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    insta::assert_json_snapshot!("task_created", body, { ".task.createdAt" => "[ts]", ".task.updatedAt" => "[ts]" });
+    api.post(
+        "/api/tasks",
+        json!({ "title": "Second", "priority": "high" }),
+    )
+    .await;
+
+    let (_, list) = api.get("/api/tasks").await;
+    let ids: Vec<&str> = list["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["LOCAL-1", "LOCAL-2"]);
+    assert_eq!(list["tasks"][0]["attachmentCount"], 0);
+
+    let (status, body) = api
+        .call(
+            Method::PATCH,
+            "/api/tasks/LOCAL-1",
+            Some(json!({ "status": "in-progress" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["task"]["status"], "in-progress");
+    for bad in [
+        json!({ "status": "later" }),
+        json!({ "priority": "urgent" }),
+        json!({ "title": " " }),
+    ] {
+        let res = api
+            .call(Method::PATCH, "/api/tasks/LOCAL-1", Some(bad))
+            .await;
+        assert_error(&res, StatusCode::BAD_REQUEST, "INVALID_INPUT");
+    }
+    let missing = api.get("/api/tasks/LOCAL-99").await;
+    assert_error(&missing, StatusCode::NOT_FOUND, "TASK_NOT_FOUND");
+    assert_eq!(missing.1["error"], "Task not found");
+    let traversal = api.get("/api/tasks/..%2F..%2Fconfig").await;
+    assert_error(&traversal, StatusCode::NOT_FOUND, "TASK_NOT_FOUND");
+
+    let (status, _) = api.call(Method::DELETE, "/api/tasks/LOCAL-2", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, body) = api.post("/api/tasks", json!({ "title": "Third" })).await;
+    assert_eq!(body["task"]["id"], "LOCAL-3", "ids are never reused");
+}
+
+#[tokio::test]
+async fn concurrent_creates_get_distinct_ids() {
+    let api = std::sync::Arc::new(Api::new());
+    let handles: Vec<_> = (0..16)
+        .map(|i| {
+            let api = std::sync::Arc::clone(&api);
+            tokio::spawn(async move {
+                api.post("/api/tasks", json!({ "title": format!("t{i}") }))
+                    .await
+            })
+        })
+        .collect();
+    let mut ids = std::collections::BTreeSet::new();
+    for h in handles {
+        let (status, body) = h.await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        ids.insert(body["task"]["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids.len(), 16);
+}
+
+#[tokio::test]
+async fn attachments_upload_serve_and_delete() {
+    let api = Api::new();
+    api.post("/api/tasks", json!({ "title": "With files" }))
+        .await;
+    let (status, body) = upload(&api, "LOCAL-1", "../../shot.png", b"\x89PNG...").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["attachment"]["filename"], "shot.png");
+    assert_eq!(body["attachment"]["mimeType"], "image/png");
+    let (_, again) = upload(&api, "LOCAL-1", "shot.png", b"2").await;
+    assert_eq!(again["attachment"]["filename"], "shot_1.png");
+
+    let req = Request::get("/api/tasks/LOCAL-1/attachments/shot.png")
+        .header(header::HOST, format!("localhost:{PORT}"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, bytes) = api.send(req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "image/png");
+    assert!(
+        headers[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("max-age=3600")
+    );
+    assert_eq!(bytes, b"\x89PNG...");
+
+    let (_, task) = api.get("/api/tasks/LOCAL-1").await;
+    assert_eq!(task["task"]["attachments"].as_array().unwrap().len(), 2);
+    let (_, list) = api.get("/api/tasks").await;
+    assert_eq!(list["tasks"][0]["attachmentCount"], 2);
+
+    let (status, _) = api
+        .call(
+            Method::DELETE,
+            "/api/tasks/LOCAL-1/attachments/shot.png",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let gone = api
+        .call(
+            Method::DELETE,
+            "/api/tasks/LOCAL-1/attachments/shot.png",
+            None,
+        )
+        .await;
+    assert_error(&gone, StatusCode::NOT_FOUND, "ATTACHMENT_NOT_FOUND");
+    assert_eq!(gone.1["error"], "Attachment not found");
+
+    let huge = vec![b'x'; openkit_core::tasks::MAX_ATTACHMENT_BYTES + 1];
+    let (status, body) = upload(&api, "LOCAL-1", "big.bin", &huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body["success"], false);
+    let (status, _) = upload(&api, "LOCAL-9", "x.txt", b"x").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn recover_local_relinks_an_existing_worktree() {
+    let api = Api::new();
+    api.post(
+        "/api/worktrees",
+        json!({ "branch": "LOCAL-4/fix", "id": "local-4" }),
+    )
+    .await;
+    let bad = api
+        .post("/api/tasks/recover-local", json!({ "taskId": "FOO-4" }))
+        .await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "INVALID_TASK_ID");
+    let missing = api
+        .post("/api/tasks/recover-local", json!({ "taskId": "LOCAL-5" }))
+        .await;
+    assert_error(&missing, StatusCode::NOT_FOUND, "WORKTREE_NOT_FOUND");
+    let (status, body) = api
+        .post(
+            "/api/tasks/recover-local",
+            json!({ "taskId": "LOCAL-4", "title": "Recovered task LOCAL-4" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["linkedWorktreeId"], "local-4");
+    assert_eq!(body["task"]["status"], "todo");
+    let again = api
+        .post("/api/tasks/recover-local", json!({ "taskId": "LOCAL-4" }))
+        .await;
+    assert_error(&again, StatusCode::CONFLICT, "TASK_EXISTS");
+    let (_, next) = api.post("/api/tasks", json!({ "title": "next" })).await;
+    assert_eq!(next["task"]["id"], "LOCAL-5", "the counter was bumped");
+}
+
+#[tokio::test]
+async fn notes_sections_todos_and_policy() {
+    let api = Api::new();
+    let (status, body) = api.get("/api/notes/jira/PROJ-1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!({ "linkedWorktreeId": null, "personal": null, "aiContext": null, "todos": [] })
+    );
+    let (_, body) = api
+        .call(
+            Method::PUT,
+            "/api/notes/jira/PROJ-1",
+            Some(json!({ "section": "aiContext", "content": "Use v2" })),
+        )
+        .await;
+    assert_eq!(body["aiContext"]["content"], "Use v2");
+    let (_, body) = api
+        .post(
+            "/api/notes/jira/PROJ-1/todos",
+            json!({ "text": "write tests" }),
+        )
+        .await;
+    let todo = body["todos"][0]["id"].as_str().unwrap().to_string();
+    let (_, body) = api
+        .call(
+            Method::PATCH,
+            &format!("/api/notes/jira/PROJ-1/todos/{todo}"),
+            Some(json!({ "checked": true })),
+        )
+        .await;
+    assert_eq!(body["todos"][0]["checked"], true);
+    let (_, body) = api
+        .call(
+            Method::PATCH,
+            "/api/notes/jira/PROJ-1/git-policy",
+            Some(json!({ "agentCommits": "allow" })),
+        )
+        .await;
+    assert_eq!(body["gitPolicy"], json!({ "agentCommits": "allow" }));
+    let (_, body) = api
+        .call(
+            Method::DELETE,
+            &format!("/api/notes/jira/PROJ-1/todos/{todo}"),
+            None,
+        )
+        .await;
+    assert_eq!(body["todos"], json!([]));
+
+    let cases = [
+        (
+            Method::GET,
+            "/api/notes/svn/X-1",
+            None,
+            StatusCode::BAD_REQUEST,
+            "INVALID_SOURCE",
+        ),
+        (
+            Method::GET,
+            "/api/notes/local/..",
+            None,
+            StatusCode::BAD_REQUEST,
+            "INVALID_ISSUE_ID",
+        ),
+        (
+            Method::PUT,
+            "/api/notes/local/L-1",
+            Some(json!({ "section": "secret", "content": "x" })),
+            StatusCode::BAD_REQUEST,
+            "INVALID_INPUT",
+        ),
+        (
+            Method::PATCH,
+            "/api/notes/local/L-1/git-policy",
+            Some(json!({ "agentPushes": "maybe" })),
+            StatusCode::BAD_REQUEST,
+            "INVALID_POLICY",
+        ),
+        (
+            Method::PATCH,
+            "/api/notes/local/L-1/todos/nope",
+            Some(json!({ "checked": true })),
+            StatusCode::NOT_FOUND,
+            "TODO_NOT_FOUND",
+        ),
+    ];
+    for (method, uri, body, status, code) in cases {
+        assert_error(&api.call(method, uri, body).await, status, code);
+    }
+}
