@@ -30,8 +30,11 @@ pub enum Command {
     Worktree(WorktreeCommand),
     /// Show the operational log (commands run, requests served, client errors).
     Logs(LogsArgs),
-    /// Show the activity feed.
-    Activity(ActivityArgs),
+    /// Show the activity feed, or report agent activity to the running server.
+    Activity(ActivityCommand),
+    /// What an agent needs to know about its task.
+    #[command(subcommand)]
+    Task(TaskCommand),
     /// Print a shell completion script.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -140,4 +143,62 @@ pub struct ActivityArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `openkit activity [ACTION]`
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ActivityCommand {
+    /// Report something (needs a running server); without an action, list the feed.
+    #[command(subcommand)]
+    pub action: Option<ActivityAction>,
+    /// Listing options.
+    #[command(flatten)]
+    pub list: ActivityArgs,
+}
+
+/// Reports an agent sends from inside its worktree.
+#[derive(Debug, Subcommand)]
+pub enum ActivityAction {
+    /// The agent waits for the developer.
+    AwaitInput {
+        /// What it needs.
+        message: Option<String>,
+    },
+    /// The agent entered a phase (planning, implementing, testing, ...).
+    Phase {
+        /// The phase.
+        phase: String,
+    },
+    /// Print the checks (hook steps) to run, and record that the agent runs them.
+    CheckFlow,
+    /// Check off (or uncheck) a todo of the current task.
+    Todo {
+        /// The todo id (see `openkit task context`).
+        id: String,
+        /// Mark it not done.
+        #[arg(long)]
+        uncheck: bool,
+    },
+}
+
+/// `openkit task ...`
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Print the task: description, extra context, todos, attachments, hooks, git policy.
+    Context {
+        /// Issue id (default: the issue linked to the current worktree).
+        id: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print which issue an id or the current worktree refers to.
+    Resolve {
+        /// Issue id (default: the issue linked to the current worktree).
+        id: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -14,7 +14,7 @@ use openkit_core::{CreateWorktree, Paths, Workbench, discover_project};
 use openkit_http::Server;
 
 use crate::cli::{Cli, Command, InitArgs, ServeArgs, WorktreeCommand};
-use crate::logs;
+use crate::{agent, logs};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -33,7 +33,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init(&cwd, args),
         Command::Worktree(cmd) => worktree(&cwd, cmd).await,
         Command::Logs(args) => logs::show_ops(&project_paths(&cwd)?, args),
-        Command::Activity(args) => logs::show_activity(&project_paths(&cwd)?, args),
+        Command::Activity(cmd) => match cmd.action {
+            None => logs::show_activity(&project_paths(&cwd)?, cmd.list),
+            Some(action) => agent::report(&cwd, action),
+        },
+        Command::Task(cmd) => agent::task(&cwd, cmd),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

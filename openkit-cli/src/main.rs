@@ -4,7 +4,9 @@
 //! directory), builds the core services and hands them to the server.
 #![forbid(unsafe_code)]
 
+mod agent;
 mod cli;
+mod client;
 mod commands;
 mod logs;
 

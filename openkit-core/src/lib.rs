@@ -38,6 +38,7 @@ pub mod agent_rules;
 pub mod backbone;
 pub mod bus;
 pub mod config;
+pub mod context;
 pub mod error;
 pub mod events;
 pub mod git;

@@ -30,15 +30,17 @@ fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// A minimal HTTP/1.1 GET, enough to talk to the server without an HTTP client crate.
-fn http_get(port: u16, path: &str) -> (u16, Value) {
+/// A minimal HTTP/1.1 client, enough to talk to the server without an HTTP crate.
+fn http(port: u16, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        payload.len()
     )
     .unwrap();
     let mut raw = String::new();
@@ -46,6 +48,67 @@ fn http_get(port: u16, path: &str) -> (u16, Value) {
     let status = raw[9..12].parse().unwrap();
     let body = raw.split_once("\r\n\r\n").unwrap().1;
     (status, serde_json::from_str(body).unwrap())
+}
+
+fn http_get(port: u16, path: &str) -> (u16, Value) {
+    http(port, "GET", path, None)
+}
+
+/// A running `openkit serve` on a free port, stopped on drop.
+struct Served {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Served {
+    fn start(repo: &TestRepo) -> Served {
+        let child = openkit(repo, repo.root())
+            .args(["serve", "--port", "0", "--no-open"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server_file = repo.root().join(".openkit/server.json");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let port = loop {
+            if let Ok(text) = std::fs::read_to_string(&server_file)
+                && let Ok(v) = serde_json::from_str::<Value>(&text)
+                && v["pid"] == child.id()
+            {
+                break v["url"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit(':')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+            }
+            assert!(Instant::now() < deadline, "server.json never appeared");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Served { child, port }
+    }
+
+    fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "server did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 #[test]
@@ -192,4 +255,119 @@ fn serve_answers_writes_server_json_and_shuts_down_cleanly() {
     };
     assert!(status.success(), "exit status {status:?}");
     assert!(!server_file.exists(), "server.json is removed on shutdown");
+}
+
+#[test]
+fn agents_read_their_task_and_report_back() {
+    let repo = TestRepo::new();
+    let mut server = Served::start(&repo);
+    let port = server.port;
+    let (status, _) = http(
+        port,
+        "POST",
+        "/api/tasks",
+        Some(serde_json::json!({
+            "title": "Add a login page", "description": "Email and password.\nShow errors inline."
+        })),
+    );
+    assert_eq!(status, 200);
+    let (status, body) = http(
+        port,
+        "POST",
+        "/api/worktrees",
+        Some(serde_json::json!({ "branch": "LOCAL-1/login", "id": "LOCAL-1" })),
+    );
+    assert_eq!(status, 201, "{body}");
+    http(
+        port,
+        "PUT",
+        "/api/notes/local/LOCAL-1",
+        Some(
+            serde_json::json!({ "section": "aiContext", "content": "Reuse the form components." }),
+        ),
+    );
+    let (_, notes) = http(
+        port,
+        "POST",
+        "/api/notes/local/LOCAL-1/todos",
+        Some(serde_json::json!({ "text": "Write the tests" })),
+    );
+    let todo = notes["todos"][0]["id"].as_str().unwrap().to_string();
+    openkit_core::notes::NotesStore::new(repo.paths())
+        .link("local", "LOCAL-1", Some("LOCAL-1"))
+        .unwrap();
+    std::fs::write(
+        repo.root().join(".openkit/hooks.json"),
+        serde_json::json!({ "steps": [
+            { "id": "plan", "name": "Plan first", "kind": "prompt", "prompt": "Write a plan.", "trigger": "pre-implementation" },
+            { "id": "test", "name": "Tests", "command": "cargo test" },
+            { "id": "ui", "name": "Screenshots", "kind": "prompt", "prompt": "Attach screenshots.", "trigger": "custom", "conditionTitle": "the UI changed" },
+            { "id": "off", "name": "Disabled", "command": "false", "enabled": false }
+        ]}).to_string(),
+    )
+    .unwrap();
+
+    let worktree = repo.root().join(".openkit/worktrees/LOCAL-1");
+    let markdown = run_ok(openkit(&repo, &worktree).args(["task", "context"]));
+    insta::assert_snapshot!(
+        "task_context_markdown",
+        markdown.replace(&todo, "[todo-id]")
+    );
+    let json_out = run_ok(openkit(&repo, &worktree.join(".")).args(["task", "context", "--json"]));
+    let context: Value = serde_json::from_str(&json_out).unwrap();
+    insta::assert_json_snapshot!("task_context_json", context, { ".todos[].id" => "[todo-id]", ".todos[].createdAt" => "[ts]" });
+    let resolved = run_ok(openkit(&repo, &worktree).args(["task", "resolve"]));
+    assert_eq!(resolved.trim(), "local LOCAL-1 (worktree LOCAL-1)");
+
+    run_ok(openkit(&repo, &worktree).args(["activity", "todo", &todo]));
+    let (_, notes) = http_get(port, "/api/notes/local/LOCAL-1");
+    assert_eq!(notes["todos"][0]["checked"], true);
+    run_ok(openkit(&repo, &worktree).args(["activity", "phase", "implementing"]));
+    run_ok(openkit(&repo, &worktree).args(["activity", "await-input", "Which provider?"]));
+    let flow = run_ok(openkit(&repo, &worktree).args(["activity", "check-flow"]));
+    assert!(flow.contains("cargo test"), "{flow}");
+    let (_, feed) = http_get(port, "/api/activity?category=agent");
+    let kinds: Vec<(&str, &str)> = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["worktreeId"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("agent_phase", "LOCAL-1"),
+            ("agent_awaiting_input", "LOCAL-1"),
+            ("agent_check_flow", "LOCAL-1")
+        ]
+    );
+
+    let unknown = openkit(&repo, &worktree)
+        .args(["activity", "todo", "no-such-todo"])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("Todo not found"));
+
+    server.stop();
+    let offline = openkit(&repo, &worktree)
+        .args(["activity", "phase", "testing"])
+        .output()
+        .unwrap();
+    assert!(!offline.status.success());
+    assert!(
+        String::from_utf8_lossy(&offline.stderr).contains("no OpenKit server is running"),
+        "{}",
+        String::from_utf8_lossy(&offline.stderr)
+    );
+    let outside = openkit(&repo, repo.root())
+        .args(["task", "context"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&outside.stderr).contains("not inside a worktree"));
 }

@@ -1,0 +1,151 @@
+//! Commands agents run inside their worktree: `openkit task ...` and
+//! `openkit activity await-input|phase|check-flow|todo`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow};
+use openkit_core::context::{hook_groups, issue_for_worktree, source_of, task_context};
+use openkit_core::{ConfigStore, Paths};
+use serde_json::json;
+
+use crate::cli::{ActivityAction, TaskCommand};
+use crate::client::ServerClient;
+use crate::commands::project_paths;
+
+/// The worktree `cwd` is in: `<project>/.openkit/worktrees/<id>/...`.
+pub fn worktree_of(paths: &Paths, cwd: &Path) -> Option<String> {
+    let cwd = cwd.canonicalize().ok()?;
+    let root = paths.worktrees_dir().canonicalize().ok()?;
+    let rest = cwd.strip_prefix(&root).ok()?;
+    rest.components()
+        .next()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+}
+
+/// The issue an explicit id or the current worktree refers to, as `(source, id)`.
+fn resolve_issue(paths: &Paths, cwd: &Path, id: Option<&str>) -> anyhow::Result<(String, String)> {
+    match id {
+        Some(id) => {
+            let source = source_of(paths, id)
+                .ok_or_else(|| anyhow!("no task or issue {id:?} in this project"))?;
+            Ok((source, id.to_string()))
+        }
+        None => {
+            let worktree = worktree_of(paths, cwd).ok_or_else(|| {
+                anyhow!(
+                    "not inside a worktree: pass a task id (e.g. `openkit task context LOCAL-1`)"
+                )
+            })?;
+            issue_for_worktree(paths, &worktree)
+                .ok_or_else(|| anyhow!("worktree {worktree:?} is not linked to any task"))
+        }
+    }
+}
+
+/// `openkit task ...`
+pub fn task(cwd: &Path, cmd: TaskCommand) -> anyhow::Result<ExitCode> {
+    let paths = project_paths(cwd)?;
+    match cmd {
+        TaskCommand::Context { id, json } => {
+            let (source, id) = resolve_issue(&paths, cwd, id.as_deref())?;
+            let local = ConfigStore::new(paths.clone()).load_local()?;
+            let context = task_context(&paths, &local, &source, &id)
+                .ok_or_else(|| anyhow!("no task or issue {id:?}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&context)?);
+            } else {
+                print!("{}", context.to_markdown());
+            }
+        }
+        TaskCommand::Resolve { id, json } => {
+            let (source, id) = resolve_issue(&paths, cwd, id.as_deref())?;
+            let worktree = openkit_core::notes::NotesStore::new(paths.clone())
+                .get(&source, &id)
+                .ok()
+                .and_then(|n| n.linked_worktree_id);
+            if json {
+                println!(
+                    "{}",
+                    json!({ "source": source, "id": id, "worktreeId": worktree })
+                );
+            } else {
+                println!(
+                    "{source} {id}{}",
+                    worktree
+                        .map(|w| format!(" (worktree {w})"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `openkit activity <action>`: reported to the running server so it is stored and
+/// broadcast.
+pub fn report(cwd: &Path, action: ActivityAction) -> anyhow::Result<ExitCode> {
+    let paths = project_paths(cwd)?;
+    let worktree = worktree_of(&paths, cwd);
+    let client = ServerClient::find(&paths)?;
+    let label = worktree.clone().unwrap_or_else(|| "root".into());
+    let post_activity = |event_type: &str,
+                         severity: &str,
+                         title: String,
+                         detail: Option<String>,
+                         metadata: serde_json::Value| {
+        client.send(
+            "POST",
+            "/api/activity",
+            Some(&json!({
+                "category": "agent", "type": event_type, "severity": severity, "title": title,
+                "detail": detail, "worktreeId": worktree, "metadata": metadata,
+            })),
+        )
+    };
+    match action {
+        ActivityAction::AwaitInput { message } => {
+            post_activity(
+                "agent_awaiting_input",
+                "warning",
+                format!("Agent in {label} is waiting for input"),
+                message,
+                json!({}),
+            )?;
+            println!("Reported: waiting for input");
+        }
+        ActivityAction::Phase { phase } => {
+            post_activity(
+                "agent_phase",
+                "info",
+                format!("Agent in {label}: {phase}"),
+                None,
+                json!({ "phase": phase }),
+            )?;
+            println!("Reported phase: {phase}");
+        }
+        ActivityAction::CheckFlow => {
+            let groups = hook_groups(&paths);
+            post_activity(
+                "agent_check_flow",
+                "info",
+                format!("Agent in {label} runs its checks"),
+                None,
+                json!({}),
+            )?;
+            println!("{}", serde_json::to_string_pretty(&groups)?);
+        }
+        ActivityAction::Todo { id, uncheck } => {
+            let (source, issue) = resolve_issue(&paths, cwd, None)?;
+            let path = format!("/api/notes/{source}/{issue}/todos/{id}");
+            client
+                .send("PATCH", &path, Some(&json!({ "checked": !uncheck })))
+                .with_context(|| format!("updating todo {id} of {issue}"))?;
+            println!(
+                "Todo {id} {}",
+                if uncheck { "unchecked" } else { "checked" }
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
