@@ -1,0 +1,1 @@
+//! Performance monitoring: CPU and memory of the server, dev servers and agent sessions.
