@@ -35,6 +35,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agent_rules;
+pub mod agents;
 pub mod backbone;
 pub mod bus;
 pub mod config;

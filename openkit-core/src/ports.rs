@@ -44,6 +44,9 @@ pub trait DevServers: Send + Sync {
 pub trait Terminals: Send + Sync {
     /// Ends every session of `worktree_id`; returns how many were ended.
     async fn close_worktree_sessions(&self, worktree_id: &str) -> usize;
+
+    /// The live session of `worktree_id` in `scope` (`terminal`, `claude`, ...), if any.
+    fn active_session(&self, worktree_id: &str, scope: &str) -> Option<String>;
 }
 
 /// No dev servers: nothing ever runs.
@@ -72,5 +75,8 @@ pub struct NoTerminals;
 impl Terminals for NoTerminals {
     async fn close_worktree_sessions(&self, _: &str) -> usize {
         0
+    }
+    fn active_session(&self, _: &str, _: &str) -> Option<String> {
+        None
     }
 }

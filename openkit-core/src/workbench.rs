@@ -223,6 +223,11 @@ impl Workbench {
         &self.git
     }
 
+    /// The terminal sessions port.
+    pub fn terminals(&self) -> &Arc<dyn Terminals> {
+        &self.terminals
+    }
+
     fn base_branch(&self) -> String {
         self.config
             .load()

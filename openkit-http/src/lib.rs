@@ -82,6 +82,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/activity", get(activity::list).post(activity::create))
         .route("/api/logs", get(logs::list).post(logs::create))
         .route("/api/events", get(events::stream))
+        .route("/api/agents/{agent}/cli/status", get(agents::status))
+        .route("/api/agents/{agent}/cli/install", post(agents::install))
+        .route(
+            "/api/worktrees/{id}/agents/{agent}/restore",
+            get(agents::restore),
+        )
         .route(
             "/api/notes/{source}/{id}",
             get(notes::get).put(notes::put_section),

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod agent_rules;
+pub mod agents;
 pub mod config;
 pub mod events;
 pub mod local_config;

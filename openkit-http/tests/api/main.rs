@@ -1,6 +1,7 @@
 //! HTTP API tests: the router driven with `oneshot`, against real temporary git repos.
 
 mod agent_rules;
+mod agents;
 mod config;
 mod events;
 mod harness;

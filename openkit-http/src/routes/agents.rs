@@ -1,0 +1,189 @@
+//! `/api/agents/:agent/cli/*` and `/api/worktrees/:id/agents/:agent/restore`.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::State;
+use openkit_core::agents::{self, Agent, AgentError};
+use openkit_core::events::{ActivityCategory, Severity};
+use openkit_core::git::{CommandObserver, CommandRecord};
+use openkit_core::logs::ActivityEvent;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiPath, ApiResult};
+use crate::state::AppState;
+
+fn agent(name: &str) -> ApiResult<Agent> {
+    Agent::parse(name).ok_or_else(|| ApiError::not_found("UNKNOWN_AGENT", "Unknown agent"))
+}
+
+fn search_dirs(state: &AppState) -> Vec<std::path::PathBuf> {
+    let home = state
+        .workbench()
+        .paths()
+        .global_dir()
+        .parent()
+        .map(|p| p.to_path_buf());
+    agents::agent_search_path(&state.inner.search_path, home.as_deref())
+}
+
+fn describe(agent: Agent) -> serde_json::Map<String, Value> {
+    let Value::Object(map) = json!({
+        "success": true,
+        "agent": agent.command(),
+        "label": agent.label(),
+        "command": agent.command(),
+        "brewPackage": agent.brew_package(),
+    }) else {
+        unreachable!("a JSON object literal")
+    };
+    map
+}
+
+/// `GET /api/agents/:agent/cli/status`
+pub async fn status(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let agent = agent(&name)?;
+    let path = agents::find(agent, &search_dirs(&state));
+    let mut body = describe(agent);
+    body.insert("installed".into(), json!(path.is_some()));
+    body.insert("path".into(), json!(path));
+    Ok(Json(Value::Object(body)))
+}
+
+fn activity(
+    state: &AppState,
+    agent: Agent,
+    kind: &str,
+    severity: Severity,
+    title: String,
+    detail: Option<String>,
+) {
+    let mut event = ActivityEvent::new(ActivityCategory::System, kind, severity, &title);
+    event.detail = detail;
+    event.metadata = Some(json!({ "agent": agent.command() }));
+    if let Err(e) = state.backbone().record_activity(event) {
+        tracing::warn!("could not record activity: {e}");
+    }
+}
+
+/// `POST /api/agents/:agent/cli/install`: npm global package when npm is there, else
+/// Homebrew; progress goes to the activity feed and the ops log.
+pub async fn install(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let agent = agent(&name)?;
+    let plan = agents::install_plan(agent, &search_dirs(&state))?;
+    let label = agent.label();
+    activity(
+        &state,
+        agent,
+        "agent_cli_install_started",
+        Severity::Info,
+        format!("Installing {label}"),
+        None,
+    );
+    let started = Instant::now();
+    let output = tokio::process::Command::new(&plan.program)
+        .args(&plan.args)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| {
+            ApiError::bad_request(
+                "INSTALL_FAILED",
+                format!("Could not run {}: {e}", plan.program.display()),
+            )
+        })?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    state.backbone().command_finished(&CommandRecord {
+        command: plan.program.to_string_lossy().into_owned(),
+        args: plan.args.clone(),
+        cwd: state.workbench().paths().project_root().to_path_buf(),
+        exit_code: output.status.code(),
+        duration: started.elapsed(),
+        stdout,
+        stderr: stderr.clone(),
+    });
+    if !output.status.success() {
+        let tail: String = stderr
+            .lines()
+            .rev()
+            .take(20)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n");
+        activity(
+            &state,
+            agent,
+            "agent_cli_install_failed",
+            Severity::Error,
+            format!("Installing {label} failed"),
+            Some(tail.clone()),
+        );
+        return Err(AgentError::InstallFailed {
+            label,
+            code: output
+                .status
+                .code()
+                .map_or("signal".into(), |c| c.to_string()),
+            output: tail,
+        }
+        .into());
+    }
+    activity(
+        &state,
+        agent,
+        "agent_cli_installed",
+        Severity::Success,
+        format!("{label} installed"),
+        None,
+    );
+    Ok(Json(Value::Object(describe(agent))))
+}
+
+/// `GET /api/worktrees/:id/agents/:agent/restore`
+pub async fn restore(
+    State(state): State<AppState>,
+    ApiPath((id, name)): ApiPath<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let worktree = state.workbench().worktree(&id).await?;
+    let agent = match Agent::parse(&name) {
+        Some(a @ (Agent::Claude | Agent::Codex)) => a,
+        _ => {
+            return Err(ApiError::bad_request(
+                "UNSUPPORTED_AGENT",
+                "agent must be \"claude\" or \"codex\"",
+            ));
+        }
+    };
+    let home = state
+        .workbench()
+        .paths()
+        .global_dir()
+        .parent()
+        .map(|p| p.to_path_buf());
+    let path = worktree.path.clone();
+    let matches = match home {
+        Some(home) => tokio::task::spawn_blocking(move || agents::history(agent, &home, &path))
+            .await
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let active = state
+        .workbench()
+        .terminals()
+        .active_session(&worktree.id, agent.command());
+    Ok(Json(json!({
+        "success": true,
+        "activeSessionId": active,
+        "historyMatches": matches,
+    })))
+}
