@@ -82,6 +82,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/activity", get(activity::list).post(activity::create))
         .route("/api/logs", get(logs::list).post(logs::create))
         .route("/api/events", get(events::stream))
+        .route("/api/perf", get(perf::snapshots))
+        .route("/api/perf/current", get(perf::current))
+        .route("/api/perf/stream", get(perf::stream))
         .route("/api/agents/{agent}/cli/status", get(agents::status))
         .route("/api/agents/{agent}/cli/install", post(agents::install))
         .route(

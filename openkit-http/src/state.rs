@@ -6,6 +6,7 @@ use std::sync::Arc;
 use openkit_core::Workbench;
 use openkit_core::backbone::Backbone;
 use openkit_core::notes::NotesStore;
+use openkit_core::perf::PerfMonitor;
 use openkit_core::tasks::LocalTasks;
 use tokio::sync::watch;
 
@@ -23,6 +24,7 @@ pub(crate) struct Inner {
     pub(crate) backbone: Arc<Backbone>,
     pub(crate) notes: Arc<NotesStore>,
     pub(crate) tasks: Arc<LocalTasks>,
+    pub(crate) perf: PerfMonitor,
     pub(crate) policy: Arc<SecurityPolicy>,
     pub(crate) search_path: Vec<PathBuf>,
     pub(crate) shutdown: watch::Receiver<bool>,
@@ -37,6 +39,12 @@ impl AppState {
             inner: Arc::new(Inner {
                 notes: Arc::new(NotesStore::new(paths.clone())),
                 tasks: Arc::new(LocalTasks::new(paths)),
+                perf: PerfMonitor::new(
+                    Arc::new(crate::routes::perf::WorkbenchProcesses(Arc::downgrade(
+                        &workbench,
+                    ))),
+                    openkit_core::perf::DEFAULT_INTERVAL,
+                ),
                 workbench,
                 backbone,
                 policy: Arc::new(policy),
@@ -52,6 +60,7 @@ impl AppState {
             backbone: Arc::clone(&arc.backbone),
             notes: Arc::clone(&arc.notes),
             tasks: Arc::clone(&arc.tasks),
+            perf: arc.perf.clone(),
             policy: Arc::clone(&arc.policy),
             search_path: arc.search_path.clone(),
             shutdown: arc.shutdown.clone(),
@@ -90,6 +99,11 @@ impl AppState {
     /// Local tasks.
     pub fn tasks(&self) -> &Arc<LocalTasks> {
         &self.inner.tasks
+    }
+
+    /// The performance monitor.
+    pub fn perf(&self) -> &PerfMonitor {
+        &self.inner.perf
     }
 
     /// A receiver that turns `true` when the server shuts down.

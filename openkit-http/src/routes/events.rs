@@ -163,7 +163,7 @@ async fn pump(state: AppState, last_seen: Option<u64>, tx: mpsc::Sender<Event>) 
 }
 
 /// Completes when the server shuts down (never, when nobody can signal it).
-async fn server_stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
+pub(crate) async fn server_stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
     if shutdown.wait_for(|stop| *stop).await.is_err() {
         std::future::pending::<()>().await;
     }

@@ -10,6 +10,7 @@ pub mod local_config;
 pub mod logs;
 pub mod notes;
 pub mod open;
+pub mod perf;
 pub mod query;
 pub mod tasks;
 pub mod worktrees;

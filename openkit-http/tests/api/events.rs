@@ -10,20 +10,24 @@ use tower::ServiceExt;
 
 use crate::harness::{Api, PORT};
 
-struct Sse {
+pub struct Sse {
     body: Body,
     buffer: String,
 }
 
 #[derive(Debug)]
-struct Frame {
+pub struct Frame {
     id: Option<String>,
-    data: Value,
+    pub data: Value,
 }
 
 impl Sse {
     async fn open(api: &Api, last_event_id: Option<&str>) -> Sse {
-        let mut req = Request::get("/api/events").header(header::HOST, format!("localhost:{PORT}"));
+        Sse::open_at(api, "/api/events", last_event_id).await
+    }
+
+    pub async fn open_at(api: &Api, path: &str, last_event_id: Option<&str>) -> Sse {
+        let mut req = Request::get(path).header(header::HOST, format!("localhost:{PORT}"));
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id);
         }
@@ -45,7 +49,7 @@ impl Sse {
     }
 
     /// The next data frame (keep-alive comments are skipped).
-    async fn next(&mut self) -> Frame {
+    pub async fn next(&mut self) -> Frame {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let raw: String = self.buffer.drain(..end + 2).collect();

@@ -6,6 +6,7 @@ mod config;
 mod events;
 mod harness;
 mod logs;
+mod perf;
 mod security;
 mod tasks;
 mod worktrees;
