@@ -125,6 +125,7 @@ impl ActivityLog {
             query.since.as_ref(),
             |m| tag.is_none_or(|t| m.tag == t),
             |_| true,
+            |_| true,
             query.limit,
         )
     }

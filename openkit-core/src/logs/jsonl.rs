@@ -104,6 +104,39 @@ pub struct Retention {
     pub max_size_mb: Option<f64>,
 }
 
+/// How much of the file a backwards scan reads at once.
+const READ_CHUNK: u64 = 256 * 1024;
+
+/// A window onto the log file for scanning entries newest-first.
+struct ChunkReader<'a> {
+    file: Option<&'a File>,
+    start: u64,
+    buf: Vec<u8>,
+}
+
+impl<'a> ChunkReader<'a> {
+    fn new(file: Option<&'a File>) -> Self {
+        ChunkReader {
+            file,
+            start: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The bytes of `entry`'s line (without the newline).
+    fn line(&mut self, entry: &Entry) -> Option<&[u8]> {
+        let end = entry.offset + u64::from(entry.len);
+        if entry.offset < self.start || end > self.start + self.buf.len() as u64 {
+            let start = end.saturating_sub(READ_CHUNK).min(entry.offset);
+            self.buf.resize((end - start) as usize, 0);
+            self.file?.read_exact_at(&mut self.buf, start).ok()?;
+            self.start = start;
+        }
+        let from = (entry.offset - self.start) as usize;
+        self.buf.get(from..from + entry.len as usize)
+    }
+}
+
 /// A JSONL log of `R` records.
 pub struct JsonlStore<R> {
     path: PathBuf,
@@ -254,79 +287,54 @@ impl<R: LogRecord> JsonlStore<R> {
         Ok(())
     }
 
-    fn read_entry(st: &State, entry: &Entry) -> Option<R> {
-        let file = st.file.as_ref()?;
-        let mut buf = vec![0u8; entry.len as usize];
-        file.read_exact_at(&mut buf, entry.offset).ok()?;
-        serde_json::from_slice(&buf).ok()
-    }
-
-    /// The newest `limit` records after `cursor` whose index fields pass `tag_filter` and
-    /// that pass `record_filter`, oldest first.
+    /// The newest `limit` records after `cursor` whose index fields pass `tag_filter`,
+    /// whose raw line passes `line_filter` (a cheap pre-check; it may accept too much, never
+    /// too little) and that pass `record_filter`, oldest first.
     pub fn query(
         &self,
         cursor: Option<&Cursor>,
         tag_filter: impl Fn(&IndexMeta) -> bool,
+        line_filter: impl Fn(&[u8]) -> bool,
         record_filter: impl Fn(&R) -> bool,
         limit: usize,
     ) -> Result<Vec<R>, IoFailure> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         self.refresh(&mut st)?;
-        let start = match cursor {
-            None => 0,
-            Some(Cursor::After { ts_ms }) => {
-                let ts = *ts_ms;
-                return Ok(Self::collect(
-                    &st,
-                    0,
-                    |m| m.ts_ms > ts && tag_filter(m),
-                    record_filter,
-                    limit,
-                ));
-            }
+        let (start, after_ts) = match cursor {
+            None => (0, None),
+            Some(Cursor::After { ts_ms }) => (0, Some(*ts_ms)),
             Some(Cursor::AfterId { ts_ms, id }) => {
                 let hash = hash_id(id);
                 match st.entries.iter().rposition(|e| e.meta.id_hash == hash) {
-                    Some(pos) => pos + 1,
-                    None => {
-                        let ts = *ts_ms;
-                        return Ok(Self::collect(
-                            &st,
-                            0,
-                            |m| m.ts_ms > ts && tag_filter(m),
-                            record_filter,
-                            limit,
-                        ));
-                    }
+                    Some(pos) => (pos + 1, None),
+                    // The record is gone: fall back to its instant.
+                    None => (0, Some(*ts_ms)),
                 }
             }
         };
-        Ok(Self::collect(&st, start, tag_filter, record_filter, limit))
-    }
-
-    fn collect(
-        st: &State,
-        start: usize,
-        tag_filter: impl Fn(&IndexMeta) -> bool,
-        record_filter: impl Fn(&R) -> bool,
-        limit: usize,
-    ) -> Vec<R> {
+        let mut reader = ChunkReader::new(st.file.as_ref());
         let mut out = Vec::with_capacity(limit.min(1024));
         for entry in st.entries[start..].iter().rev() {
             if out.len() >= limit {
                 break;
             }
-            if !tag_filter(&entry.meta) {
+            if after_ts.is_some_and(|ts| entry.meta.ts_ms <= ts) || !tag_filter(&entry.meta) {
                 continue;
             }
-            if let Some(record) = Self::read_entry(st, entry)
+            let Some(line) = reader.line(entry) else {
+                continue;
+            };
+            if !line_filter(line) {
+                continue;
+            }
+            if let Ok(record) = serde_json::from_slice::<R>(line)
                 && record_filter(&record)
             {
                 out.push(record);
             }
         }
         out.reverse();
-        out
+        Ok(out)
     }
 
     /// Number of readable records.

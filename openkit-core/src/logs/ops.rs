@@ -216,9 +216,23 @@ impl OpsLog {
         let status = query.status.map(|s| s as u16);
         let source = query.source.as_deref().map(str::to_lowercase);
         let search = query.search.as_deref().map(str::to_lowercase);
+        // Raw-line pre-checks: a line that lacks a needle anywhere cannot match it in a
+        // field. Needles JSON would escape are checked on the parsed record only.
+        let prefilters: Vec<regex::bytes::Regex> = [source.as_deref(), search.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|n| !n.chars().any(|c| c == '"' || c == '\\' || c.is_control()))
+            .filter_map(|n| {
+                regex::bytes::RegexBuilder::new(&regex::escape(n))
+                    .case_insensitive(true)
+                    .build()
+                    .ok()
+            })
+            .collect();
         self.store.query(
             query.since.as_ref(),
             |m| level.is_none_or(|l| m.tag & 0xf == l) && status.is_none_or(|s| m.tag >> 4 == s),
+            |line| prefilters.iter().all(|re| re.is_match(line)),
             |e| {
                 source
                     .as_deref()
