@@ -306,7 +306,7 @@ pub fn history(agent: Agent, home: &Path, worktree: &Path) -> Vec<HistoryMatch> 
             ))
         })
         .collect();
-    matches.sort_by(|a, b| b.0.cmp(&a.0));
+    matches.sort_by_key(|m| std::cmp::Reverse(m.0));
     matches.into_iter().map(|(_, m)| m).collect()
 }
 
