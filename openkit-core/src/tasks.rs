@@ -230,16 +230,99 @@ impl Drop for CounterLock {
     }
 }
 
+/// A task with what lists show next to it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskSummary {
+    /// The task.
+    #[serde(flatten)]
+    pub task: Task,
+    /// Same as the id (the reference's `identifier`).
+    pub identifier: String,
+    /// The worktree its notes link to.
+    pub linked_worktree_id: Option<String>,
+    /// Number of attachments.
+    pub attachment_count: usize,
+}
+
+/// Modification time and size of a file or directory, if it exists.
+type Stamp = Option<(std::time::SystemTime, u64)>;
+
+fn stamp(path: &Path) -> Stamp {
+    fs::metadata(path)
+        .ok()
+        .and_then(|m| Some((m.modified().ok()?, m.len())))
+}
+
 /// The local task store of one project.
 #[derive(Debug)]
 pub struct LocalTasks {
     paths: Paths,
+    /// Summaries by id, valid while the stamps of `issue.json`, `notes.json` and
+    /// `attachments/` are unchanged: a list of unchanged tasks costs three `stat`s each.
+    summaries: std::sync::Mutex<std::collections::HashMap<String, ([Stamp; 3], TaskSummary)>>,
 }
 
 impl LocalTasks {
     /// The store of the project at `paths`.
     pub fn new(paths: Paths) -> Self {
-        LocalTasks { paths }
+        LocalTasks {
+            paths,
+            summaries: Default::default(),
+        }
+    }
+
+    /// Every readable task with its link and attachment count, by id number.
+    pub fn summaries(&self) -> Vec<TaskSummary> {
+        let Ok(entries) = fs::read_dir(self.root()) else {
+            return Vec::new();
+        };
+        let ids: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .collect();
+        let mut cache = self.summaries.lock().unwrap_or_else(|e| e.into_inner());
+        let present: std::collections::HashSet<&String> = ids.iter().collect();
+        cache.retain(|id, _| present.contains(id));
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let dir = self.root().join(&id);
+            let key = [
+                stamp(&dir.join("issue.json")),
+                stamp(&dir.join("notes.json")),
+                stamp(&dir.join("attachments")),
+            ];
+            if let Some((cached_key, summary)) = cache.get(&id)
+                && *cached_key == key
+            {
+                out.push(summary.clone());
+                continue;
+            }
+            let task = match self.get(&id) {
+                Ok(t) => t,
+                Err(TaskError::NotFound) => continue,
+                Err(err) => {
+                    tracing::warn!("skipping local task {id}: {err}");
+                    continue;
+                }
+            };
+            let linked_worktree_id =
+                persist::read_json::<crate::notes::Notes>(&dir.join("notes.json"))
+                    .ok()
+                    .flatten()
+                    .and_then(|n| n.linked_worktree_id);
+            let summary = TaskSummary {
+                identifier: task.id.clone(),
+                attachment_count: self.attachments(&id).map_or(0, |a| a.len()),
+                linked_worktree_id,
+                task,
+            };
+            cache.insert(id, (key, summary.clone()));
+            out.push(summary);
+        }
+        out.sort_by_cached_key(|s| (id_number(&s.task.id), s.task.id.clone()));
+        out
     }
 
     fn root(&self) -> PathBuf {
@@ -291,26 +374,7 @@ impl LocalTasks {
 
     /// Every readable task, by id number. Unreadable ones are skipped (and logged).
     pub fn list(&self) -> Vec<Task> {
-        let Ok(entries) = fs::read_dir(self.root()) else {
-            return Vec::new();
-        };
-        let mut tasks: Vec<Task> = entries
-            .flatten()
-            .filter(|e| e.path().is_dir())
-            .filter_map(|e| {
-                let id = e.file_name().to_string_lossy().into_owned();
-                match self.get(&id) {
-                    Ok(t) => Some(t),
-                    Err(TaskError::NotFound) => None,
-                    Err(err) => {
-                        tracing::warn!("skipping local task {id}: {err}");
-                        None
-                    }
-                }
-            })
-            .collect();
-        tasks.sort_by_key(|t| (id_number(&t.id), t.id.clone()));
-        tasks
+        self.summaries().into_iter().map(|s| s.task).collect()
     }
 
     /// Creates a task with the next free id `<prefix>-N`.

@@ -1,5 +1,7 @@
 //! `/api/tasks`: local tasks and their attachments.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Multipart, State};
@@ -61,17 +63,11 @@ fn prefix(state: &AppState) -> ApiResult<String> {
 
 /// `GET /api/tasks`
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let tasks = state.tasks().list();
-    let items: Vec<Value> = tasks
-        .iter()
-        .map(|t| {
-            let mut v = task_json(&state, t);
-            let count = state.tasks().attachments(&t.id).map_or(0, |a| a.len());
-            v["attachmentCount"] = json!(count);
-            v
-        })
-        .collect();
-    Ok(Json(json!({ "tasks": items })))
+    let tasks = Arc::clone(state.tasks());
+    let summaries = tokio::task::spawn_blocking(move || tasks.summaries())
+        .await
+        .unwrap_or_default();
+    Ok(Json(json!({ "tasks": summaries })))
 }
 
 /// `GET /api/tasks/:id`
