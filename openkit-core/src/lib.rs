@@ -53,6 +53,7 @@ pub mod persist;
 pub mod ports;
 pub mod provision;
 pub mod redact;
+pub mod rules;
 pub mod tasks;
 pub mod workbench;
 pub mod worktree;

@@ -46,6 +46,7 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
 /// The complete API as an axum router.
 pub fn router(state: AppState) -> Router {
     use axum::routing::patch;
+    use openkit_core::rules::RuleKind;
     use routes::*;
     let api = Router::new()
         .route(
@@ -74,6 +75,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/config/retention-impact",
             post(config::retention_impact),
+        )
+        .route(
+            "/api/config/branch-name-rule",
+            rules::rule(RuleKind::BranchName),
+        )
+        .route(
+            "/api/config/branch-name-rule/status",
+            rules::status(RuleKind::BranchName),
+        )
+        .route(
+            "/api/config/commit-message-rule",
+            rules::rule(RuleKind::CommitMessage),
+        )
+        .route(
+            "/api/config/commit-message-rule/status",
+            rules::status(RuleKind::CommitMessage),
         )
         .route(
             "/api/local-config",
@@ -109,6 +126,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/tasks/{id}",
             get(tasks::get).patch(tasks::update).delete(tasks::delete),
+        )
+        .route(
+            "/api/tasks/{id}/create-worktree",
+            post(tasks::create_worktree),
         )
         .route(
             "/api/tasks/{id}/attachments",

@@ -182,7 +182,7 @@ impl ConfigStore {
 
     /// True when a branch-name rule script exists for any source.
     pub fn has_branch_name_rule(&self) -> bool {
-        self.paths.scripts_dir().join("branch-name.mjs").is_file()
+        crate::rules::RuleStore::new(self.paths.clone()).has_branch_name_rule()
     }
 
     /// The project's display name: the root directory's name.

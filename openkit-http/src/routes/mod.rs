@@ -12,5 +12,6 @@ pub mod notes;
 pub mod open;
 pub mod perf;
 pub mod query;
+pub mod rules;
 pub mod tasks;
 pub mod worktrees;

@@ -246,3 +246,75 @@ pub async fn delete_attachment(
     state.tasks().delete_attachment(&id, &filename)?;
     Ok(Json(json!({ "success": true })))
 }
+
+/// Body of `POST /api/tasks/:id/create-worktree`.
+#[derive(Debug, Deserialize)]
+pub struct CreateWorktreeBody {
+    branch: Option<String>,
+}
+
+/// `POST /api/tasks/:id/create-worktree`: a worktree with the task's id on a branch named
+/// by the branch-name rule (or `branch`), linked to the task. An existing worktree whose id
+/// matches the task's (case-insensitively) is linked and reused instead.
+pub async fn create_worktree(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    JsonBody(body): JsonBody<CreateWorktreeBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let task = state.tasks().get(&id)?;
+    let worktrees = state.workbench().list_worktrees().await?;
+    if let Some(existing) = worktrees
+        .iter()
+        .find(|w| !w.is_root && w.id.eq_ignore_ascii_case(&task.id))
+    {
+        state.notes().link("local", &task.id, Some(&existing.id))?;
+        return Ok((
+            StatusCode::OK,
+            Json(json!({
+                "success": true,
+                "worktreeId": existing.id,
+                "worktreePath": existing.path,
+                "reusedExisting": true,
+            })),
+        ));
+    }
+    let branch = match body
+        .branch
+        .map(|b| b.trim().to_string())
+        .filter(|b| !b.is_empty())
+    {
+        Some(branch) => branch,
+        None => {
+            let rules = openkit_core::rules::RuleStore::new(state.workbench().paths().clone());
+            let input = openkit_core::rules::BranchInput {
+                issue_id: task.id.clone(),
+                name: task.title.clone(),
+                r#type: "feature".into(),
+            };
+            tokio::task::spawn_blocking(move || rules.branch_name(Some("local"), &input))
+                .await
+                .map_err(|e| {
+                    ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "INTERNAL_ERROR",
+                        e.to_string(),
+                    )
+                })?
+        }
+    };
+    let created = state
+        .workbench()
+        .create_worktree(openkit_core::CreateWorktree {
+            branch,
+            id: Some(task.id.clone()),
+            name: None,
+        })
+        .await?;
+    state
+        .notes()
+        .link("local", &task.id, Some(&created.worktree.id))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "success": true, "worktree": created.worktree, "reusedExisting": false })),
+    ))
+}

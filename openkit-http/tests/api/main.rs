@@ -7,6 +7,7 @@ mod events;
 mod harness;
 mod logs;
 mod perf;
+mod rules;
 mod security;
 mod tasks;
 mod worktrees;
