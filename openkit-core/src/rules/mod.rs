@@ -413,7 +413,7 @@ mod tests {
             }
         );
         s.put(RuleKind::BranchName, Some("jira"), Some("")).unwrap();
-        assert_eq!(s.overrides(RuleKind::BranchName).jira, false);
+        assert!(!s.overrides(RuleKind::BranchName).jira);
         let raw = std::fs::read_to_string(s.file(RuleKind::BranchName, None).unwrap()).unwrap();
         assert_eq!(raw, "export default return `feature/${issueId}-${name}`\n");
         assert!(matches!(
@@ -456,11 +456,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.commit_message(Some("jira"), &input), "[PROJ-1] fix login");
-        assert_eq!(
-            s.get(RuleKind::CommitMessage, Some("local"))
+        assert!(
+            !s.get(RuleKind::CommitMessage, Some("local"))
                 .unwrap()
-                .has_override,
-            false
+                .has_override
         );
     }
 
