@@ -1,0 +1,237 @@
+//! Real PTYs: round trips, restore, resize, exit codes, slow clients, teardown.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use openkit_pty::{Attachment, SpawnOptions, TerminalManager};
+
+fn opts(cwd: &Path, startup: Option<&str>) -> SpawnOptions {
+    SpawnOptions {
+        cwd: cwd.to_path_buf(),
+        cols: 80,
+        rows: 24,
+        startup_command: startup.map(str::to_string),
+        shell: Some("/bin/sh".into()),
+        env: vec![("PS1".into(), "$ ".into())],
+    }
+}
+
+/// Reads output until it contains `needle` (10 s at most); returns everything read.
+async fn read_until(att: &mut Attachment, needle: &str) -> String {
+    let mut seen = String::from_utf8_lossy(&att.restore).into_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !seen.contains(needle) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, att.output.recv()).await {
+            Ok(Some(chunk)) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            _ => panic!("{needle:?} never appeared; got {seen:?}"),
+        }
+    }
+    seen
+}
+
+async fn exit_code(att: &mut Attachment) -> i32 {
+    let code = tokio::time::timeout(Duration::from_secs(10), att.exit.wait_for(|c| c.is_some()))
+        .await
+        .expect("exit within 10 s")
+        .expect("exit channel open");
+    code.expect("checked is_some")
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie is dead for our purposes.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn echo_round_trip_in_the_worktree() {
+    let dir = tempfile::tempdir().unwrap();
+    let terms = TerminalManager::new();
+    let s = terms
+        .spawn("wt", Some("terminal".into()), opts(dir.path(), None))
+        .unwrap();
+    let mut att = terms.attach(&s.id, true).unwrap();
+    terms.write(&s.id, b"echo round-$((40+2)); pwd\n").unwrap();
+    let out = read_until(&mut att, "round-42").await;
+    let out = read_until_more(
+        &mut att,
+        out,
+        dir.path().canonicalize().unwrap().to_str().unwrap(),
+    )
+    .await;
+    assert!(out.contains("round-42"));
+    assert_eq!(terms.find_scoped("wt", "terminal").unwrap().id, s.id);
+    assert_eq!(s.id.len(), 32, "ids are 128-bit random");
+}
+
+async fn read_until_more(att: &mut Attachment, mut seen: String, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !seen.contains(needle) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, att.output.recv()).await {
+            Ok(Some(chunk)) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            _ => panic!("{needle:?} never appeared; got {seen:?}"),
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn startup_command_and_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let terms = TerminalManager::new();
+    let s = terms
+        .spawn("wt", None, opts(dir.path(), Some("echo started; exit 7")))
+        .unwrap();
+    let mut att = terms.attach(&s.id, false).unwrap();
+    assert_eq!(exit_code(&mut att).await, 7);
+    let restore = String::from_utf8_lossy(&att.restore).into_owned();
+    let mut rest = restore;
+    while let Ok(Some(chunk)) =
+        tokio::time::timeout(Duration::from_secs(2), att.output.recv()).await
+    {
+        rest.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(rest.contains("started"), "{rest:?}");
+    // An exited session is removed.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while terms.get(&s.id).is_ok() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(terms.get(&s.id).is_err());
+}
+
+#[tokio::test]
+async fn resize_is_visible_to_stty_and_sizes_are_clamped() {
+    let dir = tempfile::tempdir().unwrap();
+    let terms = TerminalManager::new();
+    let s = terms.spawn("wt", None, opts(dir.path(), None)).unwrap();
+    let mut att = terms.attach(&s.id, true).unwrap();
+    terms.resize(&s.id, 132, 43).unwrap();
+    terms.write(&s.id, b"stty size\n").unwrap();
+    read_until(&mut att, "43 132").await;
+    terms.resize(&s.id, 0, u16::MAX).unwrap();
+    terms.write(&s.id, b"stty size\n").unwrap();
+    read_until(&mut att, "1000 1").await;
+}
+
+#[tokio::test]
+async fn a_late_client_restores_earlier_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let terms = TerminalManager::new();
+    let s = terms.spawn("wt", None, opts(dir.path(), None)).unwrap();
+    let mut first = terms.attach(&s.id, true).unwrap();
+    terms.write(&s.id, b"echo before-$((1+1))\n").unwrap();
+    read_until(&mut first, "before-2").await;
+    let second = terms.attach(&s.id, true).unwrap();
+    assert!(String::from_utf8_lossy(&second.restore).contains("before-2"));
+    // The exclusive attach detached the first client.
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while first.output.recv().await.is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the replaced client's stream ends");
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_is_dropped_and_others_keep_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let terms = TerminalManager::new();
+    let s = terms.spawn("wt", None, opts(dir.path(), None)).unwrap();
+    let mut slow = terms.attach(&s.id, false).unwrap();
+    let mut fast = terms.attach(&s.id, false).unwrap();
+    terms
+        .write(
+            &s.id,
+            b"head -c 20000000 /dev/zero | tr '\\0' x; echo; echo flood-$((6*7))\n",
+        )
+        .unwrap();
+    let mut bytes = 0usize;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut tail = String::new();
+    while !tail.contains("flood-42") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let chunk = tokio::time::timeout(left, fast.output.recv())
+            .await
+            .expect("fast client kept up")
+            .expect("open");
+        bytes += chunk.len();
+        tail = format!(
+            "{}{}",
+            &tail[tail.len().saturating_sub(64)..],
+            String::from_utf8_lossy(&chunk)
+        );
+    }
+    assert!(bytes >= 20_000_000, "{bytes}");
+    // The slow client was cut off after its bounded queue filled: what it can still read
+    // is at most the queue, then its stream ends.
+    let mut queued = 0;
+    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_secs(2), slow.output.recv()).await {
+        queued += 1;
+    }
+    assert!(queued <= openkit_pty::CLIENT_QUEUE, "{queued}");
+}
+
+#[tokio::test]
+async fn killing_a_worktree_ends_its_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let terms = TerminalManager::new();
+    let a = terms
+        .spawn("wt", Some("terminal".into()), opts(dir.path(), None))
+        .unwrap();
+    let b = terms
+        .spawn(
+            "wt",
+            Some("claude".into()),
+            opts(dir.path(), Some("sleep 300")),
+        )
+        .unwrap();
+    let other = terms.spawn("other", None, opts(dir.path(), None)).unwrap();
+    let pids: Vec<u32> = [&a, &b].iter().map(|s| s.pid.unwrap()).collect();
+    assert_eq!(terms.kill_worktree("wt"), 2);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pids.iter().any(|p| alive(*p)) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(pids.iter().all(|p| !alive(*p)));
+    assert!(terms.get(&other.id).is_ok());
+    assert!(matches!(
+        terms.write(&a.id, b"x"),
+        Err(openkit_pty::PtyError::SessionNotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn many_sessions_and_shutdown_leave_no_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let terms = TerminalManager::new();
+    let mut sessions = Vec::new();
+    for i in 0..20 {
+        let s = terms
+            .spawn(&format!("wt{i}"), None, opts(dir.path(), None))
+            .unwrap();
+        let mut att = terms.attach(&s.id, true).unwrap();
+        terms
+            .write(&s.id, format!("echo ready-{}\n", i * 3).as_bytes())
+            .unwrap();
+        read_until(&mut att, &format!("ready-{}", i * 3)).await;
+        sessions.push(s);
+    }
+    assert_eq!(terms.len(), 20);
+    let pids: Vec<u32> = sessions.iter().map(|s| s.pid.unwrap()).collect();
+    terms.shutdown_all();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pids.iter().any(|p| alive(*p)) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(pids.iter().all(|p| !alive(*p)), "no orphans after shutdown");
+    assert!(terms.is_empty());
+}
