@@ -92,9 +92,12 @@ async fn serve(cwd: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let server = args
         .allow_origins
         .iter()
-        .fold(Server::open(paths)?.port(args.port), |s, o| {
-            s.allow_origin(o.clone())
-        })
+        .fold(
+            Server::open(paths)?
+                .port(args.port)
+                .shell(std::env::var("SHELL").ok().filter(|s| !s.is_empty())),
+            |s, o| s.allow_origin(o.clone()),
+        )
         .search_path(search_path());
     let bound = server.bind().await?;
     let url = bound.url();

@@ -47,6 +47,9 @@ pub trait Terminals: Send + Sync {
 
     /// The live session of `worktree_id` in `scope` (`terminal`, `claude`, ...), if any.
     fn active_session(&self, worktree_id: &str, scope: &str) -> Option<String>;
+
+    /// Process ids of the live sessions of `worktree_id` (for performance monitoring).
+    fn session_pids(&self, worktree_id: &str) -> Vec<u32>;
 }
 
 /// No dev servers: nothing ever runs.
@@ -78,5 +81,8 @@ impl Terminals for NoTerminals {
     }
     fn active_session(&self, _: &str, _: &str) -> Option<String> {
         None
+    }
+    fn session_pids(&self, _: &str) -> Vec<u32> {
+        Vec::new()
     }
 }

@@ -99,6 +99,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/activity", get(activity::list).post(activity::create))
         .route("/api/logs", get(logs::list).post(logs::create))
         .route("/api/events", get(events::stream))
+        .route("/api/worktrees/{id}/terminals", post(terminals::create))
+        .route(
+            "/api/worktrees/{id}/terminals/active",
+            get(terminals::active),
+        )
+        .route(
+            "/api/terminals/{id}",
+            axum::routing::delete(terminals::delete),
+        )
+        .route("/api/terminals/{id}/ws", get(terminals::socket))
         .route("/api/perf", get(perf::snapshots))
         .route("/api/perf/current", get(perf::current))
         .route("/api/perf/stream", get(perf::stream))

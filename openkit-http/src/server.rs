@@ -44,6 +44,8 @@ pub enum ServerError {
 pub struct Server {
     workbench: Arc<Workbench>,
     backbone: Arc<Backbone>,
+    terminals: openkit_pty::TerminalManager,
+    shell: Option<String>,
     host: IpAddr,
     port: u16,
     extra_origins: Vec<String>,
@@ -61,8 +63,14 @@ impl Server {
     /// Like [`Server::open`], running git through `git` (e.g. a hermetic environment).
     pub fn open_with_git(paths: Paths, git: GitCli) -> Result<Self, WorktreeError> {
         let backbone = Backbone::new(paths.clone());
-        let workbench = Arc::new(backbone.attach(Workbench::builder(paths), git).build()?);
-        Ok(Server::new(workbench, backbone))
+        let terminals = openkit_pty::TerminalManager::new();
+        let workbench = Arc::new(
+            backbone
+                .attach(Workbench::builder(paths), git)
+                .terminals(Arc::new(terminals.clone()))
+                .build()?,
+        );
+        Ok(Server::new(workbench, backbone).terminals(terminals))
     }
 
     /// A server for `workbench`, whose events go to `backbone`, on 127.0.0.1:4040 (trying
@@ -71,12 +79,27 @@ impl Server {
         Server {
             workbench,
             backbone,
+            terminals: openkit_pty::TerminalManager::new(),
+            shell: None,
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 4040,
             extra_origins: Vec::new(),
             search_path: Vec::new(),
             write_server_file: true,
         }
+    }
+
+    /// The terminal manager; give the workbench the same one so deleting a worktree ends
+    /// its sessions.
+    pub fn terminals(mut self, terminals: openkit_pty::TerminalManager) -> Self {
+        self.terminals = terminals;
+        self
+    }
+
+    /// The shell terminals start (the caller passes `$SHELL`; `/bin/sh` when `None`).
+    pub fn shell(mut self, shell: Option<String>) -> Self {
+        self.shell = shell;
+        self
     }
 
     /// The first port to try; 0 lets the OS choose.
@@ -133,6 +156,8 @@ impl Server {
                         policy,
                     )
                     .with_search_path(self.search_path)
+                    .with_terminals(self.terminals.clone())
+                    .with_shell(self.shell.clone())
                     .with_shutdown(stopped);
                     let server_file = self
                         .write_server_file
@@ -197,6 +222,7 @@ impl BoundServer {
             Arc::clone(self.state.backbone()),
             Arc::downgrade(self.state.workbench()),
         ));
+        let terminals = self.state.terminals().clone();
         let app = crate::router(self.state);
         let stop = self.stop;
         let result = axum::serve(self.listener, app)
@@ -208,6 +234,8 @@ impl BoundServer {
             .await
             .map_err(ServerError::Serve);
         publisher.abort();
+        // No terminal child outlives the server.
+        terminals.shutdown_all();
         if let Some(file) = &self.server_file {
             remove_if_ours(file);
         }

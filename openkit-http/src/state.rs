@@ -25,6 +25,8 @@ pub(crate) struct Inner {
     pub(crate) notes: Arc<NotesStore>,
     pub(crate) tasks: Arc<LocalTasks>,
     pub(crate) perf: PerfMonitor,
+    pub(crate) terminals: openkit_pty::TerminalManager,
+    pub(crate) shell: Option<String>,
     pub(crate) policy: Arc<SecurityPolicy>,
     pub(crate) search_path: Vec<PathBuf>,
     pub(crate) shutdown: watch::Receiver<bool>,
@@ -45,6 +47,8 @@ impl AppState {
                     ))),
                     openkit_core::perf::DEFAULT_INTERVAL,
                 ),
+                terminals: openkit_pty::TerminalManager::new(),
+                shell: None,
                 workbench,
                 backbone,
                 policy: Arc::new(policy),
@@ -61,6 +65,8 @@ impl AppState {
             notes: Arc::clone(&arc.notes),
             tasks: Arc::clone(&arc.tasks),
             perf: arc.perf.clone(),
+            terminals: arc.terminals.clone(),
+            shell: arc.shell.clone(),
             policy: Arc::clone(&arc.policy),
             search_path: arc.search_path.clone(),
             shutdown: arc.shutdown.clone(),
@@ -99,6 +105,22 @@ impl AppState {
     /// Local tasks.
     pub fn tasks(&self) -> &Arc<LocalTasks> {
         &self.inner.tasks
+    }
+
+    /// Uses `terminals` for terminal sessions (give the workbench the same manager, so
+    /// deleting a worktree ends its sessions).
+    pub fn with_terminals(self, terminals: openkit_pty::TerminalManager) -> Self {
+        self.rebuild(|i| i.terminals = terminals)
+    }
+
+    /// The shell terminals start (`$SHELL`; `/bin/sh` when unset).
+    pub fn with_shell(self, shell: Option<String>) -> Self {
+        self.rebuild(|i| i.shell = shell)
+    }
+
+    /// The terminal sessions.
+    pub fn terminals(&self) -> &openkit_pty::TerminalManager {
+        &self.inner.terminals
     }
 
     /// The performance monitor.

@@ -295,4 +295,12 @@ impl openkit_core::ports::Terminals for TerminalManager {
     fn active_session(&self, worktree_id: &str, scope: &str) -> Option<String> {
         self.find_scoped(worktree_id, scope).map(|s| s.id)
     }
+
+    fn session_pids(&self, worktree_id: &str) -> Vec<u32> {
+        self.list_for_worktree(worktree_id)
+            .into_iter()
+            .filter(|s| s.alive)
+            .filter_map(|s| s.pid)
+            .collect()
+    }
 }

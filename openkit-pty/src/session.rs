@@ -119,12 +119,14 @@ impl Session {
             info.alive = false;
             info.exit_code = Some(code);
         }
+        // The exit code first: a client whose stream ends can then tell exit from
+        // being dropped.
+        let _ = self.exit.send(Some(code));
         self.shared
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .subscribers
             .clear();
-        let _ = self.exit.send(Some(code));
     }
 
     pub(crate) fn info(&self) -> SessionInfo {

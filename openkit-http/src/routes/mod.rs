@@ -14,4 +14,5 @@ pub mod perf;
 pub mod query;
 pub mod rules;
 pub mod tasks;
+pub mod terminals;
 pub mod worktrees;

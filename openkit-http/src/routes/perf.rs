@@ -36,17 +36,18 @@ impl ProcessSource for WorkbenchProcesses {
         let Some(workbench) = self.0.upgrade() else {
             return Vec::new();
         };
+        let terminals = workbench.terminals();
         workbench
             .list_worktrees()
             .await
             .unwrap_or_default()
             .into_iter()
-            .filter(|w| w.pid.is_some())
             .map(|w| TrackedWorktree {
-                worktree_id: w.id,
+                agent_session_pids: terminals.session_pids(&w.id),
                 dev_server_pid: w.pid,
-                agent_session_pids: Vec::new(),
+                worktree_id: w.id,
             })
+            .filter(|t| t.dev_server_pid.is_some() || !t.agent_session_pids.is_empty())
             .collect()
     }
 }

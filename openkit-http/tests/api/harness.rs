@@ -19,6 +19,7 @@ pub const PORT: u16 = 4040;
 pub struct Api {
     pub repo: TestRepo,
     pub backbone: Arc<Backbone>,
+    pub terminals: openkit_pty::TerminalManager,
     /// Keeps the workbench alive for the worktree publisher task.
     _workbench: Arc<Workbench>,
     pub app: Router,
@@ -35,9 +36,11 @@ impl Api {
 
     pub fn with_search_path(repo: TestRepo, search_path: Vec<PathBuf>) -> Self {
         let backbone = Backbone::new(repo.paths());
+        let terminals = openkit_pty::TerminalManager::new();
         let workbench = Arc::new(
             backbone
                 .attach(Workbench::builder(repo.paths()), repo.git_cli())
+                .terminals(Arc::new(terminals.clone()))
                 .build()
                 .unwrap(),
         );
@@ -50,9 +53,12 @@ impl Api {
             Arc::clone(&backbone),
             SecurityPolicy::for_port(PORT),
         )
-        .with_search_path(search_path);
+        .with_search_path(search_path)
+        .with_terminals(terminals.clone())
+        .with_shell(Some("/bin/sh".into()));
         Api {
             app: router(state),
+            terminals,
             repo,
             backbone,
             _workbench: workbench,

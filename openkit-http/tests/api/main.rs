@@ -10,4 +10,5 @@ mod perf;
 mod rules;
 mod security;
 mod tasks;
+mod terminals;
 mod worktrees;
