@@ -214,7 +214,7 @@ async fn many_sessions_and_shutdown_leave_no_process() {
     let dir = tempfile::tempdir().unwrap();
     let terms = TerminalManager::new();
     let mut sessions = Vec::new();
-    for i in 0..20 {
+    for i in 0..50 {
         let s = terms
             .spawn(&format!("wt{i}"), None, opts(dir.path(), None))
             .unwrap();
@@ -225,7 +225,7 @@ async fn many_sessions_and_shutdown_leave_no_process() {
         read_until(&mut att, &format!("ready-{}", i * 3)).await;
         sessions.push(s);
     }
-    assert_eq!(terms.len(), 20);
+    assert_eq!(terms.len(), 50);
     let pids: Vec<u32> = sessions.iter().map(|s| s.pid.unwrap()).collect();
     terms.shutdown_all();
     let deadline = Instant::now() + Duration::from_secs(10);
