@@ -40,6 +40,7 @@ pub mod backbone;
 pub mod bus;
 pub mod config;
 pub mod context;
+pub mod devserver;
 pub mod error;
 pub mod events;
 pub mod git;

@@ -6,6 +6,7 @@
 
 use async_trait::async_trait;
 
+use crate::devserver::{DevServerError, StartRequest};
 use crate::worktree::WorktreeStatus;
 
 /// Runtime state of a worktree's dev server.
@@ -32,8 +33,14 @@ pub trait DevServers: Send + Sync {
     /// Output lines kept for `worktree_id`; `None` when it never ran.
     fn logs(&self, worktree_id: &str) -> Option<Vec<String>>;
 
+    /// Starts the dev server of a worktree; a running one is returned as it is.
+    async fn start(&self, request: StartRequest) -> Result<DevServerRuntime, DevServerError>;
+
     /// Stops the dev server of `worktree_id`; true when one was running.
     async fn stop(&self, worktree_id: &str) -> bool;
+
+    /// Stops every dev server (server shutdown).
+    async fn stop_all(&self);
 
     /// Forgets a worktree's runtime state after it was renamed or removed.
     fn forget(&self, worktree_id: &str);
@@ -64,9 +71,13 @@ impl DevServers for NoDevServers {
     fn logs(&self, _: &str) -> Option<Vec<String>> {
         None
     }
+    async fn start(&self, _: StartRequest) -> Result<DevServerRuntime, DevServerError> {
+        Err(DevServerError::Unavailable)
+    }
     async fn stop(&self, _: &str) -> bool {
         false
     }
+    async fn stop_all(&self) {}
     fn forget(&self, _: &str) {}
 }
 

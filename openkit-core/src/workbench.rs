@@ -5,12 +5,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::config::ConfigStore;
+use crate::devserver::StartRequest;
 use crate::error::{DomainError, ErrorKind};
 use crate::events::{ActivityNotice, EventSink, NoEvents, Severity, WorkbenchEvent};
 use crate::git::GitCli;
 use crate::links;
 use crate::paths::Paths;
-use crate::ports::{DevServers, NoDevServers, NoTerminals, Terminals};
+use crate::ports::{DevServerRuntime, DevServers, NoDevServers, NoTerminals, Terminals};
 use crate::provision;
 use crate::worktree::{
     GitWorktrees, ROOT_ID, RecoverAction, Resolution, WorktreeEngine, WorktreeError, WorktreeInfo,
@@ -636,6 +637,42 @@ impl Workbench {
             format!("Worktree {canonical} recovered"),
         )));
         self.worktree(&canonical).await
+    }
+
+    /// Starts the dev server of a worktree (`startCommand` in the worktree joined with
+    /// `projectDir`, on the worktree's port offset). Starting a running one returns it.
+    pub async fn start_worktree(
+        &self,
+        id: &str,
+    ) -> Result<(String, DevServerRuntime), WorktreeError> {
+        let info = self.resolve_mutable(id, "started").await?;
+        let config = self.config.load()?.unwrap_or_default();
+        let local = self.config.load_local()?;
+        let runtime = self
+            .dev_servers
+            .start(StartRequest {
+                worktree_id: info.id.clone(),
+                cwd: info.path.join(&config.project_dir),
+                command: config.start_command.clone(),
+                known_ports: config.ports.discovered.clone(),
+                offset_step: u32::from(config.ports.offset_step),
+                env_mapping: config.env_mapping.clone(),
+                use_native_hook: local.use_native_port_hook,
+            })
+            .await?;
+        Ok((info.id, runtime))
+    }
+
+    /// Stops the dev server of a worktree; false when none was running.
+    pub async fn stop_worktree(&self, id: &str) -> Result<(String, bool), WorktreeError> {
+        let canonical = self.resolve(id).await?;
+        let was_running = self.dev_servers.stop(&canonical).await;
+        Ok((canonical, was_running))
+    }
+
+    /// Stops every dev server (server shutdown).
+    pub async fn stop_all_dev_servers(&self) {
+        self.dev_servers.stop_all().await;
     }
 
     /// Dev-server output lines of a worktree (empty when it never ran).

@@ -99,6 +99,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/activity", get(activity::list).post(activity::create))
         .route("/api/logs", get(logs::list).post(logs::create))
         .route("/api/events", get(events::stream))
+        .route("/api/worktrees/{id}/start", post(devservers::start))
+        .route("/api/worktrees/{id}/stop", post(devservers::stop))
+        .route("/api/ports", get(devservers::ports))
+        .route("/api/discover", post(devservers::discover_ports))
+        .route("/api/detect-env", post(devservers::detect_env))
         .route("/api/worktrees/{id}/terminals", post(terminals::create))
         .route(
             "/api/worktrees/{id}/terminals/active",

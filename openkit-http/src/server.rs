@@ -64,10 +64,19 @@ impl Server {
     pub fn open_with_git(paths: Paths, git: GitCli) -> Result<Self, WorktreeError> {
         let backbone = Backbone::new(paths.clone());
         let terminals = openkit_pty::TerminalManager::new();
+        let hooks = openkit_core::devserver::PortHooks {
+            node: openkit_core::devserver::install_node_hook(&paths.global_dir().join("cache"))
+                .map_err(|e| tracing::warn!("the Node port hook is unavailable: {e}"))
+                .ok(),
+            native: None,
+        };
+        let dev_servers =
+            openkit_core::devserver::DevServerManager::new(Arc::clone(&backbone) as _, hooks);
         let workbench = Arc::new(
             backbone
                 .attach(Workbench::builder(paths), git)
                 .terminals(Arc::new(terminals.clone()))
+                .dev_servers(dev_servers)
                 .build()?,
         );
         Ok(Server::new(workbench, backbone).terminals(terminals))
@@ -223,6 +232,7 @@ impl BoundServer {
             Arc::downgrade(self.state.workbench()),
         ));
         let terminals = self.state.terminals().clone();
+        let workbench = Arc::clone(self.state.workbench());
         let app = crate::router(self.state);
         let stop = self.stop;
         let result = axum::serve(self.listener, app)
@@ -234,8 +244,9 @@ impl BoundServer {
             .await
             .map_err(ServerError::Serve);
         publisher.abort();
-        // No terminal child outlives the server.
+        // No terminal or dev-server child outlives the server.
         terminals.shutdown_all();
+        workbench.stop_all_dev_servers().await;
         if let Some(file) = &self.server_file {
             remove_if_ours(file);
         }

@@ -27,6 +27,7 @@ pub(crate) struct Inner {
     pub(crate) perf: PerfMonitor,
     pub(crate) terminals: openkit_pty::TerminalManager,
     pub(crate) shell: Option<String>,
+    pub(crate) discover_cap: std::time::Duration,
     pub(crate) policy: Arc<SecurityPolicy>,
     pub(crate) search_path: Vec<PathBuf>,
     pub(crate) shutdown: watch::Receiver<bool>,
@@ -49,6 +50,7 @@ impl AppState {
                 ),
                 terminals: openkit_pty::TerminalManager::new(),
                 shell: None,
+                discover_cap: openkit_core::devserver::DEFAULT_CAP,
                 workbench,
                 backbone,
                 policy: Arc::new(policy),
@@ -67,6 +69,7 @@ impl AppState {
             perf: arc.perf.clone(),
             terminals: arc.terminals.clone(),
             shell: arc.shell.clone(),
+            discover_cap: arc.discover_cap,
             policy: Arc::clone(&arc.policy),
             search_path: arc.search_path.clone(),
             shutdown: arc.shutdown.clone(),
@@ -116,6 +119,11 @@ impl AppState {
     /// The shell terminals start (`$SHELL`; `/bin/sh` when unset).
     pub fn with_shell(self, shell: Option<String>) -> Self {
         self.rebuild(|i| i.shell = shell)
+    }
+
+    /// The longest port discovery may run.
+    pub fn with_discover_cap(self, cap: std::time::Duration) -> Self {
+        self.rebuild(|i| i.discover_cap = cap)
     }
 
     /// The terminal sessions.

@@ -153,6 +153,19 @@ impl ConfigStore {
         Ok(config)
     }
 
+    /// Replaces one top-level field of the project configuration (no merging, unlike
+    /// [`ConfigStore::patch`]); nothing is written unless the result is valid.
+    pub fn set_field(&self, key: &str, value: Value) -> Result<WorktreeConfig, ConfigError> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut current = persist::read_json_object(&self.paths.config_file())?
+            .ok_or(ConfigError::NotInitialized)?;
+        current.insert(key.to_string(), value);
+        let config = WorktreeConfig::from_object(current.clone())
+            .map_err(|reason| ConfigError::Invalid { reason })?;
+        persist::write_json(&self.paths.config_file(), &Value::Object(current))?;
+        Ok(config)
+    }
+
     /// Applies a partial update to the local configuration (JSON merge patch: nested
     /// objects such as `shortcuts` merge key by key).
     pub fn patch_local(&self, patch: Map<String, Value>) -> Result<LocalConfig, ConfigError> {

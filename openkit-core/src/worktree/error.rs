@@ -103,6 +103,9 @@ pub enum WorktreeError {
     /// The project configuration could not be read.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The dev server could not be started.
+    #[error(transparent)]
+    DevServer(#[from] crate::devserver::DevServerError),
 }
 
 impl DomainError for WorktreeError {
@@ -123,6 +126,7 @@ impl DomainError for WorktreeError {
             Git(e) => e.kind(),
             Io(_) => ErrorKind::Internal,
             Config(e) => e.kind(),
+            DevServer(e) => e.kind(),
         }
     }
 
@@ -145,6 +149,7 @@ impl DomainError for WorktreeError {
             Git(e) => e.code(),
             Io(_) => "IO_ERROR",
             Config(e) => e.code(),
+            DevServer(e) => e.code(),
         }
     }
 

@@ -5,6 +5,7 @@ pub mod activity;
 pub mod agent_rules;
 pub mod agents;
 pub mod config;
+pub mod devservers;
 pub mod events;
 pub mod local_config;
 pub mod logs;

@@ -37,10 +37,21 @@ impl Api {
     pub fn with_search_path(repo: TestRepo, search_path: Vec<PathBuf>) -> Self {
         let backbone = Backbone::new(repo.paths());
         let terminals = openkit_pty::TerminalManager::new();
+        let hooks = openkit_core::devserver::PortHooks {
+            node: openkit_core::devserver::install_node_hook(&repo.home().join(".openkit/cache"))
+                .ok(),
+            native: None,
+        };
+        let dev_servers = openkit_core::devserver::DevServerManager::with_grace(
+            Arc::clone(&backbone) as _,
+            hooks,
+            std::time::Duration::from_secs(2),
+        );
         let workbench = Arc::new(
             backbone
                 .attach(Workbench::builder(repo.paths()), repo.git_cli())
                 .terminals(Arc::new(terminals.clone()))
+                .dev_servers(dev_servers)
                 .build()
                 .unwrap(),
         );
@@ -55,7 +66,8 @@ impl Api {
         )
         .with_search_path(search_path)
         .with_terminals(terminals.clone())
-        .with_shell(Some("/bin/sh".into()));
+        .with_shell(Some("/bin/sh".into()))
+        .with_discover_cap(std::time::Duration::from_secs(3));
         Api {
             app: router(state),
             terminals,

@@ -3,6 +3,7 @@
 mod agent_rules;
 mod agents;
 mod config;
+mod devservers;
 mod events;
 mod harness;
 mod logs;

@@ -1,0 +1,135 @@
+//! The environment a dev server runs with: the port-offset contract.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Replaces every `${<port>}` in `template` with `<port + offset>`; other text is kept.
+pub fn render_template(template: &str, offset: u32) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end) if after[..end].parse::<u32>().is_ok() => {
+                let port: u32 = after[..end].parse().unwrap_or(0);
+                out.push_str(&(port + offset).to_string());
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str("${");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What a dev server needs besides the inherited environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortEnv {
+    /// Variables to set.
+    pub vars: Vec<(String, String)>,
+}
+
+/// The port-offset environment: `__WM_PORT_OFFSET__`, `__WM_KNOWN_PORTS__`, every
+/// `envMapping` rendered with the offset, `FORCE_COLOR=1`, and one port hook: the native
+/// `LD_PRELOAD` shim when `native_hook` is given, else the Node `--require` hook
+/// (appended to an inherited `NODE_OPTIONS`).
+pub fn port_env(
+    offset: u32,
+    known_ports: &[u16],
+    env_mapping: &BTreeMap<String, String>,
+    node_hook: Option<&Path>,
+    native_hook: Option<&Path>,
+    inherited_node_options: Option<&str>,
+) -> PortEnv {
+    let mut vars = vec![
+        ("__WM_PORT_OFFSET__".to_string(), offset.to_string()),
+        (
+            "__WM_KNOWN_PORTS__".to_string(),
+            serde_json::to_string(known_ports).unwrap_or_else(|_| "[]".into()),
+        ),
+        ("FORCE_COLOR".to_string(), "1".to_string()),
+    ];
+    for (name, template) in env_mapping {
+        vars.push((name.clone(), render_template(template, offset)));
+    }
+    match (native_hook, node_hook) {
+        (Some(lib), _) => vars.push(("LD_PRELOAD".into(), lib.to_string_lossy().into_owned())),
+        (None, Some(hook)) => {
+            let require = format!("--require {}", hook.to_string_lossy());
+            let value = match inherited_node_options.filter(|o| !o.trim().is_empty()) {
+                Some(existing) => format!("{existing} {require}"),
+                None => require,
+            };
+            vars.push(("NODE_OPTIONS".into(), value));
+        }
+        (None, None) => {}
+    }
+    PortEnv { vars }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates() {
+        assert_eq!(
+            render_template("http://localhost:${3000}/api", 10),
+            "http://localhost:3010/api"
+        );
+        assert_eq!(render_template("${3000},${5173}", 1), "3001,5174");
+        assert_eq!(render_template("${HOME} and ${", 5), "${HOME} and ${");
+        assert_eq!(render_template("plain", 5), "plain");
+    }
+
+    #[test]
+    fn one_hook_only() {
+        let mapping = BTreeMap::from([(
+            "API_URL".to_string(),
+            "http://localhost:${3000}".to_string(),
+        )]);
+        let env = port_env(
+            20,
+            &[3000],
+            &mapping,
+            Some(Path::new("/h.cjs")),
+            None,
+            Some("--max-old-space-size=4096"),
+        );
+        let get = |k: &str| {
+            env.vars
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(get("__WM_PORT_OFFSET__").as_deref(), Some("20"));
+        assert_eq!(get("__WM_KNOWN_PORTS__").as_deref(), Some("[3000]"));
+        assert_eq!(get("API_URL").as_deref(), Some("http://localhost:3020"));
+        assert_eq!(
+            get("NODE_OPTIONS").as_deref(),
+            Some("--max-old-space-size=4096 --require /h.cjs")
+        );
+        let native = port_env(
+            20,
+            &[3000],
+            &mapping,
+            Some(Path::new("/h.cjs")),
+            Some(Path::new("/p.so")),
+            None,
+        );
+        assert!(
+            native
+                .vars
+                .iter()
+                .any(|(k, v)| k == "LD_PRELOAD" && v == "/p.so")
+        );
+        assert!(
+            !native.vars.iter().any(|(k, _)| k == "NODE_OPTIONS"),
+            "never two hooks"
+        );
+    }
+}

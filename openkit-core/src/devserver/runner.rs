@@ -1,0 +1,437 @@
+//! Running dev servers: one process group per worktree, with captured output, status
+//! transitions and a clean stop.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::watch;
+
+use super::env::port_env;
+use super::offsets::OffsetAllocator;
+use super::sockets::listening_ports;
+use crate::error::{DomainError, ErrorKind};
+use crate::events::{ActivityNotice, EventSink, Severity, WorkbenchEvent};
+use crate::logs::now_iso;
+use crate::ports::{DevServerRuntime, DevServers};
+use crate::worktree::WorktreeStatus;
+
+/// Output lines kept per worktree.
+pub const LOG_LINES: usize = 1000;
+/// How long stop waits after SIGTERM before SIGKILL.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+
+/// Everything needed to start one dev server.
+#[derive(Debug, Clone)]
+pub struct StartRequest {
+    /// Canonical worktree id.
+    pub worktree_id: String,
+    /// Directory to run in (worktree joined with `projectDir`).
+    pub cwd: PathBuf,
+    /// The command (`sh -c`).
+    pub command: String,
+    /// Discovered ports.
+    pub known_ports: Vec<u16>,
+    /// Offset step.
+    pub offset_step: u32,
+    /// envMapping templates.
+    pub env_mapping: std::collections::BTreeMap<String, String>,
+    /// Use the native `LD_PRELOAD` hook instead of the Node one.
+    pub use_native_hook: bool,
+}
+
+/// A dev-server failure.
+#[derive(Debug, thiserror::Error)]
+pub enum DevServerError {
+    /// No `startCommand` configured.
+    #[error("No startCommand is configured; set one in .openkit/config.json (PATCH /api/config)")]
+    NoStartCommand,
+    /// Dev servers are not available in this build of the workbench.
+    #[error("This workbench runs no dev servers")]
+    Unavailable,
+    /// The process could not start.
+    #[error("Could not start `{command}`: {reason}")]
+    Spawn {
+        /// The command.
+        command: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl DomainError for DevServerError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            DevServerError::NoStartCommand | DevServerError::Spawn { .. } => {
+                ErrorKind::InvalidInput
+            }
+            DevServerError::Unavailable => ErrorKind::Unavailable,
+        }
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            DevServerError::NoStartCommand => "NO_START_COMMAND",
+            DevServerError::Unavailable => "DEV_SERVERS_UNAVAILABLE",
+            DevServerError::Spawn { .. } => "START_FAILED",
+        }
+    }
+}
+
+struct Running {
+    pid: u32,
+    offset: u32,
+    ports: Vec<u16>,
+    status: Mutex<WorktreeStatus>,
+    stopping: Mutex<bool>,
+    exited: watch::Receiver<bool>,
+}
+
+type LogRing = Arc<Mutex<VecDeque<String>>>;
+
+/// Where the port hooks are (written out by the caller at start-up).
+#[derive(Debug, Clone, Default)]
+pub struct PortHooks {
+    /// The Node `--require` hook file.
+    pub node: Option<PathBuf>,
+    /// The native `LD_PRELOAD` library, when available on this platform.
+    pub native: Option<PathBuf>,
+}
+
+/// The default [`DevServers`]: real child processes, one process group each.
+pub struct DevServerManager {
+    me: std::sync::Weak<DevServerManager>,
+    offsets: OffsetAllocator,
+    running: Mutex<HashMap<String, Arc<Running>>>,
+    logs: Mutex<HashMap<String, LogRing>>,
+    activity: Mutex<HashMap<String, String>>,
+    events: Arc<dyn EventSink>,
+    hooks: PortHooks,
+    grace: Duration,
+}
+
+impl std::fmt::Debug for DevServerManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevServerManager")
+            .field("hooks", &self.hooks)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DevServerManager {
+    /// A manager publishing to `events`, using `hooks`.
+    pub fn new(events: Arc<dyn EventSink>, hooks: PortHooks) -> Arc<Self> {
+        DevServerManager::with_grace(events, hooks, DEFAULT_GRACE)
+    }
+
+    /// Like [`DevServerManager::new`] with a custom stop grace period.
+    pub fn with_grace(events: Arc<dyn EventSink>, hooks: PortHooks, grace: Duration) -> Arc<Self> {
+        Arc::new_cyclic(|me| DevServerManager {
+            me: me.clone(),
+            offsets: OffsetAllocator::new(),
+            running: Mutex::new(HashMap::new()),
+            logs: Mutex::new(HashMap::new()),
+            activity: Mutex::new(HashMap::new()),
+            events,
+            hooks,
+            grace,
+        })
+    }
+
+    fn log_ring(&self, id: &str) -> LogRing {
+        Arc::clone(
+            self.logs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(id.to_string())
+                .or_default(),
+        )
+    }
+
+    fn touch(&self, id: &str) {
+        self.activity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_string(), now_iso());
+    }
+
+    fn changed(&self) {
+        self.events.publish(WorkbenchEvent::WorktreesChanged);
+    }
+
+    /// Starts the dev server of a worktree (idempotent: a running one is returned).
+    pub async fn start_server(
+        self: &Arc<Self>,
+        req: StartRequest,
+    ) -> Result<DevServerRuntime, DevServerError> {
+        if let Some(rt) = self.runtime(&req.worktree_id) {
+            return Ok(rt);
+        }
+        if req.command.trim().is_empty() {
+            return Err(DevServerError::NoStartCommand);
+        }
+        let offset = self.offsets.lease(&req.worktree_id, req.offset_step);
+        let native = req
+            .use_native_hook
+            .then(|| self.hooks.native.clone())
+            .flatten();
+        let env = port_env(
+            offset,
+            &req.known_ports,
+            &req.env_mapping,
+            self.hooks.node.as_deref(),
+            native.as_deref(),
+            std::env::var("NODE_OPTIONS").ok().as_deref(),
+        );
+        let mut cmd = tokio::process::Command::new("sh");
+        cmd.arg("-c")
+            .arg(&req.command)
+            .current_dir(&req.cwd)
+            .envs(env.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                self.offsets.release(&req.worktree_id);
+                return Err(DevServerError::Spawn {
+                    command: req.command.clone(),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let pid = child.id().unwrap_or(0);
+        let ports: Vec<u16> = req
+            .known_ports
+            .iter()
+            .filter_map(|p| u16::try_from(u32::from(*p) + offset).ok())
+            .collect();
+        let (exited_tx, exited) = watch::channel(false);
+        let status = if ports.is_empty() {
+            WorktreeStatus::Running
+        } else {
+            WorktreeStatus::Starting
+        };
+        let running = Arc::new(Running {
+            pid,
+            offset,
+            ports: ports.clone(),
+            status: Mutex::new(status),
+            stopping: Mutex::new(false),
+            exited,
+        });
+        let ring = self.log_ring(&req.worktree_id);
+        ring.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(req.worktree_id.clone(), Arc::clone(&running));
+        self.touch(&req.worktree_id);
+        self.changed();
+
+        // Output, line by line, into the ring.
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let (ring, this, id) = (Arc::clone(&ring), Arc::clone(self), req.worktree_id.clone());
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let mut r = ring.lock().unwrap_or_else(|e| e.into_inner());
+                    if r.len() == LOG_LINES {
+                        r.pop_front();
+                    }
+                    r.push_back(line);
+                    drop(r);
+                    this.touch(&id);
+                }
+            });
+        }
+        // Readiness: running once a known port listens in the process tree.
+        if !ports.is_empty() {
+            let (this, run) = (Arc::clone(self), Arc::clone(&running));
+            tokio::spawn(async move {
+                let mut exited = run.exited.clone();
+                loop {
+                    let listening = tokio::task::spawn_blocking(move || listening_ports(pid))
+                        .await
+                        .unwrap_or_default();
+                    if listening.iter().any(|p| run.ports.contains(p)) {
+                        *run.status.lock().unwrap_or_else(|e| e.into_inner()) =
+                            WorktreeStatus::Running;
+                        this.changed();
+                        return;
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                        _ = exited.wait_for(|e| *e) => return,
+                    }
+                    if *exited.borrow() {
+                        return;
+                    }
+                }
+            });
+        }
+        // Exit: release everything, report a crash.
+        let (this, id, command) = (
+            Arc::clone(self),
+            req.worktree_id.clone(),
+            req.command.clone(),
+        );
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            let code = status.as_ref().ok().and_then(|s| s.code());
+            let stopped = *running.stopping.lock().unwrap_or_else(|e| e.into_inner());
+            // Whatever the leader left behind in its group goes with it.
+            let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            let _ = exited_tx.send(true);
+            this.running
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
+            this.offsets.release(&id);
+            this.touch(&id);
+            if !stopped && code != Some(0) {
+                let tail: Vec<String> = {
+                    let r = ring.lock().unwrap_or_else(|e| e.into_inner());
+                    r.iter().rev().take(20).rev().cloned().collect()
+                };
+                let how = code.map_or("was killed by a signal".to_string(), |c| {
+                    format!("exited with code {c}")
+                });
+                this.events.publish(WorkbenchEvent::Activity(
+                    ActivityNotice::worktree(
+                        "crashed",
+                        Severity::Error,
+                        &id,
+                        format!("Dev server of {id} {how}"),
+                    )
+                    .with_detail(format!("$ {command}\n{}", tail.join("\n"))),
+                ));
+            }
+            this.changed();
+        });
+        Ok(self.runtime(&req.worktree_id).expect("just registered"))
+    }
+
+    async fn stop_every_server(&self) {
+        let ids: Vec<String> = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        for id in ids {
+            self.stop_server(&id).await;
+        }
+    }
+
+    async fn stop_server(&self, id: &str) -> bool {
+        let Some(run) = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+        else {
+            return false;
+        };
+        *run.stopping.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        let group = Pid::from_raw(run.pid as i32);
+        let _ = killpg(group, Signal::SIGTERM);
+        let mut exited = run.exited.clone();
+        if tokio::time::timeout(self.grace, exited.wait_for(|e| *e))
+            .await
+            .is_err()
+        {
+            let _ = killpg(group, Signal::SIGKILL);
+            let _ = tokio::time::timeout(Duration::from_secs(5), exited.wait_for(|e| *e)).await;
+        }
+        // Stragglers still in the group (daemons that ignored SIGTERM) are killed too.
+        let _ = killpg(group, Signal::SIGKILL);
+        true
+    }
+}
+
+#[async_trait]
+impl DevServers for DevServerManager {
+    fn runtime(&self, worktree_id: &str) -> Option<DevServerRuntime> {
+        let run = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(worktree_id)
+            .cloned()?;
+        let status = *run.status.lock().unwrap_or_else(|e| e.into_inner());
+        Some(DevServerRuntime {
+            status,
+            ports: run.ports.clone(),
+            offset: run.offset,
+            pid: Some(run.pid),
+            last_activity: self
+                .activity
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(worktree_id)
+                .cloned(),
+        })
+    }
+
+    fn logs(&self, worktree_id: &str) -> Option<Vec<String>> {
+        let ring = self
+            .logs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(worktree_id)
+            .cloned()?;
+        let lines = ring
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect();
+        Some(lines)
+    }
+
+    async fn start(&self, request: StartRequest) -> Result<DevServerRuntime, DevServerError> {
+        let this = self.me.upgrade().ok_or(DevServerError::Unavailable)?;
+        this.start_server(request).await
+    }
+
+    async fn stop(&self, worktree_id: &str) -> bool {
+        self.stop_server(worktree_id).await
+    }
+
+    async fn stop_all(&self) {
+        self.stop_every_server().await;
+    }
+
+    fn forget(&self, worktree_id: &str) {
+        self.logs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(worktree_id);
+        self.activity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(worktree_id);
+    }
+}
