@@ -68,7 +68,7 @@ impl Server {
             node: openkit_core::devserver::install_node_hook(&paths.global_dir().join("cache"))
                 .map_err(|e| tracing::warn!("the Node port hook is unavailable: {e}"))
                 .ok(),
-            native: None,
+            native: openkit_core::devserver::install_native_hook(&paths.global_dir().join("cache")),
         };
         let dev_servers =
             openkit_core::devserver::DevServerManager::new(Arc::clone(&backbone) as _, hooks);

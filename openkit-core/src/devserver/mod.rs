@@ -30,3 +30,21 @@ pub fn install_node_hook(
     }
     Ok(path)
 }
+
+/// The native `LD_PRELOAD` hook (built from `native/porthook.c`); empty off Linux.
+const NATIVE_HOOK: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/libopenkit_porthook.so"));
+
+/// Writes the native hook into `dir` and returns its path; `None` where there is none
+/// (not Linux) or it cannot be written.
+pub fn install_native_hook(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    if NATIVE_HOOK.is_empty() {
+        return None;
+    }
+    let path = dir.join("libopenkit_porthook.so");
+    if std::fs::read(&path).ok().as_deref() != Some(NATIVE_HOOK) {
+        crate::persist::write_atomic(&path, NATIVE_HOOK)
+            .map_err(|e| tracing::warn!("the native port hook is unavailable: {e}"))
+            .ok()?;
+    }
+    Some(path)
+}

@@ -266,3 +266,69 @@ async fn discovery_of_a_command_that_never_listens_ends_within_its_cap() {
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_native_hook_moves_a_fixed_port_server() {
+    let api = Api::new();
+    let base = free_base();
+    // The server binds its fixed port; only the LD_PRELOAD hook can move it.
+    configure(
+        &api,
+        base,
+        &format!("exec python3 -u -m http.server {base} --bind 127.0.0.1"),
+    )
+    .await;
+    api.call(
+        Method::PATCH,
+        "/api/local-config",
+        Some(json!({ "useNativePortHook": true })),
+    )
+    .await;
+    api.create("feature/native").await;
+    let (status, run) = api.post("/api/worktrees/native/start", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+    let moved = base + run["offset"].as_u64().unwrap() as u16;
+    wait_for("the moved port", || answers(moved)).await;
+    assert!(!answers(base), "the fixed port stays free");
+    // The hook also moves loopback connections to the known port.
+    let probe = std::process::Command::new("python3")
+        .args([
+            "-c",
+            &format!("import socket; s = socket.create_connection(('127.0.0.1', {base})); print(s.getpeername()[1])"),
+        ])
+        .env("LD_PRELOAD", api.repo.home().join(".openkit/cache/libopenkit_porthook.so"))
+        .env("__WM_PORT_OFFSET__", run["offset"].to_string())
+        .env("__WM_KNOWN_PORTS__", format!("[{base}]"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&probe.stdout).trim(),
+        moved.to_string(),
+        "{probe:?}"
+    );
+    api.post("/api/worktrees/native/stop", json!({})).await;
+    wait_for("port free", || !answers(moved)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_hook_moves_a_fixed_port_node_server() {
+    if std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("node is not installed; the Node hook is covered by the native hook test only");
+        return;
+    }
+    let api = Api::new();
+    let base = free_base();
+    let script =
+        format!("require('http').createServer((q, r) => r.end('ok')).listen({base}, '127.0.0.1')");
+    configure(&api, base, &format!("exec node -e \"{script}\"")).await;
+    api.create("feature/node").await;
+    let (_, run) = api.post("/api/worktrees/node/start", json!({})).await;
+    let moved = base + run["offset"].as_u64().unwrap() as u16;
+    wait_for("the node server on the moved port", || answers(moved)).await;
+    assert!(!answers(base));
+    api.post("/api/worktrees/node/stop", json!({})).await;
+}

@@ -40,7 +40,9 @@ impl Api {
         let hooks = openkit_core::devserver::PortHooks {
             node: openkit_core::devserver::install_node_hook(&repo.home().join(".openkit/cache"))
                 .ok(),
-            native: None,
+            native: openkit_core::devserver::install_native_hook(
+                &repo.home().join(".openkit/cache"),
+            ),
         };
         let dev_servers = openkit_core::devserver::DevServerManager::with_grace(
             Arc::clone(&backbone) as _,
