@@ -24,6 +24,8 @@ use crate::worktree::WorktreeStatus;
 
 /// Output lines kept per worktree.
 pub const LOG_LINES: usize = 1000;
+/// Output reaches listeners (as a "worktrees changed" signal) at most this often.
+pub const LOG_NOTIFY_INTERVAL: Duration = Duration::from_millis(500);
 /// How long stop waits after SIGTERM before SIGKILL.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 
@@ -110,6 +112,7 @@ pub struct DevServerManager {
     running: Mutex<HashMap<String, Arc<Running>>>,
     logs: Mutex<HashMap<String, LogRing>>,
     activity: Mutex<HashMap<String, String>>,
+    log_notified: Mutex<HashMap<String, std::time::Instant>>,
     events: Arc<dyn EventSink>,
     hooks: PortHooks,
     grace: Duration,
@@ -137,6 +140,7 @@ impl DevServerManager {
             running: Mutex::new(HashMap::new()),
             logs: Mutex::new(HashMap::new()),
             activity: Mutex::new(HashMap::new()),
+            log_notified: Mutex::new(HashMap::new()),
             events,
             hooks,
             grace,
@@ -162,6 +166,20 @@ impl DevServerManager {
 
     fn changed(&self) {
         self.events.publish(WorkbenchEvent::WorktreesChanged);
+    }
+
+    /// New output: listeners hear of it at most every [`LOG_NOTIFY_INTERVAL`] per worktree.
+    fn log_changed(&self, id: &str) {
+        let mut last = self.log_notified.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        if last
+            .get(id)
+            .is_none_or(|t| now.duration_since(*t) >= LOG_NOTIFY_INTERVAL)
+        {
+            last.insert(id.to_string(), now);
+            drop(last);
+            self.changed();
+        }
     }
 
     /// Starts the dev server of a worktree (idempotent: a running one is returned).
@@ -261,6 +279,7 @@ impl DevServerManager {
                     r.push_back(line);
                     drop(r);
                     this.touch(&id);
+                    this.log_changed(&id);
                 }
             });
         }
