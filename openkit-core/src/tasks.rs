@@ -162,6 +162,22 @@ fn check_choice(field: &str, value: &str, allowed: &[&str]) -> Result<(), TaskEr
 }
 
 impl TaskFields {
+    /// A new task with these fields (defaults for the absent ones), stamped now.
+    fn into_task(self, id: &str) -> Task {
+        let now = now_iso();
+        Task {
+            id: id.to_string(),
+            title: self.title.unwrap_or_default(),
+            description: self.description.unwrap_or_default(),
+            status: self.status.unwrap_or_else(default_status),
+            priority: self.priority.unwrap_or_else(default_priority),
+            labels: self.labels.unwrap_or_default(),
+            created_at: now.clone(),
+            updated_at: now,
+            extra: Map::new(),
+        }
+    }
+
     fn validate(&self) -> Result<(), TaskError> {
         if self.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
             return Err(TaskError::Invalid("title must not be empty".into()));
@@ -394,18 +410,11 @@ impl LocalTasks {
                 Err(e) => return Err(IoFailure::new(format!("creating task {id}"), e).into()),
             }
         };
-        let now = now_iso();
-        let task = Task {
-            id: id.clone(),
-            title: title.trim().to_string(),
-            description: fields.description.unwrap_or_default(),
-            status: fields.status.unwrap_or_else(default_status),
-            priority: fields.priority.unwrap_or_else(default_priority),
-            labels: fields.labels.unwrap_or_default(),
-            created_at: now.clone(),
-            updated_at: now,
-            extra: Map::new(),
-        };
+        let task = TaskFields {
+            title: Some(title.trim().to_string()),
+            ..fields
+        }
+        .into_task(&id);
         persist::write_json(&self.root().join(&id).join("issue.json"), &task)?;
         self.write_counter(n)?;
         Ok(task)
@@ -420,21 +429,17 @@ impl LocalTasks {
         if dir.join("issue.json").exists() || dir.join("task.json").exists() {
             return Err(TaskError::Exists(id.to_string()));
         }
-        let now = now_iso();
-        let task = Task {
-            id: id.to_string(),
-            title: fields
-                .title
-                .filter(|t| !t.trim().is_empty())
-                .unwrap_or_else(|| format!("Recovered task {id}")),
-            description: fields.description.unwrap_or_default(),
-            status: fields.status.unwrap_or_else(default_status),
-            priority: fields.priority.unwrap_or_else(default_priority),
-            labels: fields.labels.unwrap_or_default(),
-            created_at: now.clone(),
-            updated_at: now,
-            extra: Map::new(),
-        };
+        let task = TaskFields {
+            title: Some(
+                fields
+                    .title
+                    .clone()
+                    .filter(|t| !t.trim().is_empty())
+                    .unwrap_or_else(|| format!("Recovered task {id}")),
+            ),
+            ..fields
+        }
+        .into_task(id);
         persist::write_json(&dir.join("issue.json"), &task)?;
         if let Some(n) = id_number(id)
             && n > self.read_counter()

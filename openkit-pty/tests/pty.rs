@@ -16,9 +16,15 @@ fn opts(cwd: &Path, startup: Option<&str>) -> SpawnOptions {
     }
 }
 
-/// Reads output until it contains `needle` (10 s at most); returns everything read.
+/// Reads output until it contains `needle` (10 s at most), starting from the restore
+/// bytes; returns everything read.
 async fn read_until(att: &mut Attachment, needle: &str) -> String {
-    let mut seen = String::from_utf8_lossy(&att.restore).into_owned();
+    let seen = String::from_utf8_lossy(&att.restore).into_owned();
+    read_more(att, seen, needle).await
+}
+
+/// Keeps reading onto `seen` until it contains `needle` (10 s at most).
+async fn read_more(att: &mut Attachment, mut seen: String, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !seen.contains(needle) {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -61,7 +67,7 @@ async fn echo_round_trip_in_the_worktree() {
     let mut att = terms.attach(&s.id, true).unwrap();
     terms.write(&s.id, b"echo round-$((40+2)); pwd\n").unwrap();
     let out = read_until(&mut att, "round-42").await;
-    let out = read_until_more(
+    let out = read_more(
         &mut att,
         out,
         dir.path().canonicalize().unwrap().to_str().unwrap(),
@@ -70,18 +76,6 @@ async fn echo_round_trip_in_the_worktree() {
     assert!(out.contains("round-42"));
     assert_eq!(terms.find_scoped("wt", "terminal").unwrap().id, s.id);
     assert_eq!(s.id.len(), 32, "ids are 128-bit random");
-}
-
-async fn read_until_more(att: &mut Attachment, mut seen: String, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !seen.contains(needle) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, att.output.recv()).await {
-            Ok(Some(chunk)) => seen.push_str(&String::from_utf8_lossy(&chunk)),
-            _ => panic!("{needle:?} never appeared; got {seen:?}"),
-        }
-    }
-    seen
 }
 
 #[tokio::test]

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde::Serialize;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::sockets::listening_ports;
 use crate::provision::env_files;
@@ -59,27 +58,12 @@ pub async fn discover(command: &str, cwd: &Path, cap: Duration) -> Discovery {
     };
     let pid = child.id().unwrap_or(0);
     let logs = Arc::new(Mutex::new(Vec::new()));
-    for stream in [
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
-    ]
-    .into_iter()
-    .flatten()
     {
         let logs = Arc::clone(&logs);
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stream).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let mut l = logs.lock().unwrap_or_else(|e| e.into_inner());
-                if l.len() < 500 {
-                    l.push(line);
-                }
+        super::spawn_line_readers(&mut child, move |line| {
+            let mut l = logs.lock().unwrap_or_else(|e| e.into_inner());
+            if l.len() < 500 {
+                l.push(line);
             }
         });
     }

@@ -16,6 +16,29 @@ pub use runner::{
 };
 pub use sockets::{listening_ports, parse_listening, process_tree};
 
+/// Reads the child's stdout and stderr line by line on background tasks, calling
+/// `on_line` for each line (from either stream, in arrival order per stream).
+pub(crate) fn spawn_line_readers(
+    child: &mut tokio::process::Child,
+    on_line: impl Fn(String) + Send + Sync + 'static,
+) {
+    use tokio::io::AsyncBufReadExt;
+    let on_line = std::sync::Arc::new(on_line);
+    let streams: [Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>>; 2] = [
+        child.stdout.take().map(|s| Box::new(s) as _),
+        child.stderr.take().map(|s| Box::new(s) as _),
+    ];
+    for stream in streams.into_iter().flatten() {
+        let on_line = std::sync::Arc::clone(&on_line);
+        tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(stream).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                on_line(line);
+            }
+        });
+    }
+}
+
 /// The Node hook (`--require`d into Node dev servers): moves `listen` and loopback
 /// `connect` calls on known ports by the offset.
 pub const NODE_HOOK: &str = include_str!("../../assets/port-hook.cjs");

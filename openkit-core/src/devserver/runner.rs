@@ -10,7 +10,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::watch;
 
 use super::env::port_env;
@@ -255,32 +254,18 @@ impl DevServerManager {
         self.changed();
 
         // Output, line by line, into the ring.
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
-        ]
-        .into_iter()
-        .flatten()
         {
             let (ring, this, id) = (Arc::clone(&ring), Arc::clone(self), req.worktree_id.clone());
-            tokio::spawn(async move {
-                let mut lines = BufReader::new(stream).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
+            super::spawn_line_readers(&mut child, move |line| {
+                {
                     let mut r = ring.lock().unwrap_or_else(|e| e.into_inner());
                     if r.len() == LOG_LINES {
                         r.pop_front();
                     }
                     r.push_back(line);
-                    drop(r);
-                    this.touch(&id);
-                    this.log_changed(&id);
                 }
+                this.touch(&id);
+                this.log_changed(&id);
             });
         }
         // Readiness: running once a known port listens in the process tree.
