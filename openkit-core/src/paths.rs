@@ -35,6 +35,12 @@ impl Paths {
         &self.global_dir
     }
 
+    /// The user's home directory: the parent of the global directory (which is
+    /// `<home>/.openkit`). Agents keep their own state there (`~/.claude`, `~/.codex`).
+    pub fn home_dir(&self) -> Option<&Path> {
+        self.global_dir.parent()
+    }
+
     /// `<project>/.openkit`.
     pub fn openkit_dir(&self) -> PathBuf {
         self.project_root.join(OPENKIT_DIR)

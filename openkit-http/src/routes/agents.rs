@@ -18,13 +18,10 @@ fn agent(name: &str) -> ApiResult<Agent> {
 }
 
 fn search_dirs(state: &AppState) -> Vec<std::path::PathBuf> {
-    let home = state
-        .workbench()
-        .paths()
-        .global_dir()
-        .parent()
-        .map(|p| p.to_path_buf());
-    agents::agent_search_path(&state.inner.search_path, home.as_deref())
+    agents::agent_search_path(
+        &state.inner.search_path,
+        state.workbench().paths().home_dir(),
+    )
 }
 
 fn describe(agent: Agent) -> serde_json::Map<String, Value> {
@@ -167,8 +164,7 @@ pub async fn restore(
     let home = state
         .workbench()
         .paths()
-        .global_dir()
-        .parent()
+        .home_dir()
         .map(|p| p.to_path_buf());
     let path = worktree.path.clone();
     let matches = match home {
