@@ -6,6 +6,7 @@
 //! `.openkit/config.json` without an install command and a `.openkit/.gitignore` that
 //! keeps the worktrees out of the main checkout's status.
 
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use openkit_core::Workbench;
 use openkit_core::backbone::Backbone;
+use openkit_core::logs::{CommandInfo, Level, OpStatus, OpsLogEvent};
 use openkit_core::testing::TestRepo;
 use openkit_http::{AppState, SecurityPolicy};
 use tower::ServiceExt;
@@ -124,6 +126,223 @@ pub fn router(workbench: Arc<Workbench>) -> Router {
     ))
 }
 
+/// The complete HTTP API over `workbench` with a given `backbone` (so a benchmark can
+/// publish on the same bus the `/api/events` stream reads).
+pub fn router_with_backbone(workbench: Arc<Workbench>, backbone: Arc<Backbone>) -> Router {
+    openkit_http::router(AppState::new(
+        workbench,
+        backbone,
+        SecurityPolicy::for_port(PORT),
+    ))
+}
+
+/// The first timestamp of the synthetic ops log (2026-01-01T00:00:00Z) in milliseconds.
+pub const OPS_EPOCH_MS: i64 = 1_767_225_600_000;
+
+/// Milliseconds between two consecutive synthetic ops-log events (1M events span ~24 h).
+pub const OPS_STEP_MS: i64 = 87;
+
+/// SplitMix64: a cheap deterministic scrambler for synthetic ids and choices.
+fn mix(i: u64) -> u64 {
+    let mut z = i.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The `i`-th event of a synthetic but realistic ops log, deterministic in `i`:
+///
+/// - 60 % `http` request traces (debug; a 404 every 50 requests is a warning, a 500 every
+///   1,000 an error), with request metadata;
+/// - 25 % `git` commands (`command.run`, with args, cwd, exit code and duration; 1 in 25
+///   fails as a warning);
+/// - 5 % `worktree` lifecycle (`started` / `succeeded` pairs, info, with a run id);
+/// - 5 % `devserver` notes (info);
+/// - 4 % `ui.toast` (info or warning) and 1 % `ui.error` (error, failed).
+///
+/// So `level = error` matches ~1.1 % of the events and `source ~ "ui"` 5 %. Serialized,
+/// an event is 250-400 bytes. Timestamps start at [`OPS_EPOCH_MS`] and advance by
+/// [`OPS_STEP_MS`]; ids are unique UUID-shaped strings.
+pub fn ops_event(i: usize) -> OpsLogEvent {
+    let n = i as u64;
+    let h = mix(n);
+    let wt = format!("wt-{:04}", h % 200);
+    let mut metadata = None;
+    let mut command = None;
+    let mut run_id = None;
+    let (source, action, message, level, status) = match i % 100 {
+        0..=59 => {
+            let (method, path) = match h % 4 {
+                0 => ("GET", "/api/worktrees".to_string()),
+                1 => ("GET", format!("/api/worktrees/{wt}/logs")),
+                2 => ("POST", format!("/api/worktrees/{wt}/start")),
+                _ => ("GET", "/api/logs?limit=200".to_string()),
+            };
+            let (code, level, status) = if i % 1000 == 7 {
+                (500, Level::Error, OpStatus::Failed)
+            } else if i % 50 == 3 {
+                (404, Level::Warning, OpStatus::Failed)
+            } else {
+                (200, Level::Debug, OpStatus::Succeeded)
+            };
+            let ms = h % 40;
+            let message = format!("{method} {path} -> {code} ({ms} ms)");
+            metadata = Some(serde_json::json!({
+                "method": method, "path": path, "status": code, "durationMs": ms,
+            }));
+            ("http", "http.request", message, level, status)
+        }
+        60..=84 => {
+            let args: Vec<String> = match h % 3 {
+                0 => vec!["status".into(), "--porcelain".into()],
+                1 => vec!["rev-list".into(), "--count".into(), "main..HEAD".into()],
+                _ => vec!["fetch".into(), "--prune".into(), "origin".into()],
+            };
+            let failed = i.is_multiple_of(25);
+            let message = format!("git {}", args.join(" "));
+            command = Some(CommandInfo {
+                command: "git".into(),
+                args,
+                cwd: Some(format!("/home/dev/app/.openkit/worktrees/{wt}")),
+                pid: None,
+                exit_code: Some(if failed { 128 } else { 0 }),
+                signal: None,
+                duration_ms: Some(h % 120),
+                stdout: None,
+                stderr: None,
+            });
+            if failed {
+                (
+                    "git",
+                    "command.run",
+                    message,
+                    Level::Warning,
+                    OpStatus::Failed,
+                )
+            } else {
+                (
+                    "git",
+                    "command.run",
+                    message,
+                    Level::Debug,
+                    OpStatus::Succeeded,
+                )
+            }
+        }
+        85..=89 => {
+            run_id = Some(format!("run-{:08x}", mix(n / 2)));
+            if i % 2 == 1 {
+                let message = format!("Creating worktree {wt} from main");
+                (
+                    "worktree",
+                    "worktree.create",
+                    message,
+                    Level::Info,
+                    OpStatus::Started,
+                )
+            } else {
+                let message = format!("Created worktree {wt} from main");
+                (
+                    "worktree",
+                    "worktree.create",
+                    message,
+                    Level::Info,
+                    OpStatus::Succeeded,
+                )
+            }
+        }
+        90..=94 => {
+            let port = 3000 + h % 200 * 10;
+            let message = format!("Dev server for {wt} listening on http://localhost:{port}");
+            (
+                "devserver",
+                "process.output",
+                message,
+                Level::Info,
+                OpStatus::Info,
+            )
+        }
+        95..=98 => {
+            let ms = h % 5000;
+            let message = format!("Worktree {wt} is ready; the dev server started in {ms} ms");
+            let level = if h.is_multiple_of(2) {
+                Level::Info
+            } else {
+                Level::Warning
+            };
+            ("ui.toast", "toast.shown", message, level, OpStatus::Info)
+        }
+        _ => {
+            let message = format!(
+                "TypeError: Cannot read properties of undefined (reading 'ports') in WorktreeCard ({wt})"
+            );
+            (
+                "ui.error",
+                "client.error",
+                message,
+                Level::Error,
+                OpStatus::Failed,
+            )
+        }
+    };
+    OpsLogEvent {
+        id: format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            h >> 32,
+            (h >> 16) & 0xffff,
+            h & 0xfff,
+            0x8000 | ((h >> 44) & 0x3fff),
+            i
+        ),
+        timestamp: ops_timestamp(i),
+        source: source.to_string(),
+        action: action.to_string(),
+        message,
+        level,
+        status,
+        run_id,
+        worktree_id: Some(wt),
+        project_name: Some("fixture-app".into()),
+        command,
+        metadata,
+        extra: serde_json::Map::new(),
+    }
+}
+
+/// The timestamp of the `i`-th synthetic event, as the logs write it (ISO-8601 UTC, ms).
+pub fn ops_timestamp(i: usize) -> String {
+    chrono::DateTime::from_timestamp_millis(OPS_EPOCH_MS + i as i64 * OPS_STEP_MS)
+        .expect("a valid instant")
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Writes events `0..n` of [`ops_event`] to `path` as JSONL, exactly the lines
+/// `OpsLog::append` would write (`serde_json::to_string` plus a newline), through one
+/// buffered writer. Returns the file size in bytes.
+pub fn write_ops_fixture(path: &Path, n: usize) -> std::io::Result<u64> {
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    for i in 0..n {
+        serde_json::to_writer(&mut out, &ops_event(i))?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    drop(out);
+    Ok(std::fs::metadata(path)?.len())
+}
+
+/// This process's resident set size in KB (`VmRSS` of `/proc/self/status`; 0 when
+/// unavailable).
+pub fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 /// Sends `GET uri` (with `Host: localhost:4040`) through `router` and reads the whole
 /// body. Returns the status and the body length.
 pub async fn get(router: &Router, uri: &str) -> (StatusCode, usize) {
@@ -218,6 +437,49 @@ mod tests {
         let paths: Vec<_> = list.iter().map(|w| w.path.as_path()).collect();
         let cli = status_via_git_cli(&repo, &paths, "main");
         assert_eq!(cli, vec![(false, 0); 4]);
+    }
+
+    #[test]
+    fn ops_fixture_lines_are_what_the_store_writes_and_reads() {
+        use openkit_core::logs::{OpsLog, OpsQuery};
+        let dir = tempfile::tempdir().unwrap();
+        let n = 2_000;
+        let written = dir.path().join("written.jsonl");
+        let bytes = write_ops_fixture(&written, n).unwrap();
+        let appended = OpsLog::new(dir.path().join("appended.jsonl"));
+        for i in 0..n {
+            appended.append(&ops_event(i)).unwrap();
+        }
+        assert_eq!(
+            std::fs::read(&written).unwrap(),
+            std::fs::read(appended.store().path()).unwrap()
+        );
+        let avg = bytes as usize / n;
+        assert!((250..=400).contains(&avg), "average line {avg} bytes");
+        for i in 0..n {
+            let len = serde_json::to_string(&ops_event(i)).unwrap().len();
+            assert!((250..=430).contains(&len), "event {i}: {len} bytes");
+        }
+        let log = OpsLog::new(&written);
+        let all = log
+            .query(&OpsQuery {
+                limit: usize::MAX,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(all.len(), n);
+        assert_eq!(all[n - 1], ops_event(n - 1));
+        let errors = log
+            .query(&OpsQuery {
+                level: Some(Level::Error),
+                limit: usize::MAX,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(errors.len(), n / 100 + n / 1000);
+        let ids: std::collections::HashSet<_> = all.iter().map(|e| e.id.clone()).collect();
+        assert_eq!(ids.len(), n);
+        assert!(rss_kb() > 0);
     }
 
     #[test]

@@ -9,7 +9,10 @@
  *   __WM_KNOWN_PORTS__  a JSON array of ports, e.g. [3000,5173]
  *
  * This is the only unsafe code of OpenKit: it is C, small, and touches nothing but the
- * sockaddr it is handed (copied before it is changed).
+ * sockaddr it is handed (copied before it is changed). The configuration is read once,
+ * when the library is loaded (before the program's own threads exist); calls are
+ * forwarded to the next definition with dlsym(RTLD_NEXT, ...). A port is moved only when
+ * the result stays a valid port (<= 65535).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -20,18 +23,22 @@
 
 #define MAX_KNOWN 64
 
-static int offset = -1;
+static int offset = 0;
 static int known[MAX_KNOWN];
 static int known_count = 0;
 
-static void load_config(void) {
-    if (offset >= 0) return;
+/* Runs when the library is loaded: reads the offset and the known ports. */
+__attribute__((constructor)) static void load_config(void) {
     const char *o = getenv("__WM_PORT_OFFSET__");
-    offset = o ? atoi(o) : 0;
+    long value = o ? strtol(o, NULL, 10) : 0;
+    offset = (value > 0 && value < 65536) ? (int)value : 0;
     const char *k = getenv("__WM_KNOWN_PORTS__");
     while (k && *k && known_count < MAX_KNOWN) {
         if (*k >= '0' && *k <= '9') {
-            known[known_count++] = (int)strtol(k, (char **)&k, 10);
+            char *end;
+            long port = strtol(k, &end, 10);
+            if (port > 0 && port < 65536) known[known_count++] = (int)port;
+            k = end;
         } else {
             k++;
         }
@@ -61,12 +68,12 @@ static int v6_loopback_or_any(const struct in6_addr *a) {
 
 /* Copies `addr` into `out` with the port moved; returns 1 when it applies. */
 static int moved(const struct sockaddr *addr, socklen_t len, struct sockaddr_storage *out, int any_host) {
-    load_config();
     if (offset <= 0 || addr == NULL || len > sizeof(*out)) return 0;
     if (addr->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
         int port = ntohs(in->sin_port);
-        if (!is_known(port) || (!any_host && !v4_loopback_or_any(&in->sin_addr))) return 0;
+        if (!is_known(port) || port + offset > 65535) return 0;
+        if (!any_host && !v4_loopback_or_any(&in->sin_addr)) return 0;
         memcpy(out, addr, len);
         ((struct sockaddr_in *)out)->sin_port = htons((unsigned short)(port + offset));
         return 1;
@@ -74,7 +81,8 @@ static int moved(const struct sockaddr *addr, socklen_t len, struct sockaddr_sto
     if (addr->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
         int port = ntohs(in6->sin6_port);
-        if (!is_known(port) || (!any_host && !v6_loopback_or_any(&in6->sin6_addr))) return 0;
+        if (!is_known(port) || port + offset > 65535) return 0;
+        if (!any_host && !v6_loopback_or_any(&in6->sin6_addr)) return 0;
         memcpy(out, addr, len);
         ((struct sockaddr_in6 *)out)->sin6_port = htons((unsigned short)(port + offset));
         return 1;

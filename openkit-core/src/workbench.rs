@@ -641,11 +641,16 @@ impl Workbench {
 
     /// Starts the dev server of a worktree (`startCommand` in the worktree joined with
     /// `projectDir`, on the worktree's port offset). Starting a running one returns it.
+    /// The main checkout (`root`) runs no dev server. Serialised with create, rename and
+    /// delete of the same worktree.
     pub async fn start_worktree(
         &self,
         id: &str,
     ) -> Result<(String, DevServerRuntime), WorktreeError> {
-        let info = self.resolve_mutable(id, "started").await?;
+        let resolved = self.resolve_mutable(id, "started").await?;
+        let _guard = self.locks.lock(&resolved.id).await;
+        // Re-read under the lock: a delete or rename may have finished meanwhile.
+        let info = self.resolve_mutable(&resolved.id, "started").await?;
         let config = self.config.load()?.unwrap_or_default();
         let local = self.config.load_local()?;
         let runtime = self
@@ -666,6 +671,7 @@ impl Workbench {
     /// Stops the dev server of a worktree; false when none was running.
     pub async fn stop_worktree(&self, id: &str) -> Result<(String, bool), WorktreeError> {
         let canonical = self.resolve(id).await?;
+        let _guard = self.locks.lock(&canonical).await;
         let was_running = self.dev_servers.stop(&canonical).await;
         Ok((canonical, was_running))
     }

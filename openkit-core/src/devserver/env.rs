@@ -11,9 +11,9 @@ pub fn render_template(template: &str, offset: u32) -> String {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         match after.find('}') {
-            Some(end) if after[..end].parse::<u32>().is_ok() => {
-                let port: u32 = after[..end].parse().unwrap_or(0);
-                out.push_str(&(port + offset).to_string());
+            Some(end) if after[..end].parse::<u64>().is_ok() => {
+                let port: u64 = after[..end].parse().unwrap_or(0);
+                out.push_str(&(port + u64::from(offset)).to_string());
                 rest = &after[end + 1..];
             }
             _ => {
@@ -33,17 +33,27 @@ pub struct PortEnv {
     pub vars: Vec<(String, String)>,
 }
 
+/// The inherited values the hooks extend rather than replace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InheritedEnv<'a> {
+    /// The inherited `NODE_OPTIONS`.
+    pub node_options: Option<&'a str>,
+    /// The inherited `LD_PRELOAD`.
+    pub ld_preload: Option<&'a str>,
+}
+
 /// The port-offset environment: `__WM_PORT_OFFSET__`, `__WM_KNOWN_PORTS__`, every
 /// `envMapping` rendered with the offset, `FORCE_COLOR=1`, and one port hook: the native
-/// `LD_PRELOAD` shim when `native_hook` is given, else the Node `--require` hook
-/// (appended to an inherited `NODE_OPTIONS`).
+/// `LD_PRELOAD` shim when `native_hook` is given (after an inherited `LD_PRELOAD`), else
+/// the Node `--require` hook (appended to an inherited `NODE_OPTIONS`). Never both, so no
+/// port is moved twice.
 pub fn port_env(
     offset: u32,
     known_ports: &[u16],
     env_mapping: &BTreeMap<String, String>,
     node_hook: Option<&Path>,
     native_hook: Option<&Path>,
-    inherited_node_options: Option<&str>,
+    inherited: InheritedEnv<'_>,
 ) -> PortEnv {
     let mut vars = vec![
         ("__WM_PORT_OFFSET__".to_string(), offset.to_string()),
@@ -57,10 +67,17 @@ pub fn port_env(
         vars.push((name.clone(), render_template(template, offset)));
     }
     match (native_hook, node_hook) {
-        (Some(lib), _) => vars.push(("LD_PRELOAD".into(), lib.to_string_lossy().into_owned())),
+        (Some(lib), _) => {
+            let lib = lib.to_string_lossy();
+            let value = match inherited.ld_preload.filter(|o| !o.trim().is_empty()) {
+                Some(existing) => format!("{existing} {lib}"),
+                None => lib.into_owned(),
+            };
+            vars.push(("LD_PRELOAD".into(), value));
+        }
         (None, Some(hook)) => {
             let require = format!("--require {}", hook.to_string_lossy());
-            let value = match inherited_node_options.filter(|o| !o.trim().is_empty()) {
+            let value = match inherited.node_options.filter(|o| !o.trim().is_empty()) {
                 Some(existing) => format!("{existing} {require}"),
                 None => require,
             };
@@ -84,6 +101,8 @@ mod tests {
         assert_eq!(render_template("${3000},${5173}", 1), "3001,5174");
         assert_eq!(render_template("${HOME} and ${", 5), "${HOME} and ${");
         assert_eq!(render_template("plain", 5), "plain");
+        assert_eq!(render_template("${4294967295}", 1), "4294967296");
+        assert_eq!(render_template("${-1} ${} ${3000", 1), "${-1} ${} ${3000");
     }
 
     #[test]
@@ -98,7 +117,10 @@ mod tests {
             &mapping,
             Some(Path::new("/h.cjs")),
             None,
-            Some("--max-old-space-size=4096"),
+            InheritedEnv {
+                node_options: Some("--max-old-space-size=4096"),
+                ld_preload: Some("/other.so"),
+            },
         );
         let get = |k: &str| {
             env.vars
@@ -113,19 +135,28 @@ mod tests {
             get("NODE_OPTIONS").as_deref(),
             Some("--max-old-space-size=4096 --require /h.cjs")
         );
+        assert_eq!(get("FORCE_COLOR").as_deref(), Some("1"));
+        assert_eq!(
+            get("LD_PRELOAD"),
+            None,
+            "the inherited LD_PRELOAD is left alone"
+        );
         let native = port_env(
             20,
             &[3000],
             &mapping,
             Some(Path::new("/h.cjs")),
             Some(Path::new("/p.so")),
-            None,
+            InheritedEnv {
+                node_options: Some("--inspect"),
+                ld_preload: Some("/other.so"),
+            },
         );
         assert!(
             native
                 .vars
                 .iter()
-                .any(|(k, v)| k == "LD_PRELOAD" && v == "/p.so")
+                .any(|(k, v)| k == "LD_PRELOAD" && v == "/other.so /p.so")
         );
         assert!(
             !native.vars.iter().any(|(k, _)| k == "NODE_OPTIONS"),

@@ -9,7 +9,7 @@ mod runner;
 mod sockets;
 
 pub use discover::{DEFAULT_CAP, Discovery, STABLE_WINDOW, detect_env_mapping, discover};
-pub use env::{PortEnv, port_env, render_template};
+pub use env::{InheritedEnv, PortEnv, port_env, render_template};
 pub use offsets::OffsetAllocator;
 pub use runner::{
     DEFAULT_GRACE, DevServerError, DevServerManager, LOG_LINES, PortHooks, StartRequest,

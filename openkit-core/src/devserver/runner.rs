@@ -12,12 +12,13 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::sync::watch;
 
-use super::env::port_env;
+use super::env::{InheritedEnv, port_env};
 use super::offsets::OffsetAllocator;
 use super::sockets::listening_ports;
 use crate::error::{DomainError, ErrorKind};
 use crate::events::{ActivityNotice, EventSink, Severity, WorkbenchEvent};
 use crate::logs::now_iso;
+use crate::perf::proc::ProcessTable;
 use crate::ports::{DevServerRuntime, DevServers};
 use crate::worktree::WorktreeStatus;
 
@@ -95,6 +96,13 @@ struct Running {
 
 type LogRing = Arc<Mutex<VecDeque<String>>>;
 
+/// When output last reached listeners, and whether a trailing notice is scheduled.
+#[derive(Clone, Copy)]
+struct LogNotice {
+    at: std::time::Instant,
+    pending: bool,
+}
+
 /// Where the port hooks are (written out by the caller at start-up).
 #[derive(Debug, Clone, Default)]
 pub struct PortHooks {
@@ -111,7 +119,9 @@ pub struct DevServerManager {
     running: Mutex<HashMap<String, Arc<Running>>>,
     logs: Mutex<HashMap<String, LogRing>>,
     activity: Mutex<HashMap<String, String>>,
-    log_notified: Mutex<HashMap<String, std::time::Instant>>,
+    log_notified: Mutex<HashMap<String, LogNotice>>,
+    /// Serialises starts, so two concurrent starts of one worktree run one process.
+    start_lock: tokio::sync::Mutex<()>,
     events: Arc<dyn EventSink>,
     hooks: PortHooks,
     grace: Duration,
@@ -140,6 +150,7 @@ impl DevServerManager {
             logs: Mutex::new(HashMap::new()),
             activity: Mutex::new(HashMap::new()),
             log_notified: Mutex::new(HashMap::new()),
+            start_lock: tokio::sync::Mutex::new(()),
             events,
             hooks,
             grace,
@@ -167,25 +178,58 @@ impl DevServerManager {
         self.events.publish(WorkbenchEvent::WorktreesChanged);
     }
 
-    /// New output: listeners hear of it at most every [`LOG_NOTIFY_INTERVAL`] per worktree.
-    fn log_changed(&self, id: &str) {
-        let mut last = self.log_notified.lock().unwrap_or_else(|e| e.into_inner());
+    /// New output: listeners hear of it at most every [`LOG_NOTIFY_INTERVAL`] per worktree,
+    /// and output that arrives within an interval is announced once when it ends (so the
+    /// last lines of a burst are never left unannounced).
+    fn log_changed(self: &Arc<Self>, id: &str) {
         let now = std::time::Instant::now();
-        if last
-            .get(id)
-            .is_none_or(|t| now.duration_since(*t) >= LOG_NOTIFY_INTERVAL)
-        {
-            last.insert(id.to_string(), now);
-            drop(last);
-            self.changed();
-        }
+        let mut notices = self.log_notified.lock().unwrap_or_else(|e| e.into_inner());
+        let wait = match notices.get_mut(id) {
+            Some(n) if n.pending => return,
+            Some(n) if now.duration_since(n.at) < LOG_NOTIFY_INTERVAL => {
+                n.pending = true;
+                LOG_NOTIFY_INTERVAL - now.duration_since(n.at)
+            }
+            _ => {
+                notices.insert(
+                    id.to_string(),
+                    LogNotice {
+                        at: now,
+                        pending: false,
+                    },
+                );
+                drop(notices);
+                self.changed();
+                return;
+            }
+        };
+        drop(notices);
+        let (this, id) = (Arc::downgrade(self), id.to_string());
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            let Some(this) = this.upgrade() else { return };
+            if let Some(n) = this
+                .log_notified
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_mut(&id)
+            {
+                n.at = std::time::Instant::now();
+                n.pending = false;
+            }
+            this.changed();
+        });
     }
 
-    /// Starts the dev server of a worktree (idempotent: a running one is returned).
+    /// Starts the dev server of a worktree and returns as soon as the process is spawned
+    /// (status `starting`, or `running` when there are no known ports to wait for).
+    /// Idempotent: the runtime of a server that is already running is returned as it is,
+    /// and concurrent starts of one worktree spawn one process.
     pub async fn start_server(
         self: &Arc<Self>,
         req: StartRequest,
     ) -> Result<DevServerRuntime, DevServerError> {
+        let _starting = self.start_lock.lock().await;
         if let Some(rt) = self.runtime(&req.worktree_id) {
             return Ok(rt);
         }
@@ -197,13 +241,19 @@ impl DevServerManager {
             .use_native_hook
             .then(|| self.hooks.native.clone())
             .flatten();
+        // The child inherits our environment; the hooks extend these two values of it.
+        let inherited_node_options = std::env::var("NODE_OPTIONS").ok();
+        let inherited_ld_preload = std::env::var("LD_PRELOAD").ok();
         let env = port_env(
             offset,
             &req.known_ports,
             &req.env_mapping,
             self.hooks.node.as_deref(),
             native.as_deref(),
-            std::env::var("NODE_OPTIONS").ok().as_deref(),
+            InheritedEnv {
+                node_options: inherited_node_options.as_deref(),
+                ld_preload: inherited_ld_preload.as_deref(),
+            },
         );
         let mut cmd = tokio::process::Command::new("sh");
         cmd.arg("-c")
@@ -224,7 +274,15 @@ impl DevServerManager {
                 });
             }
         };
-        let pid = child.id().unwrap_or(0);
+        // A pid of 0 would make every group signal below hit our own process group.
+        let Some(pid) = child.id().filter(|p| *p > 0 && i32::try_from(*p).is_ok()) else {
+            let _ = child.start_kill();
+            self.offsets.release(&req.worktree_id);
+            return Err(DevServerError::Spawn {
+                command: req.command.clone(),
+                reason: "the process ended before it could be tracked".into(),
+            });
+        };
         let ports: Vec<u16> = req
             .known_ports
             .iter()
@@ -293,6 +351,8 @@ impl DevServerManager {
                 }
             });
         }
+        // Described before the exit task below can unregister a command that ends at once.
+        let started = self.describe(&req.worktree_id, &running);
         // Exit: release everything, report a crash.
         let (this, id, command) = (
             Arc::clone(self),
@@ -305,12 +365,17 @@ impl DevServerManager {
             let stopped = *running.stopping.lock().unwrap_or_else(|e| e.into_inner());
             // Whatever the leader left behind in its group goes with it.
             let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            // Unregister and give the offset back in one step under the `running` lock, so
+            // a start that no longer sees this server also finds its offset free; only then
+            // tell waiting stops that it is gone.
+            {
+                let mut all = this.running.lock().unwrap_or_else(|e| e.into_inner());
+                if all.get(&id).is_some_and(|r| Arc::ptr_eq(r, &running)) {
+                    all.remove(&id);
+                    this.offsets.release(&id);
+                }
+            }
             let _ = exited_tx.send(true);
-            this.running
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&id);
-            this.offsets.release(&id);
             this.touch(&id);
             if !stopped && code != Some(0) {
                 let tail: Vec<String> = {
@@ -332,9 +397,10 @@ impl DevServerManager {
             }
             this.changed();
         });
-        Ok(self.runtime(&req.worktree_id).expect("just registered"))
+        Ok(started)
     }
 
+    /// Stops every running dev server at once (each with its own grace period).
     async fn stop_every_server(&self) {
         let ids: Vec<String> = self
             .running
@@ -343,9 +409,15 @@ impl DevServerManager {
             .keys()
             .cloned()
             .collect();
+        let Some(this) = self.me.upgrade() else {
+            return;
+        };
+        let mut stops = tokio::task::JoinSet::new();
         for id in ids {
-            self.stop_server(&id).await;
+            let this = Arc::clone(&this);
+            stops.spawn(async move { this.stop_server(&id).await });
         }
+        while stops.join_next().await.is_some() {}
     }
 
     async fn stop_server(&self, id: &str) -> bool {
@@ -369,9 +441,28 @@ impl DevServerManager {
             let _ = killpg(group, Signal::SIGKILL);
             let _ = tokio::time::timeout(Duration::from_secs(5), exited.wait_for(|e| *e)).await;
         }
-        // Stragglers still in the group (daemons that ignored SIGTERM) are killed too.
+        // Stragglers still in the group (daemons that ignored SIGTERM) are killed too, and
+        // the stop returns once none of them is alive, so their ports are free by then.
         let _ = killpg(group, Signal::SIGKILL);
+        wait_for_group_exit(run.pid, Duration::from_secs(5)).await;
         true
+    }
+
+    /// What callers see of a running server.
+    fn describe(&self, worktree_id: &str, run: &Running) -> DevServerRuntime {
+        let status = *run.status.lock().unwrap_or_else(|e| e.into_inner());
+        DevServerRuntime {
+            status,
+            ports: run.ports.clone(),
+            offset: run.offset,
+            pid: Some(run.pid),
+            last_activity: self
+                .activity
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(worktree_id)
+                .cloned(),
+        }
     }
 }
 
@@ -384,19 +475,7 @@ impl DevServers for DevServerManager {
             .unwrap_or_else(|e| e.into_inner())
             .get(worktree_id)
             .cloned()?;
-        let status = *run.status.lock().unwrap_or_else(|e| e.into_inner());
-        Some(DevServerRuntime {
-            status,
-            ports: run.ports.clone(),
-            offset: run.offset,
-            pid: Some(run.pid),
-            last_activity: self
-                .activity
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(worktree_id)
-                .cloned(),
-        })
+        Some(self.describe(worktree_id, &run))
     }
 
     fn logs(&self, worktree_id: &str) -> Option<Vec<String>> {
@@ -433,9 +512,39 @@ impl DevServers for DevServerManager {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(worktree_id);
+        self.log_notified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(worktree_id);
         self.activity
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(worktree_id);
+    }
+}
+
+/// Waits (up to `limit`) until no live process is left in group `pgid`; a process that
+/// was sent SIGKILL still shows in `/proc` for a moment.
+async fn wait_for_group_exit(pgid: u32, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let left = tokio::task::spawn_blocking(move || ProcessTable::read().group(pgid))
+            .await
+            .unwrap_or_default();
+        if left.is_empty() || tokio::time::Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A last line of defence: when the manager goes away (its runtime shut down without a
+/// `stop_all`), every process group it still knows is killed, so no dev server outlives it.
+impl Drop for DevServerManager {
+    fn drop(&mut self) {
+        let running = self.running.get_mut().unwrap_or_else(|e| e.into_inner());
+        for run in running.values() {
+            let _ = killpg(Pid::from_raw(run.pid as i32), Signal::SIGKILL);
+        }
     }
 }

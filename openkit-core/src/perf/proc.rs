@@ -12,6 +12,10 @@ pub struct ProcStat {
     pub pid: u32,
     /// Parent process id.
     pub ppid: u32,
+    /// Process group id.
+    pub pgrp: u32,
+    /// Whether the process has exited and only waits to be reaped (state `Z`).
+    pub zombie: bool,
     /// Command name (`comm`, at most 15 bytes on Linux; may hold spaces and parentheses).
     pub name: String,
     /// User + system CPU time in clock ticks (`utime + stime`, the process itself only).
@@ -48,13 +52,17 @@ pub fn parse_stat(text: &str) -> Option<ProcStat> {
     // minflt(7) cminflt(8) majflt(9) cmajflt(10) utime(11) stime(12) cutime(13)
     // cstime(14) priority(15) nice(16) num_threads(17) itrealvalue(18) starttime(19).
     let number = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    let zombie = *fields.first()? == "Z";
     let ppid = fields.get(1)?.parse().ok()?;
+    let pgrp = fields.get(2)?.parse().ok()?;
     let utime = number(11)?;
     let stime = number(12)?;
     let start_time = number(19)?;
     Some(ProcStat {
         pid,
         ppid,
+        pgrp,
+        zombie,
         name,
         ticks: utime.saturating_add(stime),
         start_time,
@@ -141,6 +149,18 @@ impl ProcessTable {
         self.stats.is_empty()
     }
 
+    /// The live (not zombie) members of process group `pgid`, sorted by pid.
+    pub fn group(&self, pgid: u32) -> Vec<u32> {
+        let mut out: Vec<u32> = self
+            .stats
+            .values()
+            .filter(|s| s.pgrp == pgid && !s.zombie)
+            .map(|s| s.pid)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     /// Every descendant of `root` (children, grandchildren, ...), not `root` itself,
     /// sorted by pid.
     pub fn descendants(&self, root: u32) -> Vec<u32> {
@@ -185,6 +205,8 @@ mod tests {
         ProcStat {
             pid,
             ppid,
+            pgrp: pid,
+            zombie: false,
             name: format!("p{pid}"),
             ticks: 0,
             start_time: 1,
@@ -198,6 +220,7 @@ mod tests {
         assert_eq!(s.pid, 4242);
         assert_eq!(s.name, "my (weird) proc");
         assert_eq!(s.ppid, 17);
+        assert_eq!((s.pgrp, s.zombie), (4242, false));
         // utime + stime only; children's cutime/cstime (7, 9) are not counted.
         assert_eq!(s.ticks, 300);
         assert_eq!(s.start_time, 12345);
@@ -209,8 +232,23 @@ mod tests {
         let s = parse_stat(line).unwrap();
         assert_eq!(s.name, "a) S 1 2 3 ");
         assert_eq!(s.ppid, 99);
+        assert_eq!((s.pgrp, s.zombie), (0, false));
         assert_eq!(s.ticks, 11);
         assert_eq!(s.start_time, 42);
+    }
+
+    #[test]
+    fn groups_list_live_members_only() {
+        let zombie = parse_stat("9 (gone) Z 1 5 5 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 7 0 0").unwrap();
+        assert!(zombie.zombie);
+        let mut a = mk(5, 1);
+        a.pgrp = 5;
+        let mut b = mk(6, 5);
+        b.pgrp = 5;
+        let other = mk(7, 1);
+        let table = ProcessTable::from_stats([b, zombie, other, a]);
+        assert_eq!(table.group(5), vec![5, 6]);
+        assert_eq!(table.group(42), Vec::<u32>::new());
     }
 
     #[test]

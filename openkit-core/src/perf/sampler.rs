@@ -183,6 +183,8 @@ mod tests {
         ProcStat {
             pid,
             ppid,
+            pgrp: pid,
+            zombie: false,
             name: format!("p{pid}"),
             ticks,
             start_time,

@@ -5,6 +5,7 @@
 //! Every wait is bounded by [`within`].
 
 mod config;
+mod devserver;
 mod install;
 mod lifecycle;
 mod status;
