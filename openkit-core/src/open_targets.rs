@@ -226,12 +226,15 @@ mod tests {
         fake_bin(
             bin.path(),
             "zed",
+            // Only shell builtins: PATH is the search path alone.
             &format!("echo \"$1\" > {}", out.display()),
         );
         let target = tempfile::tempdir().unwrap();
         open("zed", target.path(), &[bin.path().to_path_buf()]).unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while !out.exists() && std::time::Instant::now() < deadline {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        // The redirect creates the file before echo writes the line: wait for all of it.
+        let written = || std::fs::read_to_string(&out).is_ok_and(|t| t.ends_with('\n'));
+        while !written() && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         assert_eq!(

@@ -10,10 +10,10 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use serde::Serialize;
 
+use super::run_group::{RUN_VAR, RunGroup};
 use super::sockets::listening_ports;
 use crate::provision::env_files;
 
@@ -36,11 +36,13 @@ pub struct Discovery {
 
 /// Runs `command` in `cwd` until its port set is stable (or `cap`), then kills it.
 pub async fn discover(command: &str, cwd: &Path, cap: Duration) -> Discovery {
+    let tag = RunGroup::new_tag();
     let mut child = match tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)
         .current_dir(cwd)
         .env("FORCE_COLOR", "0")
+        .env(RUN_VAR, &tag)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -56,7 +58,16 @@ pub async fn discover(command: &str, cwd: &Path, cap: Duration) -> Discovery {
             };
         }
     };
-    let pid = child.id().unwrap_or(0);
+    // A pid of 0 would address our own process group.
+    let Some(group) = child.id().and_then(|pid| RunGroup::new(pid, tag)) else {
+        let _ = child.wait().await;
+        return Discovery {
+            ports: Vec::new(),
+            logs: Vec::new(),
+            error: Some(format!("`{command}` ended before it could be tracked")),
+        };
+    };
+    let pid = group.pgid();
     let logs = Arc::new(Mutex::new(Vec::new()));
     {
         let logs = Arc::clone(&logs);
@@ -89,15 +100,10 @@ pub async fn discover(command: &str, cwd: &Path, cap: Duration) -> Discovery {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGTERM);
-    if tokio::time::timeout(Duration::from_secs(3), child.wait())
-        .await
-        .is_err()
-    {
-        let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
-        let _ = child.wait().await;
-    }
-    let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+    group.signal(Signal::SIGTERM);
+    let _ = tokio::time::timeout(Duration::from_secs(3), child.wait()).await;
+    group.kill_and_wait(Duration::from_secs(5)).await;
+    let _ = child.wait().await;
     // Let the output readers drain.
     tokio::time::sleep(Duration::from_millis(50)).await;
     let logs = logs.lock().unwrap_or_else(|e| e.into_inner()).clone();

@@ -1,16 +1,18 @@
 //! Dev servers and ports: the runner (one process group per worktree, output capture,
-//! status, clean stop), port-offset leases, the env contract with its Node hook, and port
+//! status, clean stop that also reaches daemons that left the group), port-offset leases, the env contract with its Node hook, and port
 //! discovery from `/proc`.
 
 mod discover;
 mod env;
 mod offsets;
+mod run_group;
 mod runner;
 mod sockets;
 
 pub use discover::{DEFAULT_CAP, Discovery, STABLE_WINDOW, detect_env_mapping, discover};
 pub use env::{InheritedEnv, PortEnv, port_env, render_template};
 pub use offsets::OffsetAllocator;
+pub use run_group::{RUN_VAR, RunGroup, environ_has_tag};
 pub use runner::{
     DEFAULT_GRACE, DevServerError, DevServerManager, LOG_LINES, PortHooks, StartRequest,
 };

@@ -8,17 +8,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use tokio::sync::watch;
 
 use super::env::{InheritedEnv, port_env};
 use super::offsets::OffsetAllocator;
+use super::run_group::{RUN_VAR, RunGroup};
 use super::sockets::listening_ports;
 use crate::error::{DomainError, ErrorKind};
 use crate::events::{ActivityNotice, EventSink, Severity, WorkbenchEvent};
 use crate::logs::now_iso;
-use crate::perf::proc::ProcessTable;
 use crate::ports::{DevServerRuntime, DevServers};
 use crate::worktree::WorktreeStatus;
 
@@ -87,6 +86,7 @@ impl DomainError for DevServerError {
 
 struct Running {
     pid: u32,
+    group: RunGroup,
     offset: u32,
     ports: Vec<u16>,
     status: Mutex<WorktreeStatus>,
@@ -255,11 +255,13 @@ impl DevServerManager {
                 ld_preload: inherited_ld_preload.as_deref(),
             },
         );
+        let tag = RunGroup::new_tag();
         let mut cmd = tokio::process::Command::new("sh");
         cmd.arg("-c")
             .arg(&req.command)
             .current_dir(&req.cwd)
             .envs(env.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env(RUN_VAR, &tag)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -275,7 +277,7 @@ impl DevServerManager {
             }
         };
         // A pid of 0 would make every group signal below hit our own process group.
-        let Some(pid) = child.id().filter(|p| *p > 0 && i32::try_from(*p).is_ok()) else {
+        let Some(group) = child.id().and_then(|pid| RunGroup::new(pid, tag)) else {
             let _ = child.start_kill();
             self.offsets.release(&req.worktree_id);
             return Err(DevServerError::Spawn {
@@ -283,6 +285,7 @@ impl DevServerManager {
                 reason: "the process ended before it could be tracked".into(),
             });
         };
+        let pid = group.pgid();
         let ports: Vec<u16> = req
             .known_ports
             .iter()
@@ -296,6 +299,7 @@ impl DevServerManager {
         };
         let running = Arc::new(Running {
             pid,
+            group,
             offset,
             ports: ports.clone(),
             status: Mutex::new(status),
@@ -363,8 +367,8 @@ impl DevServerManager {
             let status = child.wait().await;
             let code = status.as_ref().ok().and_then(|s| s.code());
             let stopped = *running.stopping.lock().unwrap_or_else(|e| e.into_inner());
-            // Whatever the leader left behind in its group goes with it.
-            let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            // Whatever the leader left behind (in its group or tagged) goes with it.
+            running.group.signal(Signal::SIGKILL);
             // Unregister and give the offset back in one step under the `running` lock, so
             // a start that no longer sees this server also finds its offset free; only then
             // tell waiting stops that it is gone.
@@ -431,20 +435,14 @@ impl DevServerManager {
             return false;
         };
         *run.stopping.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        let group = Pid::from_raw(run.pid as i32);
-        let _ = killpg(group, Signal::SIGTERM);
+        run.group.signal(Signal::SIGTERM);
         let mut exited = run.exited.clone();
-        if tokio::time::timeout(self.grace, exited.wait_for(|e| *e))
-            .await
-            .is_err()
-        {
-            let _ = killpg(group, Signal::SIGKILL);
-            let _ = tokio::time::timeout(Duration::from_secs(5), exited.wait_for(|e| *e)).await;
-        }
-        // Stragglers still in the group (daemons that ignored SIGTERM) are killed too, and
-        // the stop returns once none of them is alive, so their ports are free by then.
-        let _ = killpg(group, Signal::SIGKILL);
-        wait_for_group_exit(run.pid, Duration::from_secs(5)).await;
+        let _ = tokio::time::timeout(self.grace, exited.wait_for(|e| *e)).await;
+        // The leader is gone or out of grace: everything left (daemons that ignored SIGTERM,
+        // ones that left the group) is killed, and the stop returns once none of it is
+        // alive (so its ports are free) and the run is unregistered.
+        run.group.kill_and_wait(Duration::from_secs(5)).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), exited.wait_for(|e| *e)).await;
         true
     }
 
@@ -523,28 +521,13 @@ impl DevServers for DevServerManager {
     }
 }
 
-/// Waits (up to `limit`) until no live process is left in group `pgid`; a process that
-/// was sent SIGKILL still shows in `/proc` for a moment.
-async fn wait_for_group_exit(pgid: u32, limit: Duration) {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let left = tokio::task::spawn_blocking(move || ProcessTable::read().group(pgid))
-            .await
-            .unwrap_or_default();
-        if left.is_empty() || tokio::time::Instant::now() >= deadline {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 /// A last line of defence: when the manager goes away (its runtime shut down without a
 /// `stop_all`), every process group it still knows is killed, so no dev server outlives it.
 impl Drop for DevServerManager {
     fn drop(&mut self) {
         let running = self.running.get_mut().unwrap_or_else(|e| e.into_inner());
         for run in running.values() {
-            let _ = killpg(Pid::from_raw(run.pid as i32), Signal::SIGKILL);
+            run.group.signal(Signal::SIGKILL);
         }
     }
 }

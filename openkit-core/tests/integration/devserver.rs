@@ -332,6 +332,49 @@ async fn stop_kills_a_group_that_ignores_sigterm_after_the_grace_period() {
     assert!(group_members(pgid).is_empty());
 }
 
+/// Whether `pid` is alive (present in `/proc` and not a zombie).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .next()?
+                .to_string();
+            Some(state != "Z")
+        })
+        .unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg(target_os = "linux")]
+async fn stop_reaches_a_daemon_that_left_the_process_group() {
+    // The daemon calls setsid (new session and group) and writes its pid; the server
+    // itself is a plain sleep.
+    let f = fixture(serde_json::json!({
+        "startCommand": "python3 -c \"import os,time; os.setsid(); open('daemon.pid','w').write(str(os.getpid())); time.sleep(300)\" & exec sleep 300",
+    }));
+    create(&f.wb, "feature/daemon", None).await;
+    let (_, rt) = within(f.wb.start_worktree("daemon")).await.unwrap();
+    let pid_file = wt_dir(&f.repo, "daemon").join("daemon.pid");
+    wait_until("the daemon's pid", LIMIT, || {
+        std::fs::read_to_string(&pid_file).is_ok_and(|t| !t.is_empty())
+    })
+    .await;
+    let daemon: u32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    let pgid = rt.pid.unwrap();
+    assert!(alive(daemon));
+    assert!(
+        !group_members(pgid).contains(&daemon),
+        "the daemon left the group"
+    );
+    assert!(within(f.wb.stop_worktree("daemon")).await.unwrap().1);
+    assert!(!alive(daemon), "the daemon was stopped by its run tag");
+    assert!(group_members(pgid).is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_running_worktree_stops_it_first() {
     let f = fixture(serde_json::json!({"startCommand": "sleep 300 & exec sleep 300"}));

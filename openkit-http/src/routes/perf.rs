@@ -26,8 +26,8 @@ use crate::state::AppState;
 /// Interval of the keep-alive comments on the stream.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-/// The workbench's processes: each running dev server. Agent terminal sessions are not
-/// reported yet (no terminal manager is wired into the server state).
+/// The workbench's processes: each worktree's running dev server and the processes of its
+/// terminal sessions (from the workbench's [`openkit_core::ports::Terminals`]).
 pub struct WorkbenchProcesses(pub Weak<Workbench>);
 
 #[async_trait]
