@@ -294,8 +294,10 @@ async fn open_targets_are_detected_and_the_choice_persisted() {
         .post("/api/worktrees/ide/open", json!({ "target": "zed" }))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !marker.exists() && std::time::Instant::now() < deadline {
+    // The redirect creates the file before echo writes the line: wait for all of it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let written = || std::fs::read_to_string(&marker).is_ok_and(|t| t.ends_with('\n'));
+    while !written() && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let opened = std::fs::read_to_string(&marker).unwrap();
