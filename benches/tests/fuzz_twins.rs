@@ -7,11 +7,15 @@
 //!   objects made only of plausible values must be accepted.
 //! - `worktree_id`: ids, branch names and resolution over arbitrary and near-valid
 //!   strings.
+//! - `jsonl_log`: ops logs assembled from valid records, torn records, garbage and blank
+//!   lines, with or without a final newline.
 
 #[path = "props/config.rs"]
 mod config_props;
 #[path = "props/ids.rs"]
 mod id_props;
+#[path = "props/jsonl.rs"]
+mod jsonl_props;
 
 use openkit_core::config::{AGENTS, FRAMEWORKS};
 use proptest::prelude::*;
@@ -166,8 +170,49 @@ fn near_id() -> impl Strategy<Value = String> {
     ]
 }
 
+/// One piece of an ops log: a valid record line, a record cut short (or cut just
+/// before its newline), garbage, or a bare newline.
+fn log_piece() -> impl Strategy<Value = Vec<u8>> {
+    let record = (
+        "[a-z0-9-]{1,12}",
+        0i64..4_000_000_000_000,
+        prop::sample::select(vec!["debug", "info", "warning", "error"]),
+        prop::sample::select(vec!["started", "succeeded", "failed", "info"]),
+        "\\PC{0,20}",
+    )
+        .prop_map(|(id, ms, level, status, message)| {
+            let timestamp = chrono::DateTime::from_timestamp_millis(ms)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                .to_string();
+            serde_json::to_vec(&json!({
+                "id": id, "timestamp": timestamp, "source": "git", "action": "run",
+                "message": message, "level": level, "status": status,
+            }))
+            .unwrap()
+        });
+    prop_oneof![
+        4 => record.clone().prop_map(|mut line| { line.push(b'\n'); line }),
+        1 => (record.clone(), any::<prop::sample::Index>()).prop_map(|(line, cut)| {
+            line[..cut.index(line.len())].to_vec()
+        }),
+        // Complete JSON, but torn just before its newline.
+        1 => record,
+        1 => proptest::collection::vec(any::<u8>(), 0..40),
+        1 => Just(b"\n".to_vec()),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Twin of fuzz target `jsonl_log`.
+    #[test]
+    fn jsonl_log_reads_exactly_the_complete_records(
+        pieces in proptest::collection::vec(log_piece(), 0..12),
+    ) {
+        jsonl_props::log_bytes(&pieces.concat());
+    }
 
     /// Twin of fuzz target `config_parse` (object level).
     #[test]
@@ -231,6 +276,7 @@ fn fuzz_seeds_pass() {
         ("worktree_id", |b: &[u8]| {
             id_props::lines(&String::from_utf8_lossy(b));
         }),
+        ("jsonl_log", jsonl_props::log_bytes),
     ] {
         let Ok(entries) = std::fs::read_dir(seeds.join(target)) else {
             continue;
