@@ -7,22 +7,31 @@
 //! stopping a run also signals every process whose `/proc/<pid>/environ` holds that exact
 //! entry. Only a process that execs with a scrubbed environment escapes both (documented
 //! limit). On systems without `/proc` only the group is used.
+//!
+//! A tagged process stops matching the scan as soon as the kernel frees its memory, which
+//! happens early in its exit, before it closes its files (and its listening sockets) and
+//! becomes a zombie. So every tagged process found is remembered (pid and start time, so a
+//! reused pid is not mistaken for it) and counts as alive until it is a zombie or gone.
 
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
-use crate::perf::proc::ProcessTable;
+use crate::perf::proc::{self, ProcessTable};
 
 /// The environment variable that tags every process of a run.
 pub const RUN_VAR: &str = "OPENKIT_RUN";
 
-/// One run's processes, addressed by group id and tag.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One run's processes, addressed by group id and tag. Clones share what they have seen.
+#[derive(Debug, Clone)]
 pub struct RunGroup {
     pgid: u32,
     tag: String,
+    /// Tagged processes found so far, as (pid, start time).
+    seen: Arc<Mutex<BTreeSet<(u32, u64)>>>,
 }
 
 impl RunGroup {
@@ -35,7 +44,11 @@ impl RunGroup {
     /// address our own group) and whose environment carries `tag`. `None` for a pid of 0
     /// or one outside `pid_t`.
     pub fn new(pgid: u32, tag: String) -> Option<Self> {
-        (pgid > 0 && i32::try_from(pgid).is_ok()).then_some(RunGroup { pgid, tag })
+        (pgid > 0 && i32::try_from(pgid).is_ok()).then(|| RunGroup {
+            pgid,
+            tag,
+            seen: Arc::default(),
+        })
     }
 
     /// The process group id (the leader's pid).
@@ -46,20 +59,38 @@ impl RunGroup {
     /// Sends `signal` to the group and to every tagged process outside it.
     pub fn signal(&self, signal: Signal) {
         let _ = killpg(Pid::from_raw(self.pgid as i32), signal);
-        for pid in tagged_processes(&self.tag) {
+        for pid in self.tagged() {
             if let Ok(pid) = i32::try_from(pid) {
                 let _ = kill(Pid::from_raw(pid), signal);
             }
         }
     }
 
-    /// The live (not zombie) processes of the run: group members and tagged ones, sorted.
+    /// The live (not zombie) processes of the run, sorted: group members, tagged ones, and
+    /// tagged ones seen before that are still exiting.
     pub fn alive(&self) -> Vec<u32> {
         let mut pids = ProcessTable::read().group(self.pgid);
-        pids.extend(tagged_processes(&self.tag));
+        pids.extend(self.tagged());
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        pids.extend(seen.iter().filter_map(|&(pid, start)| {
+            proc::stat(pid)
+                .filter(|s| s.start_time == start && !s.zombie)
+                .map(|_| pid)
+        }));
         pids.sort_unstable();
         pids.dedup();
         pids
+    }
+
+    /// The processes carrying the tag now; each is remembered for [`RunGroup::alive`].
+    fn tagged(&self) -> Vec<u32> {
+        let found: Vec<(u32, u64)> = tagged_processes(&self.tag)
+            .into_iter()
+            .filter_map(|pid| Some((pid, proc::stat(pid)?.start_time)))
+            .collect();
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.extend(found.iter().copied());
+        found.into_iter().map(|(pid, _)| pid).collect()
     }
 
     /// Kills whatever is left of the run and waits (up to `limit`) until nothing of it is
@@ -68,11 +99,13 @@ impl RunGroup {
     pub async fn kill_and_wait(&self, limit: Duration) {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            self.signal(Signal::SIGKILL);
             let run = self.clone();
-            let left = tokio::task::spawn_blocking(move || run.alive())
-                .await
-                .unwrap_or_default();
+            let left = tokio::task::spawn_blocking(move || {
+                run.signal(Signal::SIGKILL);
+                run.alive()
+            })
+            .await
+            .unwrap_or_default();
             if left.is_empty() || tokio::time::Instant::now() >= deadline {
                 return;
             }
@@ -132,9 +165,41 @@ mod tests {
 
     #[test]
     fn our_own_group_is_never_addressed() {
-        assert_eq!(RunGroup::new(0, "t".into()), None);
-        assert_eq!(RunGroup::new(u32::MAX, "t".into()), None);
+        assert!(RunGroup::new(0, "t".into()).is_none());
+        assert!(RunGroup::new(u32::MAX, "t".into()).is_none());
         assert_eq!(RunGroup::new(42, "t".into()).map(|g| g.pgid()), Some(42));
         assert_ne!(RunGroup::new_tag(), RunGroup::new_tag());
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_seen_process_counts_until_it_is_a_zombie_and_never_by_a_reused_pid() {
+        use std::os::unix::process::CommandExt;
+        let tag = RunGroup::new_tag();
+        // A tagged process outside the group (its own group, as after setsid).
+        let mut daemon = std::process::Command::new("sleep")
+            .arg("30")
+            .env(RUN_VAR, &tag)
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = daemon.id();
+        let run = RunGroup::new(i32::MAX as u32, tag).unwrap();
+        assert_eq!(run.alive(), vec![pid]);
+        // Once killed it is a zombie (not reaped yet): no longer alive.
+        kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !run.alive().is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(run.alive().is_empty());
+        daemon.wait().unwrap();
+        // A remembered pid counts only while its start time matches.
+        let me = std::process::id();
+        let start = proc::stat(me).unwrap().start_time;
+        run.seen.lock().unwrap().insert((me, start + 1));
+        assert!(run.alive().is_empty(), "a reused pid is someone else");
+        run.seen.lock().unwrap().insert((me, start));
+        assert_eq!(run.alive(), vec![me], "a seen process still exiting counts");
     }
 }

@@ -368,7 +368,8 @@ impl DevServerManager {
             let code = status.as_ref().ok().and_then(|s| s.code());
             let stopped = *running.stopping.lock().unwrap_or_else(|e| e.into_inner());
             // Whatever the leader left behind (in its group or tagged) goes with it.
-            running.group.signal(Signal::SIGKILL);
+            let group = running.group.clone();
+            let _ = tokio::task::spawn_blocking(move || group.signal(Signal::SIGKILL)).await;
             // Unregister and give the offset back in one step under the `running` lock, so
             // a start that no longer sees this server also finds its offset free; only then
             // tell waiting stops that it is gone.

@@ -352,9 +352,11 @@ fn alive(pid: u32) -> bool {
 #[cfg(target_os = "linux")]
 async fn stop_reaches_a_daemon_that_left_the_process_group() {
     // The daemon calls setsid (new session and group) and writes its pid; the server
-    // itself is a plain sleep.
+    // itself is a plain sleep. The daemon holds 256 MiB so that its exit takes a while:
+    // the kernel frees its memory (and with it the environment the tag is read from)
+    // tens of milliseconds before it is a zombie, and stop must wait through that.
     let f = fixture(serde_json::json!({
-        "startCommand": "python3 -c \"import os,time; os.setsid(); open('daemon.pid','w').write(str(os.getpid())); time.sleep(300)\" & exec sleep 300",
+        "startCommand": "python3 -c \"import os,time; os.setsid(); x=b'1'*(256<<20); open('daemon.pid','w').write(str(os.getpid())); time.sleep(300)\" & exec sleep 300",
     }));
     create(&f.wb, "feature/daemon", None).await;
     let (_, rt) = within(f.wb.start_worktree("daemon")).await.unwrap();
