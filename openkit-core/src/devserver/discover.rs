@@ -69,15 +69,15 @@ pub async fn discover(command: &str, cwd: &Path, cap: Duration) -> Discovery {
     };
     let pid = group.pgid();
     let logs = Arc::new(Mutex::new(Vec::new()));
-    {
+    let readers = {
         let logs = Arc::clone(&logs);
         super::spawn_line_readers(&mut child, move |line| {
             let mut l = logs.lock().unwrap_or_else(|e| e.into_inner());
             if l.len() < 500 {
                 l.push(line);
             }
-        });
-    }
+        })
+    };
     let started = Instant::now();
     let mut seen: BTreeSet<u16> = BTreeSet::new();
     let mut stable_since = Instant::now();
@@ -104,8 +104,7 @@ pub async fn discover(command: &str, cwd: &Path, cap: Duration) -> Discovery {
     let _ = tokio::time::timeout(Duration::from_secs(3), child.wait()).await;
     group.kill_and_wait(Duration::from_secs(5)).await;
     let _ = child.wait().await;
-    // Let the output readers drain.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    readers.drained(super::OUTPUT_DRAIN).await;
     let logs = logs.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let error = seen.is_empty().then(|| {
         if exited {

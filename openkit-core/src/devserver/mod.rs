@@ -18,26 +18,50 @@ pub use runner::{
 };
 pub use sockets::{listening_ports, parse_listening, process_tree};
 
+/// How long a finished run's output may take to reach its readers (see
+/// [`LineReaders::drained`]).
+pub(crate) const OUTPUT_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Reads the child's stdout and stderr line by line on background tasks, calling
 /// `on_line` for each line (from either stream, in arrival order per stream).
 pub(crate) fn spawn_line_readers(
     child: &mut tokio::process::Child,
     on_line: impl Fn(String) + Send + Sync + 'static,
-) {
+) -> LineReaders {
     use tokio::io::AsyncBufReadExt;
     let on_line = std::sync::Arc::new(on_line);
     let streams: [Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>>; 2] = [
         child.stdout.take().map(|s| Box::new(s) as _),
         child.stderr.take().map(|s| Box::new(s) as _),
     ];
-    for stream in streams.into_iter().flatten() {
-        let on_line = std::sync::Arc::clone(&on_line);
-        tokio::spawn(async move {
-            let mut lines = tokio::io::BufReader::new(stream).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                on_line(line);
-            }
-        });
+    let readers = streams
+        .into_iter()
+        .flatten()
+        .map(|stream| {
+            let on_line = std::sync::Arc::clone(&on_line);
+            tokio::spawn(async move {
+                let mut lines = tokio::io::BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    on_line(line);
+                }
+            })
+        })
+        .collect();
+    LineReaders(readers)
+}
+
+/// The tasks reading one child's output (see [`spawn_line_readers`]).
+pub(crate) struct LineReaders(Vec<tokio::task::JoinHandle<()>>);
+
+impl LineReaders {
+    /// Waits until every line written has been handed to `on_line`: both pipes are at end
+    /// of file once every process holding them is gone. Waits at most `limit`, because a
+    /// process that escaped the kill may hold a pipe open for ever.
+    pub(crate) async fn drained(self, limit: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        for reader in self.0 {
+            let _ = tokio::time::timeout_at(deadline, reader).await;
+        }
     }
 }
 

@@ -316,7 +316,7 @@ impl DevServerManager {
         self.changed();
 
         // Output, line by line, into the ring.
-        {
+        let readers = {
             let (ring, this, id) = (Arc::clone(&ring), Arc::clone(self), req.worktree_id.clone());
             super::spawn_line_readers(&mut child, move |line| {
                 {
@@ -328,8 +328,8 @@ impl DevServerManager {
                 }
                 this.touch(&id);
                 this.log_changed(&id);
-            });
-        }
+            })
+        };
         // Readiness: running once a known port listens in the process tree.
         if !ports.is_empty() {
             let (this, run) = (Arc::clone(self), Arc::clone(&running));
@@ -370,6 +370,9 @@ impl DevServerManager {
             // Whatever the leader left behind (in its group or tagged) goes with it.
             let group = running.group.clone();
             let _ = tokio::task::spawn_blocking(move || group.signal(Signal::SIGKILL)).await;
+            // Its last lines are in the ring before anyone is told it ended (the crash
+            // report below quotes them).
+            readers.drained(super::OUTPUT_DRAIN).await;
             // Unregister and give the offset back in one step under the `running` lock, so
             // a start that no longer sees this server also finds its offset free; only then
             // tell waiting stops that it is gone.

@@ -313,6 +313,21 @@ async fn a_command_that_exits_at_once_crashes_and_keeps_its_logs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_report_quotes_the_very_last_lines() {
+    // 20,000 lines overflow the pipe many times, so when the process ends a pipe's worth
+    // of them is typically still unread; the report waits until they are in the ring.
+    let f = fixture(serde_json::json!({"startCommand": "seq 1 20000; exit 5"}));
+    create(&f.wb, "feature/loud", None).await;
+    within(f.wb.start_worktree("loud")).await.unwrap();
+    wait_until("the crash report", LIMIT, || !f.events.crashes().is_empty()).await;
+    let detail = f.events.crashes().remove(0).detail.unwrap();
+    assert!(detail.ends_with("\n19999\n20000"), "{detail}");
+    let logs = logs_of(&f.wb, "loud").await;
+    assert_eq!(logs.len(), LOG_LINES);
+    assert_eq!(logs.last().map(String::as_str), Some("20000"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_kills_a_group_that_ignores_sigterm_after_the_grace_period() {
     let f = fixture(serde_json::json!({
         "startCommand": "trap '' TERM; sleep 300 & echo ready; exec sleep 300",
