@@ -185,14 +185,19 @@ mod tests {
             .unwrap();
         let pid = daemon.id();
         let run = RunGroup::new(i32::MAX as u32, tag).unwrap();
-        assert_eq!(run.alive(), vec![pid]);
+        // `spawn` may return while the kernel is still setting up the new program's stack
+        // (and with it the environment /proc shows), so the tag can take a moment to appear.
+        let settle = |done: &dyn Fn(&[u32]) -> bool| {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while !done(&run.alive()) && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            run.alive()
+        };
+        assert_eq!(settle(&|alive| alive == [pid]), vec![pid]);
         // Once killed it is a zombie (not reaped yet): no longer alive.
         kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !run.alive().is_empty() && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        assert!(run.alive().is_empty());
+        assert!(settle(&|alive| alive.is_empty()).is_empty());
         daemon.wait().unwrap();
         // A remembered pid counts only while its start time matches.
         let me = std::process::id();
