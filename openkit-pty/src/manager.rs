@@ -175,7 +175,7 @@ impl TerminalManager {
                 let code = child.wait().map(|s| s.exit_code() as i32).unwrap_or(-1);
                 // Let the reader deliver the last output first (it ends when every holder
                 // of the terminal is gone; don't wait for background holders forever).
-                let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
                 while !reader_thread.is_finished() && std::time::Instant::now() < deadline {
                     std::thread::sleep(std::time::Duration::from_millis(5));
                 }
