@@ -23,20 +23,6 @@ async fn post(port: u16, path: &str, body: &str) -> serde_json::Value {
     serde_json::from_str(raw.split_once("\r\n\r\n").unwrap().1).unwrap()
 }
 
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))?
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
-}
-
 fn main() {
     let rt = openkit_benches::runtime();
     rt.block_on(async {
@@ -102,14 +88,14 @@ fn main() {
         println!("keystroke echo latency: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms", pct(0.5), pct(0.9), pct(0.99));
 
         // Memory per idle session: the server's own RSS and the shells'.
-        let before = rss_kb(std::process::id());
+        let before = openkit_benches::rss_kb(std::process::id());
         let mut shells = Vec::new();
         for _ in 0..50 {
             let s = post(port, "/api/worktrees/bench-pty/terminals", "{}").await;
             shells.push(s["sessionId"].as_str().unwrap().to_string());
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let after = rss_kb(std::process::id());
+        let after = openkit_benches::rss_kb(std::process::id());
         let children: u64 = std::fs::read_dir("/proc")
             .unwrap()
             .flatten()
@@ -120,7 +106,7 @@ fn main() {
                     .and_then(|s| s.rsplit(')').next()?.split_whitespace().nth(1)?.parse::<u32>().ok())
                     == Some(std::process::id())
             })
-            .map(rss_kb)
+            .map(openkit_benches::rss_kb)
             .sum();
         println!(
             "idle session memory: {:.0} KB in the server per session (RSS {before} -> {after} KB for 50), shells {:.0} KB each",

@@ -18,17 +18,6 @@ use tower::ServiceExt;
 
 const CLIENTS: usize = 1000;
 
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 fn fanout(c: &mut Criterion) {
     let rt = openkit_benches::runtime();
     let repo = openkit_benches::project();
@@ -47,7 +36,7 @@ fn fanout(c: &mut Criterion) {
     // Each client counts the live activity events it has seen.
     let received = Arc::new(AtomicUsize::new(0));
     let arrived = Arc::new(Notify::new());
-    let before = rss_kb();
+    let before = openkit_benches::rss_kb(std::process::id());
     rt.block_on(async {
         let ready = Arc::new(AtomicUsize::new(0));
         for _ in 0..CLIENTS {
@@ -88,7 +77,7 @@ fn fanout(c: &mut Criterion) {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     });
-    let after = rss_kb();
+    let after = openkit_benches::rss_kb(std::process::id());
     println!(
         "sse fan-out: {CLIENTS} clients connected; memory per client ≈ {:.1} KB (RSS {before} KB -> {after} KB)",
         (after.saturating_sub(before)) as f64 / CLIENTS as f64

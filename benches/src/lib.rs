@@ -330,17 +330,10 @@ pub fn write_ops_fixture(path: &Path, n: usize) -> std::io::Result<u64> {
     Ok(std::fs::metadata(path)?.len())
 }
 
-/// This process's resident set size in KB (`VmRSS` of `/proc/self/status`; 0 when
-/// unavailable).
-pub fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        })
-        .unwrap_or(0)
+/// Resident set size of process `pid` in KB (0 when unavailable), as the perf monitor
+/// reads it.
+pub fn rss_kb(pid: u32) -> u64 {
+    openkit_core::perf::proc::rss_bytes(pid).unwrap_or(0) / 1024
 }
 
 /// Sends `GET uri` (with `Host: localhost:4040`) through `router` and reads the whole
@@ -479,7 +472,7 @@ mod tests {
         assert_eq!(errors.len(), n / 100 + n / 1000);
         let ids: std::collections::HashSet<_> = all.iter().map(|e| e.id.clone()).collect();
         assert_eq!(ids.len(), n);
-        assert!(rss_kb() > 0);
+        assert!(rss_kb(std::process::id()) > 0);
     }
 
     #[test]

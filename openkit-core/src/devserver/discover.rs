@@ -100,7 +100,7 @@ pub async fn discover(command: &str, cwd: &Path, cap: Duration) -> Discovery {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    group.signal(Signal::SIGTERM);
+    group.send(Signal::SIGTERM).await;
     let _ = tokio::time::timeout(Duration::from_secs(3), child.wait()).await;
     group.kill_and_wait(Duration::from_secs(5)).await;
     let _ = child.wait().await;

@@ -67,25 +67,29 @@ pub fn port_env(
         vars.push((name.clone(), render_template(template, offset)));
     }
     match (native_hook, node_hook) {
-        (Some(lib), _) => {
-            let lib = lib.to_string_lossy();
-            let value = match inherited.ld_preload.filter(|o| !o.trim().is_empty()) {
-                Some(existing) => format!("{existing} {lib}"),
-                None => lib.into_owned(),
-            };
-            vars.push(("LD_PRELOAD".into(), value));
-        }
-        (None, Some(hook)) => {
-            let require = format!("--require {}", hook.to_string_lossy());
-            let value = match inherited.node_options.filter(|o| !o.trim().is_empty()) {
-                Some(existing) => format!("{existing} {require}"),
-                None => require,
-            };
-            vars.push(("NODE_OPTIONS".into(), value));
-        }
+        (Some(lib), _) => vars.push((
+            "LD_PRELOAD".into(),
+            extend(inherited.ld_preload, &lib.to_string_lossy()),
+        )),
+        (None, Some(hook)) => vars.push((
+            "NODE_OPTIONS".into(),
+            extend(
+                inherited.node_options,
+                &format!("--require {}", hook.to_string_lossy()),
+            ),
+        )),
         (None, None) => {}
     }
     PortEnv { vars }
+}
+
+/// A space-separated list variable (`LD_PRELOAD`, `NODE_OPTIONS`) with `addition` after
+/// what was inherited.
+fn extend(inherited: Option<&str>, addition: &str) -> String {
+    match inherited.filter(|value| !value.trim().is_empty()) {
+        Some(existing) => format!("{existing} {addition}"),
+        None => addition.to_string(),
+    }
 }
 
 #[cfg(test)]

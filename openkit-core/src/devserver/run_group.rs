@@ -66,6 +66,13 @@ impl RunGroup {
         }
     }
 
+    /// [`RunGroup::signal`] from async code, off the runtime's threads (the tag scan reads
+    /// all of `/proc`).
+    pub async fn send(&self, signal: Signal) {
+        let run = self.clone();
+        let _ = tokio::task::spawn_blocking(move || run.signal(signal)).await;
+    }
+
     /// The live (not zombie) processes of the run, sorted: group members, tagged ones, and
     /// tagged ones seen before that are still exiting.
     pub fn alive(&self) -> Vec<u32> {

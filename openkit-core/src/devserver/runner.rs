@@ -368,8 +368,7 @@ impl DevServerManager {
             let code = status.as_ref().ok().and_then(|s| s.code());
             let stopped = *running.stopping.lock().unwrap_or_else(|e| e.into_inner());
             // Whatever the leader left behind (in its group or tagged) goes with it.
-            let group = running.group.clone();
-            let _ = tokio::task::spawn_blocking(move || group.signal(Signal::SIGKILL)).await;
+            running.group.send(Signal::SIGKILL).await;
             // Its last lines are in the ring before anyone is told it ended (the crash
             // report below quotes them).
             readers.drained(super::OUTPUT_DRAIN).await;
@@ -439,7 +438,7 @@ impl DevServerManager {
             return false;
         };
         *run.stopping.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        run.group.signal(Signal::SIGTERM);
+        run.group.send(Signal::SIGTERM).await;
         let mut exited = run.exited.clone();
         let _ = tokio::time::timeout(self.grace, exited.wait_for(|e| *e)).await;
         // The leader is gone or out of grace: everything left (daemons that ignored SIGTERM,
