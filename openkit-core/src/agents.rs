@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::command::{Budget, CommandError, CommandRunner, CommandSpec};
 use crate::error::{DomainError, ErrorKind};
 use crate::open_targets::find_executable;
+use crate::provision::INSTALL_CREDENTIALS;
 
 /// An agent OpenKit can launch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -114,6 +116,15 @@ pub enum AgentError {
     /// Neither npm nor Homebrew is available.
     #[error("Cannot install {0}: neither npm nor Homebrew was found on PATH")]
     NoInstaller(&'static str),
+    /// The installer could not be run to completion (not startable, or timed out).
+    #[error("Installing {label} failed: {source}")]
+    Command {
+        /// The agent.
+        label: &'static str,
+        /// Why.
+        #[source]
+        source: CommandError,
+    },
     /// The installer failed.
     #[error("Installing {label} failed (exit {code}): {output}")]
     InstallFailed {
@@ -133,7 +144,7 @@ impl DomainError for AgentError {
     fn code(&self) -> &'static str {
         match self {
             AgentError::NoInstaller(_) => "NO_INSTALLER",
-            AgentError::InstallFailed { .. } => "INSTALL_FAILED",
+            AgentError::InstallFailed { .. } | AgentError::Command { .. } => "INSTALL_FAILED",
         }
     }
 }
@@ -153,6 +164,43 @@ pub fn install_plan(agent: Agent, dirs: &[PathBuf]) -> Result<InstallPlan, Agent
         });
     }
     Err(AgentError::NoInstaller(agent.label()))
+}
+
+/// How many lines of the installer's output an [`AgentError::InstallFailed`] keeps.
+const FAILURE_TAIL_LINES: usize = 20;
+
+/// Runs `plan` in `cwd` through `runner` (the long-command budget and its timeout; the
+/// package registries' [`INSTALL_CREDENTIALS`] allowed). The runner records it in the
+/// ops log.
+pub async fn install(
+    runner: &CommandRunner,
+    agent: Agent,
+    plan: &InstallPlan,
+    cwd: &Path,
+) -> Result<(), AgentError> {
+    let spec = INSTALL_CREDENTIALS.iter().fold(
+        CommandSpec::new(&plan.program, cwd)
+            .args(&plan.args)
+            .budget(Budget::Long),
+        |spec, name| spec.allow_env(name),
+    );
+    let output = runner
+        .run(spec)
+        .await
+        .map_err(|source| AgentError::Command {
+            label: agent.label(),
+            source,
+        })?;
+    if output.success() {
+        return Ok(());
+    }
+    let stderr = output.stderr_text();
+    let lines: Vec<&str> = stderr.lines().collect();
+    Err(AgentError::InstallFailed {
+        label: agent.label(),
+        code: output.code().map_or("signal".into(), |c| c.to_string()),
+        output: lines[lines.len().saturating_sub(FAILURE_TAIL_LINES)..].join("\n"),
+    })
 }
 
 /// A past native session of an agent in one worktree.
@@ -337,6 +385,57 @@ mod tests {
         let plan = install_plan(Agent::Claude, &dirs).unwrap();
         assert_eq!(plan.args, ["install", "-g", "@anthropic-ai/claude-code"]);
         assert_eq!(Agent::parse("vim"), None);
+    }
+
+    #[tokio::test]
+    async fn install_runs_the_plan_through_the_runner() {
+        use std::time::Duration;
+
+        use crate::host::HostEnv;
+
+        let bin = tempfile::tempdir().unwrap();
+        let seen = bin.path().join("seen");
+        let npm = bin.path().join("npm");
+        fs::write(
+            &npm,
+            format!(
+                "#!/bin/sh\necho \"$* ${{NPM_TOKEN:-none}} ${{OPENAI_API_KEY:-none}}\" > '{}'\n\
+                 [ \"$3\" = opencode-ai ] || {{ echo 'E404 not found' >&2; exit 7; }}\n",
+                seen.display()
+            ),
+        )
+        .unwrap();
+        fs::set_permissions(&npm, fs::Permissions::from_mode(0o755)).unwrap();
+        let runner = crate::command::CommandRunner::new(
+            HostEnv::empty()
+                .with_var("PATH", "/usr/bin:/bin")
+                .with_var("NPM_TOKEN", "npm_private_registry")
+                .with_var("OPENAI_API_KEY", "sk-not-for-installers"),
+        );
+        let dirs = vec![bin.path().to_path_buf()];
+        let within = |fut| tokio::time::timeout(Duration::from_secs(30), fut);
+
+        let plan = install_plan(Agent::Opencode, &dirs).unwrap();
+        within(install(&runner, Agent::Opencode, &plan, bin.path()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            fs::read_to_string(&seen).unwrap().trim(),
+            "install -g opencode-ai npm_private_registry none",
+            "the registry token passes, other secrets do not"
+        );
+
+        let plan = install_plan(Agent::Codex, &dirs).unwrap();
+        let err = within(install(&runner, Agent::Codex, &plan, bin.path()))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            matches!(&err, AgentError::InstallFailed { code, output, .. } if code == "7" && output == "E404 not found"),
+            "{err:?}"
+        );
+        assert_eq!(err.code(), "INSTALL_FAILED");
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub mod agent_rules;
 pub mod agents;
 pub mod backbone;
 pub mod bus;
+pub mod command;
 pub mod config;
 pub mod context;
 pub mod devserver;

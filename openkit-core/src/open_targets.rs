@@ -5,9 +5,10 @@
 //! for Finder, the usual terminal emulators for Terminal.app.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use serde::Serialize;
+
+use crate::command::{CommandError, CommandRunner, CommandSpec};
 
 /// A place a worktree can be opened in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -147,8 +148,26 @@ impl crate::error::DomainError for OpenError {
     }
 }
 
-/// Starts the app for `target` on `dir`, detached (its exit is reaped in the background).
+/// LEGACY, to be removed when every caller has the composition's runner: [`open_with`]
+/// through [`CommandRunner::inheriting_process_env`] (no ops-log record).
 pub fn open(target: &str, dir: &Path, search_path: &[PathBuf]) -> Result<(), OpenError> {
+    open_with(
+        &CommandRunner::inheriting_process_env(),
+        target,
+        dir,
+        search_path,
+    )
+}
+
+/// Starts the app for `target` on `dir` through `runner`, detached: the app lives as long
+/// as the user wants, in its own process group; it is reaped and recorded when it exits.
+/// Its `PATH` is `search_path`, where it was found.
+pub fn open_with(
+    runner: &CommandRunner,
+    target: &str,
+    dir: &Path,
+    search_path: &[PathBuf],
+) -> Result<(), OpenError> {
     let (id, label, bins) = CANDIDATES
         .iter()
         .find(|(t, _, _)| *t == target)
@@ -157,40 +176,25 @@ pub fn open(target: &str, dir: &Path, search_path: &[PathBuf]) -> Result<(), Ope
         .iter()
         .find_map(|b| find_executable(b, search_path))
         .ok_or(OpenError::NotAvailable(label))?;
-    let dir_arg = dir.as_os_str();
-    let mut cmd = match *id {
+    let spec = match *id {
         "neovim" => {
             let term = terminal_command(search_path).ok_or(OpenError::NotAvailable(label))?;
-            let mut c = std::process::Command::new(term);
-            c.arg("-e").arg(&exe).arg(dir_arg);
-            c
+            CommandSpec::new(term, dir).arg("-e").arg(&exe).arg(dir)
         }
-        "terminal" | "ghostty" | "warp" => {
-            let mut c = std::process::Command::new(&exe);
-            c.current_dir(dir);
-            c
-        }
-        _ => {
-            let mut c = std::process::Command::new(&exe);
-            c.arg(dir_arg);
-            c
-        }
+        "terminal" | "ghostty" | "warp" => CommandSpec::new(&exe, dir),
+        _ => CommandSpec::new(&exe, dir).arg(dir),
     };
-    let mut child = cmd
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .env(
-            "PATH",
-            std::env::join_paths(search_path).unwrap_or_default(),
-        )
-        .spawn()
-        .map_err(|source| OpenError::Launch { label, source })?;
-    std::thread::spawn(move || {
-        let _ = child.wait();
-    });
-    Ok(())
+    let path = std::env::join_paths(search_path).unwrap_or_default();
+    runner
+        .spawn_detached(spec.env("PATH", path))
+        .map(drop)
+        .map_err(|e| OpenError::Launch {
+            label,
+            source: match e {
+                CommandError::Spawn { source, .. } | CommandError::Io { source, .. } => source,
+                other => std::io::Error::other(other.to_string()),
+            },
+        })
 }
 
 #[cfg(test)]
@@ -249,5 +253,57 @@ mod tests {
             open("cursor", target.path(), &[]),
             Err(OpenError::NotAvailable(_))
         ));
+    }
+
+    #[test]
+    fn opens_through_the_runner_detached_and_is_recorded() {
+        use std::sync::{Arc, Mutex};
+        use std::time::{Duration, Instant};
+
+        use crate::command::{CommandObserver, CommandRecord};
+        use crate::host::HostEnv;
+
+        #[derive(Default)]
+        struct Records(Mutex<Vec<CommandRecord>>);
+        impl CommandObserver for Records {
+            fn command_finished(&self, record: &CommandRecord) {
+                self.0.lock().unwrap().push(record.clone());
+            }
+        }
+
+        let bin = tempfile::tempdir().unwrap();
+        let out = bin.path().join("opened");
+        fake_bin(
+            bin.path(),
+            "code",
+            &format!("echo \"$1 ${{GH_TOKEN:-none}}\" > {}", out.display()),
+        );
+        let records = Arc::new(Records::default());
+        let runner = CommandRunner::new(HostEnv::empty().with_var("GH_TOKEN", "ghs_secret"))
+            .with_observer(records.clone());
+        let target = tempfile::tempdir().unwrap();
+        open_with(
+            &runner,
+            "vscode",
+            target.path(),
+            &[bin.path().to_path_buf()],
+        )
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while records.0.lock().unwrap().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap().trim(),
+            format!("{} none", target.path().display()),
+            "the app gets the path and no secrets"
+        );
+        let records = records.0.lock().unwrap();
+        let [record] = records.as_slice() else {
+            panic!("one record when the app exits, got {records:?}")
+        };
+        assert!(record.command.ends_with("/code"));
+        assert_eq!(record.args, [target.path().to_string_lossy()]);
+        assert_eq!(record.exit_code, Some(0));
     }
 }

@@ -2,10 +2,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
-use tokio::io::AsyncReadExt;
-
+use crate::command::{Budget, CommandError, CommandRunner, CommandSpec};
 use crate::error::IoFailure;
 
 /// Directories never searched for `.env*` files.
@@ -76,40 +74,42 @@ impl ShellOutcome {
     }
 }
 
-/// Runs `command` through `sh -c` in `cwd`, keeping the last 40 lines of its output.
+/// Credentials of package registries that install commands may receive (an `.npmrc`
+/// that reads `${NPM_TOKEN}`, a private Homebrew tap); every other secret is scrubbed.
+pub const INSTALL_CREDENTIALS: &[&str] = &[
+    "NPM_TOKEN",
+    "NODE_AUTH_TOKEN",
+    "YARN_NPM_AUTH_TOKEN",
+    "HOMEBREW_GITHUB_API_KEY",
+];
+
+/// How many lines of output a [`ShellOutcome`] keeps.
+const TAIL_LINES: usize = 40;
+
+/// Runs `command` through `sh -c` in `cwd` with the `runner` (the long-command budget and
+/// its default timeout, [`INSTALL_CREDENTIALS`] allowed), keeping the last 40 lines of its
+/// output. A timeout is an error: the command and everything it started were killed.
 pub async fn run_shell(
+    runner: &CommandRunner,
     command: &str,
     cwd: &Path,
     env: &[(String, String)],
-) -> Result<ShellOutcome, IoFailure> {
-    let mut child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .current_dir(cwd)
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| IoFailure::new(format!("running `{command}`"), e))?;
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let (r1, r2, status) = tokio::join!(
-        stdout.read_to_end(&mut out),
-        stderr.read_to_end(&mut err),
-        child.wait()
+) -> Result<ShellOutcome, CommandError> {
+    let spec = INSTALL_CREDENTIALS.iter().fold(
+        CommandSpec::new("sh", cwd)
+            .arg("-c")
+            .arg(command)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .budget(Budget::Long),
+        |spec, name| spec.allow_env(name),
     );
-    r1.and(r2)
-        .map_err(|e| IoFailure::new(format!("reading output of `{command}`"), e))?;
-    let status = status.map_err(|e| IoFailure::new(format!("waiting for `{command}`"), e))?;
-    out.extend_from_slice(&err);
-    let text = String::from_utf8_lossy(&out);
+    let output = runner.run(spec).await?;
+    let mut text = output.stdout_text();
+    text.push_str(&output.stderr_text());
     let lines: Vec<&str> = text.lines().collect();
-    let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+    let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n");
     Ok(ShellOutcome {
-        exit_code: status.code(),
+        exit_code: output.code(),
         tail,
     })
 }
@@ -158,13 +158,45 @@ mod tests {
 
     #[tokio::test]
     async fn shell_outcome() {
+        use std::time::Duration;
+
+        use crate::host::HostEnv;
+
         let dir = tempfile::tempdir().unwrap();
-        let ok = run_shell("echo hi; echo err >&2", dir.path(), &[])
+        let runner = CommandRunner::new(
+            HostEnv::empty()
+                .with_var("PATH", "/usr/bin:/bin")
+                .with_var("NPM_TOKEN", "npm_allowed_for_installs")
+                .with_var("GH_TOKEN", "ghs_not_for_installs"),
+        );
+        async fn within<F: std::future::Future>(fut: F) -> F::Output {
+            tokio::time::timeout(Duration::from_secs(30), fut)
+                .await
+                .expect("finished in time")
+        }
+        let ok = within(run_shell(
+            &runner,
+            "echo hi; echo err >&2; echo \"$NPM_TOKEN ${GH_TOKEN:-none} $EXTRA\"",
+            dir.path(),
+            &[("EXTRA".into(), "x".into())],
+        ))
+        .await
+        .unwrap();
+        assert!(ok.success());
+        assert_eq!(ok.tail, "hi\nnpm_allowed_for_installs none x\nerr");
+        let bad = within(run_shell(&runner, "exit 3", dir.path(), &[]))
             .await
             .unwrap();
-        assert!(ok.success());
-        assert_eq!(ok.tail, "hi\nerr");
-        let bad = run_shell("exit 3", dir.path(), &[]).await.unwrap();
         assert_eq!(bad.exit_code, Some(3));
+        let long = within(run_shell(
+            &runner,
+            "for i in $(seq 1 100); do echo $i; done",
+            dir.path(),
+            &[],
+        ))
+        .await
+        .unwrap();
+        assert_eq!(long.tail.lines().count(), TAIL_LINES);
+        assert!(long.tail.starts_with("61\n") && long.tail.ends_with("100"));
     }
 }

@@ -398,19 +398,8 @@ impl Workbench {
         let this = Arc::clone(self);
         let install_dir = outcome.path.join(&config.project_dir);
         let settled = tokio::spawn(async move {
-            let started = std::time::Instant::now();
-            let shell = provision::run_shell(&install, &install_dir, &[]).await;
-            if let (Some(observer), Ok(o)) = (this.git.observer(), &shell) {
-                observer.command_finished(&crate::git::CommandRecord {
-                    command: "sh".into(),
-                    args: vec!["-c".into(), install.clone()],
-                    cwd: install_dir.clone(),
-                    exit_code: o.exit_code,
-                    duration: started.elapsed(),
-                    stdout: o.tail.clone(),
-                    stderr: String::new(),
-                });
-            }
+            // The runner records the install (redacted) with the observer.
+            let shell = provision::run_shell(this.git.runner(), &install, &install_dir, &[]).await;
             let result = match shell {
                 Ok(outcome) if outcome.success() => Ok(()),
                 Ok(outcome) => Err(format!(

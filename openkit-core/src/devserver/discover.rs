@@ -37,6 +37,11 @@ pub struct Discovery {
 /// Runs `command` in `cwd` until its port set is stable (or `cap`), then kills it.
 pub async fn discover(command: &str, cwd: &Path, cap: Duration) -> Discovery {
     let tag = RunGroup::new_tag();
+    // Not through `command::CommandRunner`: this is the project's dev server, run for as
+    // long as its ports take to settle and then stopped, like the dev-server runner's own
+    // runs: it gets the dev-server environment (its `OPENKIT_RUN` tag, the user's secrets
+    // a dev server may need) and is torn down by `RunGroup`, tag included, not by a
+    // timeout on a run to completion.
     let mut child = match tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)

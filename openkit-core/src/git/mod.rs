@@ -9,9 +9,10 @@
 //!   would otherwise spawn several processes per worktree. The `worktree_list` benchmark in
 //!   `benches/` measures this choice against spawning `git`.
 //! - Every command sets `GIT_TERMINAL_PROMPT=0` so a missing credential fails instead of
-//!   hanging a request.
+//!   hanging a request, and runs through the [`CommandRunner`](crate::command::CommandRunner)
+//!   (scrubbed environment, timeout, concurrency budget, ops-log record).
 
 mod cli;
 pub mod repo;
 
-pub use cli::{CommandObserver, CommandRecord, GitCli, GitError};
+pub use cli::{CommandObserver, CommandRecord, GIT_NETWORK_CREDENTIALS, GitCli, GitError};

@@ -1,12 +1,9 @@
 //! `/api/agents/:agent/cli/*` and `/api/worktrees/:id/agents/:agent/restore`.
 
-use std::time::Instant;
-
 use axum::Json;
 use axum::extract::State;
 use openkit_core::agents::{self, Agent, AgentError};
 use openkit_core::events::{ActivityCategory, Severity};
-use openkit_core::git::{CommandObserver, CommandRecord};
 use openkit_core::logs::ActivityEvent;
 use serde_json::{Value, json};
 
@@ -83,57 +80,23 @@ pub async fn install(
         format!("Installing {label}"),
         None,
     );
-    let started = Instant::now();
-    let output = tokio::process::Command::new(&plan.program)
-        .args(&plan.args)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| {
-            ApiError::bad_request(
-                "INSTALL_FAILED",
-                format!("Could not run {}: {e}", plan.program.display()),
-            )
-        })?;
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    state.backbone().command_finished(&CommandRecord {
-        command: plan.program.to_string_lossy().into_owned(),
-        args: plan.args.clone(),
-        cwd: state.workbench().paths().project_root().to_path_buf(),
-        exit_code: output.status.code(),
-        duration: started.elapsed(),
-        stdout,
-        stderr: stderr.clone(),
-    });
-    if !output.status.success() {
-        let tail: String = stderr
-            .lines()
-            .rev()
-            .take(20)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect::<Vec<_>>()
-            .join("\n");
+    // The core runner scrubs the environment, applies the timeout and records the run.
+    let cwd = state.workbench().paths().project_root().to_path_buf();
+    let runner = state.workbench().git().runner();
+    if let Err(err) = agents::install(runner, agent, &plan, &cwd).await {
+        let detail = match &err {
+            AgentError::InstallFailed { output, .. } => output.clone(),
+            other => other.to_string(),
+        };
         activity(
             &state,
             agent,
             "agent_cli_install_failed",
             Severity::Error,
             format!("Installing {label} failed"),
-            Some(tail.clone()),
+            Some(detail),
         );
-        return Err(AgentError::InstallFailed {
-            label,
-            code: output
-                .status
-                .code()
-                .map_or("signal".into(), |c| c.to_string()),
-            output: tail,
-        }
-        .into());
+        return Err(err.into());
     }
     activity(
         &state,
