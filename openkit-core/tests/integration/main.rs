@@ -4,6 +4,7 @@
 //! One binary for the whole crate keeps link time low; each area has its own module.
 //! Every wait is bounded by [`within`].
 
+mod command;
 mod config;
 mod devserver;
 mod install;
