@@ -57,7 +57,7 @@ fn main() {
             let _ = child.kill().await;
         }
         // Through OpenKit: the start call (offset lease, env, group spawn) then accepting.
-        let manager = DevServerManager::new(Arc::new(NoEvents), PortHooks::default());
+        let manager = DevServerManager::new(Arc::new(NoEvents), PortHooks::default(), repo.host_env());
         let mut through = Vec::new();
         for i in 0..runs {
             let base = free_port() - 10;

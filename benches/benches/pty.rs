@@ -27,10 +27,9 @@ fn main() {
     let rt = openkit_benches::runtime();
     rt.block_on(async {
         let repo = TestRepo::new();
-        let bound = openkit_http::Server::open_with_git(repo.paths(), repo.git_cli())
+        let bound = openkit_http::Server::open(repo.paths(), repo.host_env())
             .unwrap()
             .port(0)
-            .shell(Some("/bin/sh".into()))
             .write_server_file(false)
             .bind()
             .await

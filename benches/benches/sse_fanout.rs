@@ -11,8 +11,6 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use http_body_util::BodyExt;
 use openkit_core::events::{ActivityCategory, Severity};
 use openkit_core::logs::ActivityEvent;
-use openkit_core::{Workbench, backbone::Backbone};
-use openkit_http::{AppState, SecurityPolicy};
 use tokio::sync::Notify;
 use tower::ServiceExt;
 
@@ -21,18 +19,9 @@ const CLIENTS: usize = 1000;
 fn fanout(c: &mut Criterion) {
     let rt = openkit_benches::runtime();
     let repo = openkit_benches::project();
-    let backbone = Backbone::new(repo.paths());
-    let workbench = Arc::new(
-        backbone
-            .attach(Workbench::builder(repo.paths()), repo.git_cli())
-            .build()
-            .unwrap(),
-    );
-    let app = openkit_http::router(AppState::new(
-        Arc::clone(&workbench),
-        Arc::clone(&backbone),
-        SecurityPolicy::for_port(openkit_benches::PORT),
-    ));
+    let workbench = openkit_benches::workbench(&repo);
+    let backbone = Arc::clone(workbench.backbone());
+    let app = openkit_benches::router(Arc::clone(&workbench));
     // Each client counts the live activity events it has seen.
     let received = Arc::new(AtomicUsize::new(0));
     let arrived = Arc::new(Notify::new());

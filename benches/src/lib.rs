@@ -15,10 +15,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use openkit_core::Workbench;
-use openkit_core::backbone::Backbone;
 use openkit_core::logs::{CommandInfo, Level, OpStatus, OpsLogEvent};
 use openkit_core::testing::TestRepo;
+use openkit_core::{Background, Workbench};
 use openkit_http::{AppState, SecurityPolicy};
 use tower::ServiceExt;
 
@@ -106,32 +105,45 @@ pub fn project_with_worktrees(n: usize) -> TestRepo {
     repo
 }
 
-/// A workbench for `repo` that runs git in the repo's hermetic environment.
+/// A workbench for `repo` composed as the server does, hermetic; without its background
+/// tasks, so every list computes the status afresh.
 pub fn workbench(repo: &TestRepo) -> Arc<Workbench> {
-    Arc::new(
-        Workbench::builder(repo.paths())
-            .git(repo.git_cli())
-            .build()
-            .expect("opening the fixture workbench"),
-    )
+    repo.composition()
+        .build()
+        .expect("opening the fixture workbench")
+}
+
+/// A workbench for `repo` with its background tasks running (live status engine and
+/// worktree publisher), as `openkit serve` runs it, once its first status snapshot is
+/// in place. Call inside `rt`'s context; keep the [`Background`] alive.
+pub fn live_workbench(
+    rt: &tokio::runtime::Runtime,
+    repo: &TestRepo,
+) -> (Arc<Workbench>, Background) {
+    let wb = workbench(repo);
+    let background = rt.block_on(async {
+        let background = wb.start_background();
+        let engine = wb
+            .status_engine()
+            .expect("the git engine has a status engine");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !engine.is_live() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the engine never went live"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        background
+    });
+    (wb, background)
 }
 
 /// The complete HTTP API over `workbench`, as `openkit serve` would mount it on [`PORT`].
 pub fn router(workbench: Arc<Workbench>) -> Router {
-    let backbone = Backbone::new(workbench.paths().clone());
     openkit_http::router(AppState::new(
         workbench,
-        backbone,
-        SecurityPolicy::for_port(PORT),
-    ))
-}
-
-/// The complete HTTP API over `workbench` with a given `backbone` (so a benchmark can
-/// publish on the same bus the `/api/events` stream reads).
-pub fn router_with_backbone(workbench: Arc<Workbench>, backbone: Arc<Backbone>) -> Router {
-    openkit_http::router(AppState::new(
-        workbench,
-        backbone,
+        openkit_pty::TerminalManager::new(),
         SecurityPolicy::for_port(PORT),
     ))
 }

@@ -7,10 +7,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::CommandFactory;
-use openkit_core::backbone::Backbone;
+use openkit_core::command::{CommandRunner, CommandSpec};
 use openkit_core::config::InitOptions;
-use openkit_core::git::GitCli;
-use openkit_core::{CreateWorktree, Paths, Workbench, discover_project};
+use openkit_core::{Composition, CreateWorktree, HostEnv, Paths, Workbench, discover_project};
 use openkit_http::Server;
 
 use crate::cli::{Cli, Command, InitArgs, ServeArgs, WorktreeCommand};
@@ -50,10 +49,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The environment of this process, read once per command and handed to core (which
+/// reads none itself).
+fn host_env() -> HostEnv {
+    HostEnv::from_vars(std::env::vars_os())
+}
+
 /// The global state directory, `~/.openkit`.
 fn global_dir() -> PathBuf {
-    std::env::var_os("HOME")
-        .map(PathBuf::from)
+    host_env()
+        .home()
         .unwrap_or_else(std::env::temp_dir)
         .join(".openkit")
 }
@@ -72,18 +77,7 @@ pub(crate) fn project_paths(cwd: &Path) -> anyhow::Result<Paths> {
 /// recorded in the project's logs like the server's.
 fn open_workbench(cwd: &Path) -> anyhow::Result<Arc<Workbench>> {
     let paths = project_paths(cwd)?;
-    let backbone = Backbone::new(paths.clone());
-    Ok(Arc::new(
-        backbone
-            .attach(Workbench::builder(paths), GitCli::new())
-            .build()?,
-    ))
-}
-
-fn search_path() -> Vec<PathBuf> {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default()
+    Ok(Composition::new(paths, host_env()).build()?)
 }
 
 async fn serve(cwd: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -92,18 +86,15 @@ async fn serve(cwd: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let server = args
         .allow_origins
         .iter()
-        .fold(
-            Server::open(paths)?
-                .port(args.port)
-                .shell(std::env::var("SHELL").ok().filter(|s| !s.is_empty())),
-            |s, o| s.allow_origin(o.clone()),
-        )
-        .search_path(search_path());
+        .fold(Server::open(paths, host_env())?.port(args.port), |s, o| {
+            s.allow_origin(o.clone())
+        });
+    let runner = server.workbench().git().runner().clone();
     let bound = server.bind().await?;
     let url = bound.url();
     println!("OpenKit serving {} at {url}", root.display());
     if !args.no_open && has_display() {
-        open_browser(&url);
+        open_browser(&runner, &url, &root);
     }
     bound.serve(shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
@@ -116,23 +107,14 @@ fn has_display() -> bool {
         || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
 }
 
-fn open_browser(url: &str) {
+fn open_browser(runner: &CommandRunner, url: &str, cwd: &Path) {
     let opener = if cfg!(target_os = "macos") {
         "open"
     } else {
         "xdg-open"
     };
-    match std::process::Command::new(opener)
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-    {
-        Ok(mut child) => {
-            std::thread::spawn(move || child.wait());
-        }
-        Err(e) => tracing::debug!("could not open a browser: {e}"),
+    if let Err(e) = runner.spawn_detached(CommandSpec::new(opener, cwd).arg(url)) {
+        tracing::debug!("could not open a browser: {e}");
     }
 }
 

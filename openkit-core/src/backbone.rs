@@ -111,18 +111,6 @@ impl Backbone {
         Arc::new(backbone)
     }
 
-    /// Wires a workbench to this backbone: its events come here, and every git command
-    /// it runs (through `git`) is traced in the ops log.
-    pub fn attach(
-        self: &Arc<Self>,
-        builder: crate::workbench::WorkbenchBuilder,
-        git: crate::git::GitCli,
-    ) -> crate::workbench::WorkbenchBuilder {
-        builder
-            .git(git.with_observer(Arc::clone(self) as Arc<dyn CommandObserver>))
-            .events(Arc::clone(self) as Arc<dyn EventSink>)
-    }
-
     /// The bus.
     pub fn bus(&self) -> &EventBus<FeedEvent> {
         &self.bus
@@ -352,19 +340,3 @@ impl CommandObserver for Backbone {
     }
 }
 
-/// Keeps broadcasting the worktree list after every change until the workbench is gone.
-pub async fn publish_worktree_changes(
-    backbone: Arc<Backbone>,
-    workbench: std::sync::Weak<crate::Workbench>,
-) {
-    loop {
-        backbone.worktrees_changed().await;
-        let Some(wb) = workbench.upgrade() else {
-            return;
-        };
-        match wb.list_worktrees().await {
-            Ok(list) => backbone.publish_worktrees(list),
-            Err(e) => tracing::warn!("could not list worktrees for the event stream: {e}"),
-        }
-    }
-}

@@ -7,17 +7,21 @@
 //! default local implementations (git, files under `.openkit/`, child processes). It
 //! never talks to a terminal, never reads `$HOME` or environment variables itself, and
 //! knows nothing about HTTP: frontends (`openkit-http`, `openkit-cli`) and embedders
-//! build a [`Paths`] value and a [`Workbench`] and call it.
+//! read their environment into a [`HostEnv`], build a [`Paths`] value, and get a
+//! [`Workbench`] from the one [`Composition`] that wires every service of a project.
 //!
 //! ## Embedding
 //!
 //! ```no_run
-//! use std::sync::Arc;
-//! use openkit_core::{Paths, Workbench, CreateWorktree};
+//! use openkit_core::{Composition, CreateWorktree, HostEnv, Paths};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let host = HostEnv::from_vars(std::env::vars_os());
 //! let paths = Paths::new("/path/to/repo", "/home/me/.openkit");
-//! let workbench = Arc::new(Workbench::open(paths)?);
+//! let workbench = Composition::new(paths, host).build()?;
+//! // Optional: keep the status snapshot fresh by watching the worktrees, and publish
+//! // worktree lists on the event bus.
+//! let _background = workbench.start_background();
 //! let created = workbench
 //!     .create_worktree(CreateWorktree { branch: "feature/login".into(), ..Default::default() })
 //!     .await?;
@@ -39,12 +43,14 @@ pub mod agents;
 pub mod backbone;
 pub mod bus;
 pub mod command;
+pub mod compose;
 pub mod config;
 pub mod context;
 pub mod devserver;
 pub mod error;
 pub mod events;
 pub mod git;
+pub mod host;
 pub mod links;
 pub mod logs;
 pub mod notes;
@@ -56,6 +62,7 @@ pub mod ports;
 pub mod provision;
 pub mod redact;
 pub mod rules;
+pub mod status;
 pub mod tasks;
 pub mod workbench;
 pub mod worktree;
@@ -63,10 +70,12 @@ pub mod worktree;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use compose::Composition;
 pub use config::{ConfigError, ConfigStore, LocalConfig, WorktreeConfig};
 pub use error::{DomainError, ErrorKind};
+pub use host::HostEnv;
 pub use paths::{Paths, discover_project};
 pub use workbench::{
-    CreateWorktree, Created, DeleteFailure, DeleteReport, RenameWorktree, Workbench,
+    Background, CreateWorktree, Created, DeleteFailure, DeleteReport, RenameWorktree, Workbench,
 };
 pub use worktree::{RecoverAction, WorktreeError, WorktreeInfo, WorktreeStatus};

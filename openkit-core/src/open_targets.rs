@@ -148,17 +148,6 @@ impl crate::error::DomainError for OpenError {
     }
 }
 
-/// LEGACY, to be removed when every caller has the composition's runner: [`open_with`]
-/// through [`CommandRunner::inheriting_process_env`] (no ops-log record).
-pub fn open(target: &str, dir: &Path, search_path: &[PathBuf]) -> Result<(), OpenError> {
-    open_with(
-        &CommandRunner::inheriting_process_env(),
-        target,
-        dir,
-        search_path,
-    )
-}
-
 /// Starts the app for `target` on `dir` through `runner`, detached: the app lives as long
 /// as the user wants, in its own process group; it is reaped and recorded when it exits.
 /// Its `PATH` is `search_path`, where it was found.
@@ -234,6 +223,8 @@ mod tests {
             &format!("echo \"$1\" > {}", out.display()),
         );
         let target = tempfile::tempdir().unwrap();
+        let runner = CommandRunner::new(crate::HostEnv::empty());
+        let open = |t: &str, dir: &Path, path: &[PathBuf]| open_with(&runner, t, dir, path);
         open("zed", target.path(), &[bin.path().to_path_buf()]).unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         // The redirect creates the file before echo writes the line: wait for all of it.

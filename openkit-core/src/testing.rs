@@ -2,13 +2,16 @@
 //!
 //! A [`TestRepo`] lives in a temporary directory with its own `HOME`, no global or system
 //! git config, fixed author and dates, and optionally a bare `origin`. Use
-//! [`TestRepo::git_cli`] for the workbench and [`TestRepo::env`] for child processes (for
-//! example the `openkit` binary) so nothing of the developer's machine leaks in.
+//! [`TestRepo::composition`] for the workbench and [`TestRepo::env`] for child processes
+//! (for example the `openkit` binary) so nothing of the developer's machine leaks in.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::command::CommandRunner;
+use crate::compose::Composition;
 use crate::git::GitCli;
+use crate::host::HostEnv;
 use crate::paths::Paths;
 
 /// The environment that makes git hermetic and deterministic.
@@ -163,11 +166,24 @@ impl TestRepo {
         hermetic_env(&self.home)
     }
 
-    /// A git runner using the hermetic environment.
+    /// The host environment a workbench over this repository runs with: the hermetic
+    /// variables, `SHELL=/bin/sh` and the test process's `PATH` (so `git` and `sh` are
+    /// found), and nothing else of the developer's machine.
+    pub fn host_env(&self) -> HostEnv {
+        HostEnv::from_vars(self.env())
+            .with_var("SHELL", "/bin/sh")
+            .with_var("PATH", std::env::var_os("PATH").unwrap_or_default())
+    }
+
+    /// The composition of this repository's workbench: hermetic host environment and
+    /// defaults otherwise; swap what the test needs, then `build()`.
+    pub fn composition(&self) -> Composition {
+        Composition::new(self.paths(), self.host_env())
+    }
+
+    /// A git runner over [`TestRepo::host_env`].
     pub fn git_cli(&self) -> GitCli {
-        self.env()
-            .into_iter()
-            .fold(GitCli::new(), |git, (k, v)| git.with_env(k, v))
+        GitCli::with_runner(CommandRunner::new(self.host_env()))
     }
 
     /// Runs git in the project root; panics on failure. Returns stdout.

@@ -3,18 +3,26 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::backbone::Backbone;
+use crate::host::HostEnv;
+use crate::notes::NotesStore;
+use crate::perf::PerfMonitor;
+use crate::status::StatusEngine;
+use crate::tasks::LocalTasks;
 
 use crate::config::ConfigStore;
 use crate::devserver::StartRequest;
 use crate::error::{DomainError, ErrorKind};
-use crate::events::{ActivityNotice, EventSink, NoEvents, Severity, WorkbenchEvent};
+use crate::events::{ActivityNotice, EventSink, Severity, WorkbenchEvent};
 use crate::git::GitCli;
 use crate::links;
 use crate::paths::Paths;
-use crate::ports::{DevServerRuntime, DevServers, NoDevServers, NoTerminals, Terminals};
+use crate::ports::{DevServerRuntime, DevServers, Terminals};
 use crate::provision;
 use crate::worktree::{
-    GitWorktrees, ROOT_ID, RecoverAction, Resolution, WorktreeEngine, WorktreeError, WorktreeInfo,
+    ROOT_ID, RecoverAction, Resolution, WorktreeEngine, WorktreeError, WorktreeInfo,
     WorktreeStatus, default_id_for_branch, resolve, validate_branch, validate_id,
 };
 
@@ -109,76 +117,52 @@ impl KeyedLocks {
     }
 }
 
-/// Builds a [`Workbench`], swapping any port.
-pub struct WorkbenchBuilder {
-    paths: Paths,
-    git: GitCli,
-    engine: Option<Arc<dyn WorktreeEngine>>,
-    dev_servers: Arc<dyn DevServers>,
-    terminals: Arc<dyn Terminals>,
-    events: Arc<dyn EventSink>,
+/// The services a [`Workbench`] is made of; filled in by
+/// [`Composition`](crate::compose::Composition).
+pub(crate) struct Services {
+    pub(crate) paths: Paths,
+    pub(crate) host: HostEnv,
+    pub(crate) git: GitCli,
+    pub(crate) engine: Arc<dyn WorktreeEngine>,
+    pub(crate) dev_servers: Arc<dyn DevServers>,
+    pub(crate) terminals: Arc<dyn Terminals>,
+    pub(crate) events: Arc<dyn EventSink>,
+    pub(crate) backbone: Arc<Backbone>,
+    pub(crate) perf: PerfMonitor,
+    pub(crate) discover_cap: Duration,
 }
 
-impl WorkbenchBuilder {
-    /// Uses `git` for every git command (e.g. with an observer, or a hermetic env).
-    pub fn git(mut self, git: GitCli) -> Self {
-        self.git = git;
-        self
-    }
+/// The workbench's background tasks (live status, worktree events); they stop when this
+/// is dropped.
+#[derive(Debug)]
+#[must_use = "the background tasks stop when this is dropped"]
+pub struct Background {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
 
-    /// Replaces the git worktree engine.
-    pub fn engine(mut self, engine: Arc<dyn WorktreeEngine>) -> Self {
-        self.engine = Some(engine);
-        self
-    }
-
-    /// Sets the dev-server runner.
-    pub fn dev_servers(mut self, dev_servers: Arc<dyn DevServers>) -> Self {
-        self.dev_servers = dev_servers;
-        self
-    }
-
-    /// Sets the terminal manager.
-    pub fn terminals(mut self, terminals: Arc<dyn Terminals>) -> Self {
-        self.terminals = terminals;
-        self
-    }
-
-    /// Sets where events go.
-    pub fn events(mut self, events: Arc<dyn EventSink>) -> Self {
-        self.events = events;
-        self
-    }
-
-    /// Builds the workbench; opens the git repository unless an engine was given.
-    pub fn build(self) -> Result<Workbench, WorktreeError> {
-        let engine = match self.engine {
-            Some(engine) => engine,
-            None => Arc::new(GitWorktrees::open(self.paths.clone(), self.git.clone())?),
-        };
-        Ok(Workbench {
-            config: ConfigStore::new(self.paths.clone()),
-            paths: self.paths,
-            git: self.git,
-            engine,
-            dev_servers: self.dev_servers,
-            terminals: self.terminals,
-            events: self.events,
-            creating: Mutex::new(BTreeMap::new()),
-            locks: KeyedLocks::default(),
-        })
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
 /// Every service of one project, wired together.
 pub struct Workbench {
     paths: Paths,
+    host: HostEnv,
     config: ConfigStore,
     git: GitCli,
     engine: Arc<dyn WorktreeEngine>,
     dev_servers: Arc<dyn DevServers>,
     terminals: Arc<dyn Terminals>,
     events: Arc<dyn EventSink>,
+    backbone: Arc<Backbone>,
+    notes: Arc<NotesStore>,
+    tasks: Arc<LocalTasks>,
+    perf: PerfMonitor,
+    discover_cap: Duration,
     creating: Mutex<BTreeMap<String, Creating>>,
     locks: KeyedLocks,
 }
@@ -192,21 +176,81 @@ impl std::fmt::Debug for Workbench {
 }
 
 impl Workbench {
-    /// Starts building a workbench for the project at `paths`.
-    pub fn builder(paths: Paths) -> WorkbenchBuilder {
-        WorkbenchBuilder {
-            paths,
-            git: GitCli::new(),
-            engine: None,
-            dev_servers: Arc::new(NoDevServers),
-            terminals: Arc::new(NoTerminals),
-            events: Arc::new(NoEvents),
+    pub(crate) fn from_services(s: Services) -> Self {
+        Workbench {
+            config: ConfigStore::new(s.paths.clone()),
+            notes: Arc::new(NotesStore::new(s.paths.clone())),
+            tasks: Arc::new(LocalTasks::new(s.paths.clone())),
+            paths: s.paths,
+            host: s.host,
+            git: s.git,
+            engine: s.engine,
+            dev_servers: s.dev_servers,
+            terminals: s.terminals,
+            events: s.events,
+            backbone: s.backbone,
+            perf: s.perf,
+            discover_cap: s.discover_cap,
+            creating: Mutex::new(BTreeMap::new()),
+            locks: KeyedLocks::default(),
         }
     }
 
-    /// A workbench with the default git engine and no dev servers, terminals or events.
-    pub fn open(paths: Paths) -> Result<Self, WorktreeError> {
-        Workbench::builder(paths).build()
+    /// Starts the background tasks: the live status engine (when the worktree engine has
+    /// one) and the publisher that turns "worktrees changed" into full-list events on the
+    /// bus. Needs a tokio runtime.
+    pub fn start_background(self: &Arc<Self>) -> Background {
+        let mut tasks = vec![tokio::spawn(publish_worktree_changes(
+            Arc::clone(&self.backbone),
+            Arc::downgrade(self),
+        ))];
+        if let Some(status) = self.engine.status_engine() {
+            let me = Arc::downgrade(self);
+            let events = Arc::clone(&self.events);
+            tasks.push(status.start(
+                move || {
+                    me.upgrade()
+                        .map_or_else(|| "main".into(), |w| w.base_branch())
+                },
+                move || events.publish(WorkbenchEvent::WorktreesChanged),
+            ));
+        }
+        Background { tasks }
+    }
+
+    /// The host environment everything this workbench runs inherits.
+    pub fn host(&self) -> &HostEnv {
+        &self.host
+    }
+
+    /// The event backbone: the bus, the activity log and the ops log.
+    pub fn backbone(&self) -> &Arc<Backbone> {
+        &self.backbone
+    }
+
+    /// Per-issue notes.
+    pub fn notes(&self) -> &Arc<NotesStore> {
+        &self.notes
+    }
+
+    /// Local tasks.
+    pub fn tasks(&self) -> &Arc<LocalTasks> {
+        &self.tasks
+    }
+
+    /// The performance monitor.
+    pub fn perf(&self) -> &PerfMonitor {
+        &self.perf
+    }
+
+    /// The longest port discovery may run.
+    pub fn discover_cap(&self) -> Duration {
+        self.discover_cap
+    }
+
+    /// The live status engine, when the worktree engine has one.
+    pub fn status_engine(&self) -> Option<&StatusEngine> {
+        self.engine.status_engine()
     }
 
     /// The project's paths.
@@ -287,14 +331,33 @@ impl Workbench {
         Ok(out)
     }
 
-    /// Resolves `id` to a canonical worktree id: exact, then unique case-insensitive.
-    pub async fn resolve(&self, id: &str) -> Result<String, WorktreeError> {
-        let list = self.list_worktrees().await?;
-        resolve_in(id, list.iter().map(|w| w.id.as_str()))
+    /// Makes the next list re-read git's registrations before answering, so a worktree
+    /// added or removed behind OpenKit's back a moment ago is seen (the live snapshot
+    /// catches up by itself shortly after).
+    fn resync(&self) {
+        if let Some(status) = self.engine.status_engine() {
+            status.invalidate(None);
+        }
     }
 
-    /// One worktree by (case-insensitive) id.
+    /// Resolves `id` to a canonical worktree id: exact, then unique case-insensitive.
+    pub async fn resolve(&self, id: &str) -> Result<String, WorktreeError> {
+        self.worktree(id).await.map(|w| w.id)
+    }
+
+    /// One worktree by (case-insensitive) id. An id the live snapshot does not know is
+    /// looked up once more after re-reading git's registrations.
     pub async fn worktree(&self, id: &str) -> Result<WorktreeInfo, WorktreeError> {
+        match self.find(id).await {
+            Err(WorktreeError::NotFound { .. }) if self.engine.status_engine().is_some() => {
+                self.resync();
+                self.find(id).await
+            }
+            found => found,
+        }
+    }
+
+    async fn find(&self, id: &str) -> Result<WorktreeInfo, WorktreeError> {
         let list = self.list_worktrees().await?;
         let canonical = resolve_in(id, list.iter().map(|w| w.id.as_str()))?;
         Ok(list
@@ -324,6 +387,7 @@ impl Workbench {
         let config = self.config.load()?.unwrap_or_default();
 
         let guard = self.locks.lock(&id).await;
+        self.resync();
         let existing = self.list_worktrees().await?;
         if let Some(other) = existing.iter().find(|w| w.id.eq_ignore_ascii_case(&id)) {
             return Err(WorktreeError::Exists {
@@ -465,6 +529,8 @@ impl Workbench {
         id: &str,
         action: &'static str,
     ) -> Result<WorktreeInfo, WorktreeError> {
+        // A change acts on what git says now, not on the live snapshot.
+        self.resync();
         let info = self.worktree(id).await?;
         if info.is_root {
             return Err(WorktreeError::RootImmutable { action });
@@ -688,5 +754,20 @@ fn resolve_in<'a>(
             matches,
         }),
         Resolution::Missing => Err(WorktreeError::NotFound { id: id.to_string() }),
+    }
+}
+
+/// Re-lists the worktrees after every coalesced "worktrees changed" signal and broadcasts
+/// the list; ends when the workbench is gone.
+async fn publish_worktree_changes(backbone: Arc<Backbone>, workbench: std::sync::Weak<Workbench>) {
+    loop {
+        backbone.worktrees_changed().await;
+        let Some(wb) = workbench.upgrade() else {
+            return;
+        };
+        match wb.list_worktrees().await {
+            Ok(list) => backbone.publish_worktrees(list),
+            Err(e) => tracing::warn!("could not list worktrees for the event stream: {e}"),
+        }
     }
 }

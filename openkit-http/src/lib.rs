@@ -7,13 +7,13 @@
 //! ## Embedding
 //!
 //! ```no_run
-//! use std::sync::Arc;
-//! use openkit_core::{Paths, Workbench};
+//! use openkit_core::{HostEnv, Paths};
 //! use openkit_http::Server;
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let paths = Paths::new("/path/to/repo", "/home/me/.openkit");
-//! let bound = Server::open(paths)?.port(4040).bind().await?;
+//! let host = HostEnv::from_vars(std::env::vars_os());
+//! let bound = Server::open(paths, host)?.port(4040).bind().await?;
 //! println!("listening on {}", bound.url());
 //! bound.serve(async { let _ = tokio::signal::ctrl_c().await; }).await?;
 //! # Ok(()) }

@@ -5,10 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use openkit_core::backbone::{Backbone, publish_worktree_changes};
-use openkit_core::git::GitCli;
 use openkit_core::persist;
-use openkit_core::{Paths, Workbench, WorktreeError};
+use openkit_core::{Composition, HostEnv, Paths, Workbench, WorktreeError};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -43,72 +41,40 @@ pub enum ServerError {
 /// Builder for the OpenKit server.
 pub struct Server {
     workbench: Arc<Workbench>,
-    backbone: Arc<Backbone>,
     terminals: openkit_pty::TerminalManager,
-    shell: Option<String>,
     host: IpAddr,
     port: u16,
     extra_origins: Vec<String>,
-    search_path: Vec<PathBuf>,
     write_server_file: bool,
 }
 
 impl Server {
-    /// A server for the project at `paths` with the default services: the git worktree
-    /// engine and the event backbone (activity and ops logs, command tracing).
-    pub fn open(paths: Paths) -> Result<Self, WorktreeError> {
-        Server::open_with_git(paths, GitCli::new())
-    }
-
-    /// Like [`Server::open`], running git through `git` (e.g. a hermetic environment).
-    pub fn open_with_git(paths: Paths, git: GitCli) -> Result<Self, WorktreeError> {
-        let backbone = Backbone::new(paths.clone());
+    /// A server for the project at `paths` with the default services (see
+    /// [`Composition`]) and PTY terminals, everything it runs getting `host_env`.
+    pub fn open(paths: Paths, host_env: HostEnv) -> Result<Self, WorktreeError> {
         let terminals = openkit_pty::TerminalManager::new();
-        let hooks = openkit_core::devserver::PortHooks {
-            node: openkit_core::devserver::install_node_hook(&paths.global_dir().join("cache"))
-                .map_err(|e| tracing::warn!("the Node port hook is unavailable: {e}"))
-                .ok(),
-            native: openkit_core::devserver::install_native_hook(&paths.global_dir().join("cache")),
-        };
-        let dev_servers =
-            openkit_core::devserver::DevServerManager::new(Arc::clone(&backbone) as _, hooks);
-        let workbench = Arc::new(
-            backbone
-                .attach(Workbench::builder(paths), git)
-                .terminals(Arc::new(terminals.clone()))
-                .dev_servers(dev_servers)
-                .build()?,
-        );
-        Ok(Server::new(workbench, backbone).terminals(terminals))
+        let workbench = Composition::new(paths, host_env)
+            .terminals(Arc::new(terminals.clone()))
+            .build()?;
+        Ok(Server::new(workbench, terminals))
     }
 
-    /// A server for `workbench`, whose events go to `backbone`, on 127.0.0.1:4040 (trying
-    /// the next ports when taken).
-    pub fn new(workbench: Arc<Workbench>, backbone: Arc<Backbone>) -> Self {
+    /// A server for a composed `workbench` whose terminals port is `terminals`, on
+    /// 127.0.0.1:4040 (trying the next ports when taken).
+    pub fn new(workbench: Arc<Workbench>, terminals: openkit_pty::TerminalManager) -> Self {
         Server {
             workbench,
-            backbone,
-            terminals: openkit_pty::TerminalManager::new(),
-            shell: None,
+            terminals,
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 4040,
             extra_origins: Vec::new(),
-            search_path: Vec::new(),
             write_server_file: true,
         }
     }
 
-    /// The terminal manager; give the workbench the same one so deleting a worktree ends
-    /// its sessions.
-    pub fn terminals(mut self, terminals: openkit_pty::TerminalManager) -> Self {
-        self.terminals = terminals;
-        self
-    }
-
-    /// The shell terminals start (the caller passes `$SHELL`; `/bin/sh` when `None`).
-    pub fn shell(mut self, shell: Option<String>) -> Self {
-        self.shell = shell;
-        self
+    /// The workbench this server serves.
+    pub fn workbench(&self) -> &Arc<Workbench> {
+        &self.workbench
     }
 
     /// The first port to try; 0 lets the OS choose.
@@ -126,12 +92,6 @@ impl Server {
     /// Also accepts requests from this origin (see [`SecurityPolicy::allow_origin`]).
     pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
         self.extra_origins.push(origin.into());
-        self
-    }
-
-    /// Directories searched for local apps (usually `$PATH`).
-    pub fn search_path(mut self, search_path: Vec<PathBuf>) -> Self {
-        self.search_path = search_path;
         self
     }
 
@@ -159,15 +119,9 @@ impl Server {
                             p.allow_origin(o.clone())
                         });
                     let (stop, stopped) = watch::channel(false);
-                    let state = AppState::new(
-                        Arc::clone(&self.workbench),
-                        Arc::clone(&self.backbone),
-                        policy,
-                    )
-                    .with_search_path(self.search_path)
-                    .with_terminals(self.terminals.clone())
-                    .with_shell(self.shell.clone())
-                    .with_shutdown(stopped);
+                    let state =
+                        AppState::new(Arc::clone(&self.workbench), self.terminals.clone(), policy)
+                            .with_shutdown(stopped);
                     let server_file = self
                         .write_server_file
                         .then(|| self.workbench.paths().server_file());
@@ -227,10 +181,7 @@ impl BoundServer {
                 tracing::warn!("could not write {}: {e}", file.display());
             }
         }
-        let publisher = tokio::spawn(publish_worktree_changes(
-            Arc::clone(self.state.backbone()),
-            Arc::downgrade(self.state.workbench()),
-        ));
+        let background = self.state.workbench().start_background();
         let terminals = self.state.terminals().clone();
         let workbench = Arc::clone(self.state.workbench());
         let app = crate::router(self.state);
@@ -243,7 +194,7 @@ impl BoundServer {
             })
             .await
             .map_err(ServerError::Serve);
-        publisher.abort();
+        drop(background);
         // No terminal or dev-server child outlives the server.
         terminals.shutdown_all();
         workbench.stop_all_dev_servers().await;

@@ -291,15 +291,6 @@ fn human(d: Duration) -> String {
     }
 }
 
-/// Where a child's environment starts from.
-enum BaseEnv {
-    /// The host snapshot, filtered by the [`env`] policy.
-    Host(HostEnv),
-    /// LEGACY: the process environment, inherited, minus the well-known secrets and
-    /// context variables. Goes away when every caller passes a [`HostEnv`].
-    Inherited,
-}
-
 /// The two budgets. A runner and its clones share them.
 struct Limits {
     short: Semaphore,
@@ -332,7 +323,7 @@ impl Limits {
 /// Cheap to clone; clones share the environment and the budgets.
 #[derive(Clone)]
 pub struct CommandRunner {
-    base: Arc<BaseEnv>,
+    host: Arc<HostEnv>,
     limits: Arc<Limits>,
     observer: Option<Arc<dyn CommandObserver>>,
 }
@@ -340,10 +331,7 @@ pub struct CommandRunner {
 impl fmt::Debug for CommandRunner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never the variables' values: they may be secrets.
-        let env = match &*self.base {
-            BaseEnv::Host(host) => format!("host ({} variables)", host.vars().count()),
-            BaseEnv::Inherited => "inherited (legacy)".to_string(),
-        };
+        let env = format!("host ({} variables)", self.host.vars().count());
         f.debug_struct("CommandRunner")
             .field("env", &env)
             .field("short_limit", &self.limits.short_max)
@@ -359,20 +347,7 @@ impl CommandRunner {
     /// (`HostEnv::from_vars(std::env::vars_os())`).
     pub fn new(host: HostEnv) -> Self {
         CommandRunner {
-            base: Arc::new(BaseEnv::Host(host)),
-            limits: Arc::new(Limits::new(DEFAULT_SHORT_LIMIT, DEFAULT_LONG_LIMIT)),
-            observer: None,
-        }
-    }
-
-    /// LEGACY, to be removed when the composition passes a [`HostEnv`] everywhere:
-    /// children inherit the process environment, minus the
-    /// [`env::WELL_KNOWN_SECRETS`] and [`env::CONTEXT_NAMES`] (names the policy's
-    /// patterns would catch but that cannot be listed without reading the environment
-    /// are not scrubbed). Used by `GitCli::new()` and the runner-less entry points.
-    pub fn inheriting_process_env() -> Self {
-        CommandRunner {
-            base: Arc::new(BaseEnv::Inherited),
+            host: Arc::new(host),
             limits: Arc::new(Limits::new(DEFAULT_SHORT_LIMIT, DEFAULT_LONG_LIMIT)),
             observer: None,
         }
@@ -396,12 +371,9 @@ impl CommandRunner {
         self.observer.as_ref()
     }
 
-    /// The host environment, unless this is the legacy inheriting runner.
-    pub fn host(&self) -> Option<&HostEnv> {
-        match &*self.base {
-            BaseEnv::Host(host) => Some(host),
-            BaseEnv::Inherited => None,
-        }
+    /// The host environment children start from.
+    pub fn host(&self) -> &HostEnv {
+        &self.host
     }
 
     /// How many commands of `budget` are running now.
@@ -551,24 +523,13 @@ impl CommandRunner {
         let mut command = std::process::Command::new(&spec.program);
         command.args(&spec.args).current_dir(&spec.cwd);
         let mut secrets = Vec::new();
-        match &*self.base {
-            BaseEnv::Host(host) => {
-                command.env_clear();
-                for (name, value) in host.vars() {
-                    if env::passes(name, &spec.allowed) {
-                        if env::is_secret(name) {
-                            secrets.push(value.to_string_lossy().into_owned());
-                        }
-                        command.env(name, value);
-                    }
+        command.env_clear();
+        for (name, value) in self.host.vars() {
+            if env::passes(name, &spec.allowed) {
+                if env::is_secret(name) {
+                    secrets.push(value.to_string_lossy().into_owned());
                 }
-            }
-            BaseEnv::Inherited => {
-                for name in env::WELL_KNOWN_SECRETS.iter().chain(env::CONTEXT_NAMES) {
-                    if !spec.allowed.iter().any(|a| a == name) {
-                        command.env_remove(name);
-                    }
-                }
+                command.env(name, value);
             }
         }
         for (name, value) in &spec.env {

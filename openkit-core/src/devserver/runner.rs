@@ -17,6 +17,7 @@ use super::run_group::{RUN_VAR, RunGroup};
 use super::sockets::listening_ports;
 use crate::error::{DomainError, ErrorKind};
 use crate::events::{ActivityNotice, EventSink, Severity, WorkbenchEvent};
+use crate::host::HostEnv;
 use crate::logs::now_iso;
 use crate::ports::{DevServerRuntime, DevServers};
 use crate::worktree::WorktreeStatus;
@@ -125,6 +126,7 @@ pub struct DevServerManager {
     events: Arc<dyn EventSink>,
     hooks: PortHooks,
     grace: Duration,
+    host: HostEnv,
 }
 
 impl std::fmt::Debug for DevServerManager {
@@ -136,13 +138,19 @@ impl std::fmt::Debug for DevServerManager {
 }
 
 impl DevServerManager {
-    /// A manager publishing to `events`, using `hooks`.
-    pub fn new(events: Arc<dyn EventSink>, hooks: PortHooks) -> Arc<Self> {
-        DevServerManager::with_grace(events, hooks, DEFAULT_GRACE)
+    /// A manager publishing to `events`, using `hooks`; dev servers get `host` as their
+    /// environment (plus the port contract).
+    pub fn new(events: Arc<dyn EventSink>, hooks: PortHooks, host: HostEnv) -> Arc<Self> {
+        DevServerManager::with_grace(events, hooks, DEFAULT_GRACE, host)
     }
 
     /// Like [`DevServerManager::new`] with a custom stop grace period.
-    pub fn with_grace(events: Arc<dyn EventSink>, hooks: PortHooks, grace: Duration) -> Arc<Self> {
+    pub fn with_grace(
+        events: Arc<dyn EventSink>,
+        hooks: PortHooks,
+        grace: Duration,
+        host: HostEnv,
+    ) -> Arc<Self> {
         Arc::new_cyclic(|me| DevServerManager {
             me: me.clone(),
             offsets: OffsetAllocator::new(),
@@ -154,6 +162,7 @@ impl DevServerManager {
             events,
             hooks,
             grace,
+            host,
         })
     }
 
@@ -241,9 +250,9 @@ impl DevServerManager {
             .use_native_hook
             .then(|| self.hooks.native.clone())
             .flatten();
-        // The child inherits our environment; the hooks extend these two values of it.
-        let inherited_node_options = std::env::var("NODE_OPTIONS").ok();
-        let inherited_ld_preload = std::env::var("LD_PRELOAD").ok();
+        // The child gets the host environment; the hooks extend these two values of it.
+        let inherited_node_options = self.host.var_str("NODE_OPTIONS");
+        let inherited_ld_preload = self.host.var_str("LD_PRELOAD");
         let env = port_env(
             offset,
             &req.known_ports,
@@ -251,8 +260,8 @@ impl DevServerManager {
             self.hooks.node.as_deref(),
             native.as_deref(),
             InheritedEnv {
-                node_options: inherited_node_options.as_deref(),
-                ld_preload: inherited_ld_preload.as_deref(),
+                node_options: inherited_node_options,
+                ld_preload: inherited_ld_preload,
             },
         );
         let tag = RunGroup::new_tag();
@@ -260,6 +269,8 @@ impl DevServerManager {
         cmd.arg("-c")
             .arg(&req.command)
             .current_dir(&req.cwd)
+            .env_clear()
+            .envs(self.host.vars())
             .envs(env.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env(RUN_VAR, &tag)
             .stdin(Stdio::null())

@@ -92,20 +92,7 @@ impl std::fmt::Debug for GitCli {
     }
 }
 
-impl Default for GitCli {
-    fn default() -> Self {
-        GitCli::new()
-    }
-}
-
 impl GitCli {
-    /// LEGACY, to be removed when the composition passes a runner everywhere: git runs
-    /// with the inherited process environment (minus the well-known secrets), through
-    /// [`CommandRunner::inheriting_process_env`]. Use [`GitCli::with_runner`].
-    pub fn new() -> Self {
-        GitCli::with_runner(CommandRunner::inheriting_process_env())
-    }
-
     /// Runs git through `runner`: its environment, budgets and observer.
     pub fn with_runner(runner: CommandRunner) -> Self {
         GitCli {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
 use git2::{Oid, Repository, StatusOptions};
 
@@ -96,10 +96,25 @@ pub fn has_commits(repo_dir: &Path) -> bool {
         .is_some_and(|r| r.head().ok().and_then(|h| h.target()).is_some())
 }
 
-/// How long a cached "has uncommitted changes" answer is trusted when nothing git tracks
-/// has changed. Edits to untracked or unstaged files do not touch HEAD or the index, so
-/// they show up within this window.
-pub const DIRTY_TTL: Duration = Duration::from_secs(2);
+/// How much of a cached status a refresh may trust.
+#[derive(Debug, Clone, Copy)]
+pub enum Freshness<'a> {
+    /// Recompute the dirty bit of every checkout (nobody watches the working trees).
+    Recheck,
+    /// Trust each cached dirty bit unless the checkout is in this set: a watcher saw its
+    /// working tree change. HEAD, index, upstream and base-branch changes are always
+    /// noticed, because they are part of the cache key.
+    Trust(&'a std::collections::HashSet<PathBuf>),
+}
+
+impl Freshness<'_> {
+    fn recheck(&self, path: &Path) -> bool {
+        match self {
+            Freshness::Recheck => true,
+            Freshness::Trust(changed) => changed.contains(path),
+        }
+    }
+}
 
 /// What decides whether a cached status is still valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +133,6 @@ struct CacheEntry {
     checkout: Option<String>,
     key: StatusKey,
     status: GitStatus,
-    dirty_checked: Instant,
 }
 
 /// Git status of many checkouts, cached by HEAD, index, upstream and base-branch oids so
@@ -151,14 +165,22 @@ impl StatusCache {
     /// Status of every checkout in `paths` against `base_branch`, computed in parallel for
     /// the entries whose cache is stale. A checkout git cannot open gets the default status.
     /// `paths` is the complete current set: entries of other paths are dropped.
-    pub fn statuses(&self, paths: &[PathBuf], base_branch: &str) -> Vec<GitStatus> {
-        // Make sure every path has an entry for the checkout that is there now (opening
-        // repositories outside the map lock): a checkout can be replaced behind OpenKit's
-        // back (moved, deleted and re-added) while its path stays the same.
+    pub fn statuses(
+        &self,
+        paths: &[PathBuf],
+        base_branch: &str,
+        freshness: Freshness<'_>,
+    ) -> Vec<GitStatus> {
+        self.retain(paths);
+        self.refresh(paths, base_branch, freshness)
+    }
+
+    /// Makes sure every path has an entry for the checkout that is there now (opening
+    /// repositories outside the map lock): a checkout can be replaced behind OpenKit's
+    /// back (moved, deleted and re-added) while its path stays the same.
+    fn open_stale(&self, paths: &[PathBuf]) {
         let stale: Vec<(&PathBuf, Option<String>)> = {
-            let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            let current: std::collections::HashSet<&PathBuf> = paths.iter().collect();
-            map.retain(|p, _| current.contains(p));
+            let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
             paths
                 .iter()
                 .filter_map(|p| {
@@ -183,7 +205,6 @@ impl StatusCache {
                     base_branch: String::from("\0unset"),
                 },
                 status: GitStatus::default(),
-                dirty_checked: Instant::now(),
             });
             let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
             match entry {
@@ -191,6 +212,47 @@ impl StatusCache {
                 None => map.remove(path),
             };
         }
+    }
+
+    /// True when git ignores `path` (absolute, inside `checkout`) in that checkout. A
+    /// checkout that cannot be opened ignores nothing.
+    pub fn is_ignored(&self, checkout: &Path, path: &Path) -> bool {
+        let Ok(rel) = path.strip_prefix(checkout) else {
+            return false;
+        };
+        if rel.as_os_str().is_empty() {
+            return false;
+        }
+        self.open_stale(std::slice::from_ref(&checkout.to_path_buf()));
+        let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(checkout).is_some_and(|entry| {
+            entry
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .repo
+                .is_path_ignored(rel)
+                .unwrap_or(false)
+        })
+    }
+
+    /// Drops the entries of checkouts that are not in `paths`.
+    pub fn retain(&self, paths: &[PathBuf]) {
+        let current: std::collections::HashSet<&PathBuf> = paths.iter().collect();
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p, _| current.contains(p));
+    }
+
+    /// Like [`StatusCache::statuses`] for some of the checkouts, keeping the entries of
+    /// the others.
+    pub fn refresh(
+        &self,
+        paths: &[PathBuf],
+        base_branch: &str,
+        freshness: Freshness<'_>,
+    ) -> Vec<GitStatus> {
+        self.open_stale(paths);
         let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let workers = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
@@ -200,6 +262,7 @@ impl StatusCache {
                 Some(entry) => refresh_entry(
                     &mut entry.lock().unwrap_or_else(|e| e.into_inner()),
                     base_branch,
+                    freshness.recheck(path),
                 ),
                 None => GitStatus::default(),
             }
@@ -258,13 +321,11 @@ fn current_key(repo: &Repository, base_branch: &str) -> StatusKey {
     }
 }
 
-fn refresh_entry(entry: &mut CacheEntry, base_branch: &str) -> GitStatus {
+fn refresh_entry(entry: &mut CacheEntry, base_branch: &str, recheck_dirty: bool) -> GitStatus {
     let key = current_key(&entry.repo, base_branch);
-    let now = Instant::now();
     if key == entry.key {
-        if now.duration_since(entry.dirty_checked) >= DIRTY_TTL {
+        if recheck_dirty {
             entry.status.has_uncommitted = is_dirty(&entry.repo);
-            entry.dirty_checked = now;
         }
         return entry.status;
     }
@@ -291,7 +352,6 @@ fn refresh_entry(entry: &mut CacheEntry, base_branch: &str) -> GitStatus {
         commits_ahead_of_base: ahead_of_base,
     };
     entry.key = key;
-    entry.dirty_checked = now;
     entry.status
 }
 

@@ -3,15 +3,15 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::error::IoFailure;
-use crate::git::repo::{self, StatusCache};
+use crate::git::repo;
 use crate::git::{GitCli, GitError};
 use crate::paths::Paths;
-use crate::worktree::{ROOT_ID, WorktreeError, WorktreeRecord};
+use crate::status::{Layout, StatusEngine, StatusSettings};
+use crate::worktree::{WorktreeError, WorktreeRecord};
 
 /// How to recover an inconsistent worktree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +81,12 @@ pub trait WorktreeEngine: Send + Sync {
     /// Every id that names a worktree in some state: registered with git (even when its
     /// directory is gone) or present as a directory under `.openkit/worktrees/`.
     async fn known_ids(&self) -> Vec<String>;
+
+    /// The live status engine behind [`WorktreeEngine::list`], if this engine has one to
+    /// start.
+    fn status_engine(&self) -> Option<&StatusEngine> {
+        None
+    }
 }
 
 /// The default engine: git CLI for mutations, libgit2 and file reads for queries.
@@ -88,8 +94,7 @@ pub struct GitWorktrees {
     paths: Paths,
     git: GitCli,
     common_dir: PathBuf,
-    worktrees_dir_canonical: Option<PathBuf>,
-    cache: Arc<StatusCache>,
+    status: StatusEngine,
     /// Serialises this engine's worktree and branch mutations: concurrent `git worktree`
     /// commands in one repository race on `.git/worktrees/` (one reads the half-written
     /// registration of another and fails).
@@ -107,14 +112,22 @@ impl std::fmt::Debug for GitWorktrees {
 impl GitWorktrees {
     /// An engine for the repository at `paths.project_root()`.
     pub fn open(paths: Paths, git: GitCli) -> Result<Self, WorktreeError> {
+        GitWorktrees::with_status_settings(paths, git, StatusSettings::default())
+    }
+
+    /// Like [`GitWorktrees::open`], with the status engine tuned by `settings`.
+    pub fn with_status_settings(
+        paths: Paths,
+        git: GitCli,
+        settings: StatusSettings,
+    ) -> Result<Self, WorktreeError> {
         let common_dir = repo::common_dir(paths.project_root()).map_err(GitError::from)?;
         let common_dir = common_dir.canonicalize().unwrap_or(common_dir);
         Ok(GitWorktrees {
-            worktrees_dir_canonical: paths.worktrees_dir().canonicalize().ok(),
+            status: StatusEngine::new(Layout::new(&paths, common_dir.clone()), settings),
             paths,
             git,
             common_dir,
-            cache: Arc::new(StatusCache::new()),
             mutations: tokio::sync::Mutex::new(()),
         })
     }
@@ -125,20 +138,7 @@ impl GitWorktrees {
 
     /// Registrations whose checkout lives directly in `.openkit/worktrees/`, with their ids.
     fn managed_registrations(&self) -> Vec<(String, repo::Registration)> {
-        let plain = self.paths.worktrees_dir();
-        let canonical = self
-            .worktrees_dir_canonical
-            .clone()
-            .or_else(|| plain.canonicalize().ok());
-        repo::registrations(&self.common_dir)
-            .into_iter()
-            .filter_map(|reg| {
-                let parent = reg.path.parent()?;
-                let inside = parent == plain || canonical.as_deref() == Some(parent);
-                let id = reg.path.file_name()?.to_str()?.to_string();
-                inside.then_some((id, reg))
-            })
-            .collect()
+        self.status.layout().managed_registrations()
     }
 
     fn registration(&self, id: &str) -> Option<repo::Registration> {
@@ -252,38 +252,7 @@ impl GitWorktrees {
 #[async_trait]
 impl WorktreeEngine for GitWorktrees {
     async fn list(&self, base_branch: &str) -> Result<Vec<WorktreeRecord>, WorktreeError> {
-        let mut records = vec![WorktreeRecord {
-            id: ROOT_ID.to_string(),
-            path: self.root().to_path_buf(),
-            branch: repo::read_head_branch(&self.common_dir).unwrap_or_default(),
-            git: Default::default(),
-            is_root: true,
-        }];
-        let mut linked: Vec<WorktreeRecord> = self
-            .managed_registrations()
-            .into_iter()
-            .filter(|(_, reg)| reg.path.is_dir())
-            .map(|(id, reg)| WorktreeRecord {
-                id,
-                path: reg.path,
-                branch: reg.branch.unwrap_or_default(),
-                git: Default::default(),
-                is_root: false,
-            })
-            .collect();
-        linked.sort_by(|a, b| a.id.cmp(&b.id));
-        records.extend(linked);
-
-        let cache = Arc::clone(&self.cache);
-        let paths: Vec<PathBuf> = records.iter().map(|r| r.path.clone()).collect();
-        let base = base_branch.to_string();
-        let statuses = tokio::task::spawn_blocking(move || cache.statuses(&paths, &base))
-            .await
-            .map_err(|e| IoFailure::new("computing git status", std::io::Error::other(e)))?;
-        for (record, status) in records.iter_mut().zip(statuses) {
-            record.git = status;
-        }
-        Ok(records)
+        Ok(self.status.list(base_branch).await?.as_ref().clone())
     }
 
     async fn add(
@@ -319,7 +288,7 @@ impl WorktreeEngine for GitWorktrees {
                 })?;
         }
         // Whatever was cached for this path described an earlier checkout.
-        self.cache.invalidate(&path);
+        let _changing = self.status.changing(&path);
         match self.checkout(&path, branch, base_branch).await {
             Ok(created_branch) => Ok(AddOutcome {
                 path,
@@ -346,6 +315,7 @@ impl WorktreeEngine for GitWorktrees {
     async fn remove(&self, id: &str) -> Result<(), WorktreeError> {
         let _mutating = self.mutations.lock().await;
         let path = self.paths.worktree_dir(id);
+        let _changing = self.status.changing(&path);
         let path_str = path.to_string_lossy().into_owned();
         let git_result = self
             .git
@@ -364,7 +334,6 @@ impl WorktreeEngine for GitWorktrees {
                 })?;
         }
         self.prune().await;
-        self.cache.invalidate(&path);
         Ok(())
     }
 
@@ -399,6 +368,7 @@ impl WorktreeEngine for GitWorktrees {
     ) -> Result<(), WorktreeError> {
         let _mutating = self.mutations.lock().await;
         let path = self.paths.worktree_dir(id);
+        let _changing = self.status.changing(&path);
         let failed = |reason: String| WorktreeError::RenameFailed {
             id: id.to_string(),
             reason,
@@ -438,7 +408,6 @@ impl WorktreeEngine for GitWorktrees {
                 }
                 return Err(err);
             }
-            self.cache.invalidate(&path);
         }
         Ok(())
     }
@@ -471,7 +440,7 @@ impl WorktreeEngine for GitWorktrees {
                     failed("the worktree's branch is unknown; pass \"branch\"".into())
                 })?,
         };
-        self.cache.invalidate(&path);
+        let _changing = self.status.changing(&path);
         match action {
             RecoverAction::Reuse => {
                 if path.exists() {
@@ -541,5 +510,9 @@ impl WorktreeEngine for GitWorktrees {
         ids.sort();
         ids.dedup();
         ids
+    }
+
+    fn status_engine(&self) -> Option<&StatusEngine> {
+        Some(&self.status)
     }
 }

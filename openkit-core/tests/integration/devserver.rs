@@ -68,16 +68,18 @@ fn fixture(config: serde_json::Value) -> Fixture {
         node: Some(install_node_hook(&cache).expect("writing the Node hook")),
         native: install_native_hook(&cache),
     };
-    let manager =
-        DevServerManager::with_grace(Arc::clone(&events) as _, hooks, Duration::from_secs(1));
-    let wb = Arc::new(
-        Workbench::builder(repo.paths())
-            .git(repo.git_cli())
-            .dev_servers(Arc::clone(&manager) as _)
-            .events(Arc::clone(&events) as _)
-            .build()
-            .expect("building the workbench"),
+    let manager = DevServerManager::with_grace(
+        Arc::clone(&events) as _,
+        hooks,
+        Duration::from_secs(1),
+        repo.host_env(),
     );
+    let wb = repo
+        .composition()
+        .dev_servers(Arc::clone(&manager) as _)
+        .events(Arc::clone(&events) as _)
+        .build()
+        .expect("building the workbench");
     Fixture {
         repo,
         wb,
@@ -615,6 +617,7 @@ fn dropping_the_manager_kills_what_it_still_runs() {
     let manager = DevServerManager::new(
         Arc::new(openkit_core::events::NoEvents),
         PortHooks::default(),
+        repo.host_env(),
     );
     let started = rt
         .block_on(manager.start_server(StartRequest {

@@ -4,11 +4,13 @@
 //! One binary for the whole crate keeps link time low; each area has its own module.
 //! Every wait is bounded by [`within`].
 
+mod backbone;
 mod command;
 mod config;
 mod devserver;
 mod install;
 mod lifecycle;
+mod live_status;
 mod status;
 mod worktrees;
 
@@ -33,12 +35,7 @@ pub async fn within<F: IntoFuture>(fut: F) -> F::Output {
 
 /// A workbench over `repo` using its hermetic git environment.
 pub fn workbench(repo: &TestRepo) -> Arc<Workbench> {
-    Arc::new(
-        Workbench::builder(repo.paths())
-            .git(repo.git_cli())
-            .build()
-            .expect("building the workbench"),
-    )
+    repo.composition().build().expect("building the workbench")
 }
 
 /// A create request.

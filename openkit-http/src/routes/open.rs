@@ -48,7 +48,12 @@ pub async fn open(
         return Err(OpenError::UnknownTarget(target).into());
     }
     let worktree = state.workbench().worktree(&id).await?;
-    open_targets::open(&target, &worktree.path, &state.inner.search_path)?;
+    open_targets::open_with(
+        state.workbench().git().runner(),
+        &target,
+        &worktree.path,
+        &state.inner.search_path,
+    )?;
     // Remember the choice when the project has a config to remember it in.
     let config = state.workbench().config();
     if config.paths().config_file().exists() {

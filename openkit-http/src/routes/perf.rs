@@ -6,10 +6,9 @@
 
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -17,40 +16,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::Stream;
-use openkit_core::Workbench;
-use openkit_core::perf::{PerfMonitor, PerfSnapshot, ProcessSource, TrackedWorktree};
+use openkit_core::perf::{PerfMonitor, PerfSnapshot};
 use serde_json::{Value, json};
 
 use crate::state::AppState;
 
 /// Interval of the keep-alive comments on the stream.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
-
-/// The workbench's processes: each worktree's running dev server and the processes of its
-/// terminal sessions (from the workbench's [`openkit_core::ports::Terminals`]).
-pub struct WorkbenchProcesses(pub Weak<Workbench>);
-
-#[async_trait]
-impl ProcessSource for WorkbenchProcesses {
-    async fn tracked(&self) -> Vec<TrackedWorktree> {
-        let Some(workbench) = self.0.upgrade() else {
-            return Vec::new();
-        };
-        let terminals = workbench.terminals();
-        workbench
-            .list_worktrees()
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .map(|w| TrackedWorktree {
-                agent_session_pids: terminals.session_pids(&w.id),
-                dev_server_pid: w.pid,
-                worktree_id: w.id,
-            })
-            .filter(|t| t.dev_server_pid.is_some() || !t.agent_session_pids.is_empty())
-            .collect()
-    }
-}
 
 /// The perf endpoints over `monitor` alone, state applied: `GET /api/perf`,
 /// `GET /api/perf/current`, `GET /api/perf/stream`. Do not merge it into a router that
@@ -145,7 +117,9 @@ mod tests {
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
     use http_body_util::BodyExt;
-    use openkit_core::perf::{LIVE_BUFFER, NoProcesses, StaticProcesses};
+    use openkit_core::perf::{
+        LIVE_BUFFER, NoProcesses, ProcessSource, StaticProcesses, TrackedWorktree,
+    };
     use tower::ServiceExt;
 
     const WAIT: Duration = Duration::from_secs(10);

@@ -7,9 +7,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use openkit_core::Workbench;
-use openkit_core::backbone::{Backbone, publish_worktree_changes};
+use openkit_core::backbone::Backbone;
 use openkit_core::testing::TestRepo;
+use openkit_core::{Background, Composition, HostEnv, Workbench};
 use openkit_http::{AppState, SecurityPolicy, router};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -20,9 +20,26 @@ pub struct Api {
     pub repo: TestRepo,
     pub backbone: Arc<Backbone>,
     pub terminals: openkit_pty::TerminalManager,
-    /// Keeps the workbench alive for the worktree publisher task.
-    _workbench: Arc<Workbench>,
+    pub workbench: Arc<Workbench>,
+    /// Keeps the live status engine and the worktree publisher running.
+    _background: Background,
+    _tools: Option<tempfile::TempDir>,
     pub app: Router,
+}
+
+/// A directory with links to the basic tools found on the test process's `PATH`.
+fn tools_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("creating the tools dir");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for tool in ["git", "sh", "chmod", "cat", "env", "sleep", "mkdir", "rm"] {
+        if let Some(found) = std::env::split_paths(&path)
+            .map(|d| d.join(tool))
+            .find(|p| p.is_file())
+        {
+            std::os::unix::fs::symlink(found, dir.path().join(tool)).expect("linking a tool");
+        }
+    }
+    dir
 }
 
 impl Api {
@@ -31,51 +48,48 @@ impl Api {
     }
 
     pub fn with_repo(repo: TestRepo) -> Self {
-        Api::with_search_path(repo, Vec::new())
+        Api::with_host(repo, |host| host)
     }
 
+    /// An API over `repo` whose host `PATH` is `search_path` plus a directory of the few
+    /// tools the server and fake programs need (`git`, `sh`, `chmod`, ...), so what is
+    /// detected on `PATH` does not depend on the machine.
     pub fn with_search_path(repo: TestRepo, search_path: Vec<PathBuf>) -> Self {
-        let backbone = Backbone::new(repo.paths());
+        let tools = tools_dir();
+        let mut api = Api::with_host(repo, |host| {
+            let mut dirs = search_path;
+            dirs.push(tools.path().to_path_buf());
+            let path = std::env::join_paths(dirs).expect("joining PATH");
+            host.with_var("PATH", path)
+        });
+        api._tools = Some(tools);
+        api
+    }
+
+    /// An API over `repo`, the way `openkit serve` composes it, with the repo's hermetic
+    /// host environment changed by `host`.
+    pub fn with_host(repo: TestRepo, host: impl FnOnce(HostEnv) -> HostEnv) -> Self {
         let terminals = openkit_pty::TerminalManager::new();
-        let hooks = openkit_core::devserver::PortHooks {
-            node: openkit_core::devserver::install_node_hook(&repo.home().join(".openkit/cache"))
-                .ok(),
-            native: openkit_core::devserver::install_native_hook(
-                &repo.home().join(".openkit/cache"),
-            ),
-        };
-        let dev_servers = openkit_core::devserver::DevServerManager::with_grace(
-            Arc::clone(&backbone) as _,
-            hooks,
-            std::time::Duration::from_secs(2),
-        );
-        let workbench = Arc::new(
-            backbone
-                .attach(Workbench::builder(repo.paths()), repo.git_cli())
-                .terminals(Arc::new(terminals.clone()))
-                .dev_servers(dev_servers)
-                .build()
-                .unwrap(),
-        );
-        tokio::spawn(publish_worktree_changes(
-            Arc::clone(&backbone),
-            Arc::downgrade(&workbench),
-        ));
+        let workbench = Composition::new(repo.paths(), host(repo.host_env()))
+            .terminals(Arc::new(terminals.clone()))
+            .dev_server_grace(std::time::Duration::from_secs(2))
+            .discover_cap(std::time::Duration::from_secs(3))
+            .build()
+            .unwrap();
+        let background = workbench.start_background();
         let state = AppState::new(
             Arc::clone(&workbench),
-            Arc::clone(&backbone),
+            terminals.clone(),
             SecurityPolicy::for_port(PORT),
-        )
-        .with_search_path(search_path)
-        .with_terminals(terminals.clone())
-        .with_shell(Some("/bin/sh".into()))
-        .with_discover_cap(std::time::Duration::from_secs(3));
+        );
         Api {
             app: router(state),
             terminals,
             repo,
-            backbone,
-            _workbench: workbench,
+            backbone: Arc::clone(workbench.backbone()),
+            workbench,
+            _background: background,
+            _tools: None,
         }
     }
 
@@ -83,6 +97,7 @@ impl Api {
         &self,
         request: Request<Body>,
     ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let (method, path) = (request.method().clone(), request.uri().path().to_string());
         let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
@@ -93,6 +108,8 @@ impl Api {
             .unwrap()
             .to_bytes()
             .to_vec();
+        // Every response must match the OpenAPI document.
+        crate::openapi::check_response(&method, &path, status, &headers, &body);
         (status, headers, body)
     }
 
@@ -131,6 +148,27 @@ impl Api {
 
     pub async fn post(&self, uri: &str, body: Value) -> (StatusCode, Value) {
         self.call(Method::POST, uri, Some(body)).await
+    }
+
+    /// Waits until `GET /api/worktrees` lists exactly `ids` (changes made behind
+    /// OpenKit's back reach the live snapshot shortly after they happen).
+    pub async fn until_listed(&self, ids: &[&str]) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (_, body) = self.get("/api/worktrees").await;
+            let listed: Vec<&str> = body["worktrees"]
+                .as_array()
+                .map(|l| l.iter().filter_map(|w| w["id"].as_str()).collect())
+                .unwrap_or_default();
+            if listed == ids {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "expected {ids:?}, listed {listed:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 
     pub async fn create(&self, branch: &str) -> Value {

@@ -6,6 +6,7 @@ mod config;
 mod devservers;
 mod events;
 mod harness;
+mod live_status;
 mod logs;
 mod perf;
 mod rules;

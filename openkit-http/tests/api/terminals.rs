@@ -105,10 +105,9 @@ async fn sessions_scopes_and_teardown() {
 
 /// A real server on a free port, for WebSocket tests.
 async fn serve(repo: &TestRepo) -> (u16, tokio::sync::oneshot::Sender<()>) {
-    let server = openkit_http::Server::open_with_git(repo.paths(), repo.git_cli())
+    let server = openkit_http::Server::open(repo.paths(), repo.host_env())
         .unwrap()
         .port(0)
-        .shell(Some("/bin/sh".into()))
         .write_server_file(false);
     let bound = server.bind().await.unwrap();
     let port = bound.local_addr().port();

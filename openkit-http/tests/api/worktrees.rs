@@ -111,6 +111,7 @@ async fn ids_resolve_case_insensitively_and_report_ambiguity() {
         "-b",
         "b2",
     ]);
+    api.until_listed(&["root", "AVO-241", "avo-241"]).await;
     let res = api.get("/api/worktrees/Avo-241/logs").await;
     assert_error(&res, StatusCode::CONFLICT, "WORKTREE_ID_AMBIGUOUS");
     assert_eq!(
@@ -215,9 +216,7 @@ async fn a_directory_deleted_behind_our_back_disappears_and_can_be_recovered() {
     api.repo.git_in(&dir, ["add", "work.txt"]);
     api.repo.git_in(&dir, ["commit", "-q", "-m", "work"]);
     std::fs::remove_dir_all(&dir).unwrap();
-
-    let (_, list) = api.get("/api/worktrees").await;
-    assert_eq!(list["worktrees"].as_array().unwrap().len(), 1);
+    api.until_listed(&["root"]).await;
 
     let bad = api
         .post("/api/worktrees/fragile/recover", json!({ "action": "fix" }))

@@ -1,0 +1,869 @@
+//! The live status engine: every worktree's identity and git status, kept in memory and
+//! fresh by watching the file system, so a list never scans a worktree.
+//!
+//! - **Snapshot.** [`StatusEngine::list`] answers from an in-memory snapshot while the
+//!   engine runs. Before [`StatusEngine::start`] (a one-shot CLI command, a test) it
+//!   computes a fresh list on every call instead.
+//! - **Watches.** Each working tree is watched directory by directory, minus what git
+//!   ignores, `.git` and OpenKit's own `.openkit/` (whose tracked files get one watch
+//!   each); plus each checkout's git directory (`HEAD`, `index`), the common `refs/`,
+//!   `packed-refs` and the registration directories. A notification marks the work it
+//!   implies ([`pending`]); after a short debounce one refresh does it on the blocking
+//!   pool, re-reading only what changed, and a changed list is announced.
+//! - **Polling fallback.** A checkout with more directories than the budget, or met
+//!   when the system's watch limit is exhausted (or when watching is unsupported), is
+//!   polled instead, at an interval that keeps the polling cost near a fixed share of one
+//!   core.
+//! - **OpenKit's own changes** ([`StatusEngine::invalidate`]) make the next list refresh
+//!   before it answers, so a client that just created a worktree sees it.
+//!
+//! Nothing here spawns a process: status comes from libgit2 and file reads.
+
+mod pending;
+mod watch;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use tokio::sync::Notify;
+
+use crate::error::IoFailure;
+use crate::git::repo::{self, Freshness, StatusCache};
+use crate::paths::Paths;
+use crate::worktree::{GitStatus, ROOT_ID, WorktreeRecord};
+use pending::Pending;
+use watch::{Owner, Role, Unwatchable, WatchIndex};
+
+/// Tuning of the status engine.
+#[derive(Debug, Clone)]
+pub struct StatusSettings {
+    /// Whether to watch the file system at all (`false`: poll every checkout).
+    pub watch: bool,
+    /// How long to gather notifications before refreshing.
+    pub debounce: Duration,
+    /// Directories one checkout may have watched before it is polled instead.
+    pub max_dirs_per_checkout: usize,
+    /// Watches the engine may hold in all.
+    pub max_watches: usize,
+    /// Shortest interval between two polls of one checkout.
+    pub poll_min_interval: Duration,
+    /// Longest interval between two polls of one checkout.
+    pub poll_max_interval: Duration,
+    /// Share of one core polling may use: a poll that took `t` waits `t / share`.
+    pub poll_cpu_share: f64,
+}
+
+impl Default for StatusSettings {
+    fn default() -> Self {
+        StatusSettings {
+            watch: true,
+            debounce: Duration::from_millis(20),
+            max_dirs_per_checkout: 20_000,
+            max_watches: 200_000,
+            poll_min_interval: Duration::from_secs(2),
+            poll_max_interval: Duration::from_secs(300),
+            poll_cpu_share: 0.01,
+        }
+    }
+}
+
+/// How the engine keeps one checkout fresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Freshener {
+    /// File-system notifications, with this many watches.
+    Watched(usize),
+    /// Polling every `interval`, because of `reason`.
+    Polled {
+        /// Current interval between polls.
+        interval: Duration,
+        /// Why it is not watched.
+        reason: String,
+    },
+}
+
+/// What the engine holds, for diagnostics and benchmarks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Watches held in all (directories and files).
+    pub watches: usize,
+    /// How each checkout is kept fresh.
+    pub checkouts: Vec<(PathBuf, Freshener)>,
+}
+
+/// Where a project's worktrees are.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    root: PathBuf,
+    common_dir: PathBuf,
+    worktrees_dir: PathBuf,
+    worktrees_dir_canonical: Option<PathBuf>,
+}
+
+impl Layout {
+    /// The layout of the project at `paths` whose common git directory is `common_dir`.
+    pub fn new(paths: &Paths, common_dir: PathBuf) -> Self {
+        Layout {
+            root: paths.project_root().to_path_buf(),
+            worktrees_dir: paths.worktrees_dir(),
+            worktrees_dir_canonical: paths.worktrees_dir().canonicalize().ok(),
+            common_dir,
+        }
+    }
+
+    /// The common git directory.
+    pub fn common_dir(&self) -> &Path {
+        &self.common_dir
+    }
+
+    /// Registrations whose checkout lives directly in `.openkit/worktrees/`, with ids.
+    pub fn managed_registrations(&self) -> Vec<(String, repo::Registration)> {
+        let canonical = self
+            .worktrees_dir_canonical
+            .clone()
+            .or_else(|| self.worktrees_dir.canonicalize().ok());
+        repo::registrations(&self.common_dir)
+            .into_iter()
+            .filter_map(|reg| {
+                let parent = reg.path.parent()?;
+                let inside = parent == self.worktrees_dir || canonical.as_deref() == Some(parent);
+                let id = reg.path.file_name()?.to_str()?.to_string();
+                inside.then_some((id, reg))
+            })
+            .collect()
+    }
+
+    /// The main checkout first, then every managed worktree whose directory exists, by
+    /// id; with each one's git directory. Git status is left at its default.
+    fn identities(&self) -> Vec<Identity> {
+        let mut linked: Vec<Identity> = self
+            .managed_registrations()
+            .into_iter()
+            .filter(|(_, reg)| reg.path.is_dir())
+            .map(|(id, reg)| Identity {
+                git_dir: self.common_dir.join("worktrees").join(&reg.name),
+                record: WorktreeRecord {
+                    id,
+                    path: reg.path,
+                    branch: reg.branch.unwrap_or_default(),
+                    git: GitStatus::default(),
+                    is_root: false,
+                },
+            })
+            .collect();
+        linked.sort_by(|a, b| a.record.id.cmp(&b.record.id));
+        let mut out = vec![Identity {
+            git_dir: self.common_dir.clone(),
+            record: WorktreeRecord {
+                id: ROOT_ID.to_string(),
+                path: self.root.clone(),
+                branch: repo::read_head_branch(&self.common_dir).unwrap_or_default(),
+                git: GitStatus::default(),
+                is_root: true,
+            },
+        }];
+        out.extend(linked);
+        out
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Identity {
+    record: WorktreeRecord,
+    git_dir: PathBuf,
+}
+
+/// One consistent view of every worktree.
+#[derive(Debug)]
+struct Snapshot {
+    base_branch: String,
+    identities: Vec<Identity>,
+    records: Arc<Vec<WorktreeRecord>>,
+}
+
+#[derive(Debug, Clone)]
+struct PollState {
+    interval: Duration,
+    due: Instant,
+    reason: Unwatchable,
+}
+
+/// The live status of a project's worktrees. Cheap to clone.
+#[derive(Clone)]
+pub struct StatusEngine {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for StatusEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusEngine")
+            .field("root", &self.shared.layout.root)
+            .field("live", &self.shared.live.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    layout: Layout,
+    settings: StatusSettings,
+    cache: StatusCache,
+    current: RwLock<Option<Arc<Snapshot>>>,
+    pending: Mutex<Pending>,
+    wake: Arc<Notify>,
+    refreshing: tokio::sync::Mutex<()>,
+    index: RwLock<WatchIndex>,
+    watcher: Mutex<Option<RecommendedWatcher>>,
+    /// Checkouts whose watches are set up.
+    watched: Mutex<HashSet<PathBuf>>,
+    polled: Mutex<HashMap<PathBuf, PollState>>,
+    started: AtomicBool,
+    live: AtomicBool,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Lets the background task notice that the engine is gone.
+        self.wake.notify_one();
+    }
+}
+
+impl StatusEngine {
+    /// An engine for `layout`; not running until [`StatusEngine::start`].
+    pub fn new(layout: Layout, settings: StatusSettings) -> Self {
+        StatusEngine {
+            shared: Arc::new(Shared {
+                layout,
+                settings,
+                cache: StatusCache::new(),
+                current: RwLock::new(None),
+                pending: Mutex::new(Pending::default()),
+                wake: Arc::new(Notify::new()),
+                refreshing: tokio::sync::Mutex::new(()),
+                index: RwLock::new(WatchIndex::default()),
+                watcher: Mutex::new(None),
+                watched: Mutex::new(HashSet::new()),
+                polled: Mutex::new(HashMap::new()),
+                started: AtomicBool::new(false),
+                live: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Where the worktrees are.
+    pub fn layout(&self) -> &Layout {
+        &self.shared.layout
+    }
+
+    /// True once [`StatusEngine::start`] has run its first refresh.
+    pub fn is_live(&self) -> bool {
+        self.shared.live.load(Ordering::Acquire)
+    }
+
+    /// The main checkout first, then every linked worktree by id, with git status against
+    /// `base_branch`. Live: the snapshot (refreshed first only after OpenKit's own
+    /// changes or a new base branch); otherwise computed now.
+    pub async fn list(&self, base_branch: &str) -> Result<Arc<Vec<WorktreeRecord>>, IoFailure> {
+        if let Some(records) = self.fresh_snapshot(base_branch) {
+            return Ok(records);
+        }
+        let refreshing = self.shared.refreshing.lock().await;
+        if let Some(records) = self.fresh_snapshot(base_branch) {
+            return Ok(records); // another caller refreshed while this one waited
+        }
+        self.refresh_locked(&refreshing, base_branch).await?;
+        Ok(self
+            .shared
+            .current()
+            .map(|s| Arc::clone(&s.records))
+            .unwrap_or_default())
+    }
+
+    fn fresh_snapshot(&self, base_branch: &str) -> Option<Arc<Vec<WorktreeRecord>>> {
+        if !self.is_live() {
+            return None;
+        }
+        let synced = !self.shared.lock_pending().sync;
+        let snapshot = self.shared.current()?;
+        (synced && snapshot.base_branch == base_branch).then(|| Arc::clone(&snapshot.records))
+    }
+
+    /// OpenKit changed the worktree at `checkout` (or the set of worktrees): the next list
+    /// re-reads registrations and that checkout before answering.
+    pub fn invalidate(&self, checkout: Option<&Path>) {
+        let mut pending = self.shared.lock_pending();
+        pending.sync = true;
+        pending.registrations = true;
+        if let Some(path) = checkout {
+            pending.tree_unknown(path);
+            pending.keys_of(path);
+        }
+        drop(pending);
+        self.shared.wake.notify_one();
+    }
+
+    /// OpenKit is about to change the worktree at `checkout`: marks it (and the set of
+    /// worktrees) changed now and again when the returned guard is dropped, so a refresh
+    /// that ran while the change was under way is not trusted afterwards.
+    pub fn changing(&self, checkout: &Path) -> Changing {
+        self.invalidate(Some(checkout));
+        Changing {
+            engine: self.clone(),
+            checkout: checkout.to_path_buf(),
+        }
+    }
+
+    /// Refreshes now with whatever is pending. Returns true when the list changed.
+    async fn refresh(&self, base_branch: &str) -> Result<bool, IoFailure> {
+        let refreshing = self.shared.refreshing.lock().await;
+        self.refresh_locked(&refreshing, base_branch).await
+    }
+
+    async fn refresh_locked(
+        &self,
+        _refreshing: &tokio::sync::MutexGuard<'_, ()>,
+        base_branch: &str,
+    ) -> Result<bool, IoFailure> {
+        let pending = std::mem::take(&mut *self.shared.lock_pending());
+        let shared = Arc::clone(&self.shared);
+        let base = base_branch.to_string();
+        tokio::task::spawn_blocking(move || shared.refresh_blocking(pending, &base))
+            .await
+            .map_err(|e| IoFailure::new("computing git status", std::io::Error::other(e)))
+    }
+
+    /// Starts watching (or polling) and keeping the snapshot fresh; `on_change` runs after
+    /// every refresh that changed the list. The task ends when the engine is dropped.
+    /// Needs a tokio runtime.
+    pub fn start(
+        &self,
+        base_branch: impl Fn() -> String + Send + Sync + 'static,
+        on_change: impl Fn() + Send + Sync + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        if self.shared.settings.watch {
+            let weak = Arc::downgrade(&self.shared);
+            match notify::recommended_watcher(move |event| on_notification(&weak, event)) {
+                Ok(w) => {
+                    *self
+                        .shared
+                        .watcher
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()) = Some(w)
+                }
+                Err(e) => tracing::warn!(
+                    "file watching is unavailable ({e}); worktree status is polled instead"
+                ),
+            }
+        }
+        self.shared.started.store(true, Ordering::Release);
+        let weak = Arc::downgrade(&self.shared);
+        let wake = Arc::clone(&self.shared.wake);
+        let engine = self.clone();
+        tokio::spawn(async move {
+            engine.shared.lock_pending().everything = true;
+            if let Err(e) = engine.refresh(&base_branch()).await {
+                tracing::warn!("worktree status refresh failed: {e}");
+            }
+            engine.shared.live.store(true, Ordering::Release);
+            drop(engine);
+            on_change();
+            loop {
+                let due = match weak.upgrade() {
+                    Some(shared) => shared.next_poll(),
+                    None => return,
+                };
+                match due {
+                    Some(at) => {
+                        tokio::select! {
+                            _ = wake.notified() => {}
+                            _ = tokio::time::sleep_until(at.into()) => {}
+                        }
+                    }
+                    None => wake.notified().await,
+                }
+                let Some(shared) = weak.upgrade() else {
+                    return;
+                };
+                tokio::time::sleep(shared.settings.debounce).await;
+                shared.take_due_polls();
+                if shared.lock_pending().is_empty() {
+                    continue;
+                }
+                match (StatusEngine { shared }).refresh(&base_branch()).await {
+                    Ok(true) => on_change(),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!("worktree status refresh failed: {e}"),
+                }
+            }
+        })
+    }
+
+    /// Watches held and how each checkout is kept fresh.
+    pub fn stats(&self) -> EngineStats {
+        let shared = &self.shared;
+        let index = shared.index.read().unwrap_or_else(|e| e.into_inner());
+        let polled = shared.polled.lock().unwrap_or_else(|e| e.into_inner());
+        let watched = shared.watched.lock().unwrap_or_else(|e| e.into_inner());
+        let mut checkouts: Vec<(PathBuf, Freshener)> = watched
+            .iter()
+            .map(|c| (c.clone(), Freshener::Watched(index.count(c))))
+            .chain(polled.iter().map(|(c, p)| {
+                (
+                    c.clone(),
+                    Freshener::Polled {
+                        interval: p.interval,
+                        reason: p.reason.to_string(),
+                    },
+                )
+            }))
+            .collect();
+        checkouts.sort_by(|a, b| a.0.cmp(&b.0));
+        EngineStats {
+            watches: index.len(),
+            checkouts,
+        }
+    }
+}
+
+/// A change OpenKit is making to one checkout; see [`StatusEngine::changing`].
+#[derive(Debug)]
+#[must_use = "the change is marked again when this is dropped"]
+pub struct Changing {
+    engine: StatusEngine,
+    checkout: PathBuf,
+}
+
+impl Drop for Changing {
+    fn drop(&mut self) {
+        self.engine.invalidate(Some(&self.checkout));
+    }
+}
+
+/// The watcher thread's callback: classify under the index's read lock, then wake.
+fn on_notification(shared: &Weak<Shared>, event: notify::Result<notify::Event>) {
+    let Some(shared) = shared.upgrade() else {
+        return;
+    };
+    let mut owed = Pending::default();
+    match event {
+        Ok(event) if event.need_rescan() => owed.everything = true,
+        Ok(event) => {
+            let index = shared.index.read().unwrap_or_else(|e| e.into_inner());
+            for path in &event.paths {
+                index.classify(&event.kind, path, &mut owed);
+            }
+        }
+        Err(e) => {
+            tracing::debug!("file watcher error: {e}");
+            owed.everything = true;
+        }
+    }
+    if owed.is_empty() {
+        return;
+    }
+    shared.lock_pending().merge(owed);
+    shared.wake.notify_one();
+}
+
+impl Shared {
+    fn current(&self) -> Option<Arc<Snapshot>> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn next_poll(&self) -> Option<Instant> {
+        self.polled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|p| p.due)
+            .min()
+    }
+
+    /// Marks the polled checkouts whose time has come as changed.
+    fn take_due_polls(&self) {
+        let now = Instant::now();
+        let due: Vec<PathBuf> = self
+            .polled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(_, p)| p.due <= now)
+            .map(|(c, _)| c.clone())
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let mut pending = self.lock_pending();
+        pending.registrations = true;
+        for checkout in due {
+            pending.tree_unknown(&checkout);
+            pending.keys_of(&checkout);
+        }
+    }
+
+    /// Does what `pending` owes; returns true when the list changed.
+    fn refresh_blocking(&self, pending: Pending, base_branch: &str) -> bool {
+        let prev = self.current();
+        let started = self.started.load(Ordering::Acquire);
+        let whole = !started
+            || pending.everything
+            || prev.as_ref().is_none_or(|p| p.base_branch != base_branch);
+        let identities = match &prev {
+            Some(p) if !whole && !pending.registrations => p.identities.clone(),
+            _ => self.layout.identities(),
+        };
+        let paths: Vec<PathBuf> = identities.iter().map(|i| i.record.path.clone()).collect();
+        if started {
+            self.sync_watches(&identities, &pending);
+        }
+        self.cache.retain(&paths);
+
+        // Whose dirty bit to recheck: checkouts with relevant working-tree changes and
+        // checkouts new to the list.
+        let mut recheck: HashSet<PathBuf> = HashSet::new();
+        for (checkout, changed) in &pending.trees {
+            let relevant = match changed {
+                None => true,
+                Some(changed) => changed.iter().any(|p| !self.cache.is_ignored(checkout, p)),
+            };
+            if relevant {
+                recheck.insert(checkout.clone());
+            }
+        }
+        let known: HashSet<&PathBuf> = prev
+            .as_ref()
+            .map(|p| p.records.iter().map(|r| &r.path).collect())
+            .unwrap_or_default();
+        recheck.extend(paths.iter().filter(|p| !known.contains(p)).cloned());
+
+        // Polled checkouts first, one by one, so each poll's cost is known.
+        let mut statuses: HashMap<PathBuf, GitStatus> = HashMap::new();
+        for checkout in self.due_polls(&paths) {
+            let began = Instant::now();
+            let status = self.cache.refresh(
+                std::slice::from_ref(&checkout),
+                base_branch,
+                Freshness::Recheck,
+            );
+            self.reschedule_poll(&checkout, began.elapsed());
+            statuses.insert(checkout, status.first().copied().unwrap_or_default());
+        }
+        let scope: Vec<PathBuf> = paths
+            .iter()
+            .filter(|p| !statuses.contains_key(*p))
+            .filter(|p| {
+                whole || pending.all_keys || recheck.contains(*p) || pending.keys.contains(*p)
+            })
+            .cloned()
+            .collect();
+        let freshness = if whole {
+            Freshness::Recheck
+        } else {
+            Freshness::Trust(&recheck)
+        };
+        let fresh = self.cache.refresh(&scope, base_branch, freshness);
+        statuses.extend(scope.into_iter().zip(fresh));
+        if let Some(prev) = &prev {
+            for r in prev.records.iter() {
+                statuses.entry(r.path.clone()).or_insert(r.git);
+            }
+        }
+
+        let records: Vec<WorktreeRecord> = identities
+            .iter()
+            .map(|i| WorktreeRecord {
+                git: statuses.get(&i.record.path).copied().unwrap_or_default(),
+                ..i.record.clone()
+            })
+            .collect();
+        let changed = prev
+            .as_ref()
+            .is_none_or(|p| *p.records != records || p.base_branch != base_branch);
+        if changed {
+            *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(Snapshot {
+                base_branch: base_branch.to_string(),
+                identities,
+                records: Arc::new(records),
+            }));
+        }
+        changed
+    }
+
+    /// The polled checkouts among `paths` whose time has come.
+    fn due_polls(&self, paths: &[PathBuf]) -> Vec<PathBuf> {
+        let polled = self.polled.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        paths
+            .iter()
+            .filter(|c| polled.get(*c).is_some_and(|p| p.due <= now))
+            .cloned()
+            .collect()
+    }
+
+    /// Sets a polled checkout's next poll so that polling stays within its share of a
+    /// core, given what one poll of it `cost`.
+    fn reschedule_poll(&self, checkout: &Path, cost: Duration) {
+        let mut polled = self.polled.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = polled.get_mut(checkout) {
+            p.interval = cost.div_f64(self.settings.poll_cpu_share).clamp(
+                self.settings.poll_min_interval,
+                self.settings.poll_max_interval,
+            );
+            p.due = Instant::now() + p.interval;
+        }
+    }
+
+    fn poll(&self, checkout: &Path, reason: Unwatchable) {
+        tracing::info!(
+            "worktree status of {} is polled: {reason}",
+            checkout.display()
+        );
+        self.polled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                checkout.to_path_buf(),
+                PollState {
+                    interval: self.settings.poll_min_interval,
+                    due: Instant::now() + self.settings.poll_min_interval,
+                    reason,
+                },
+            );
+    }
+
+    /// Brings the watches in line with `identities` and the directories `pending` saw
+    /// created or removed.
+    fn sync_watches(&self, identities: &[Identity], pending: &Pending) {
+        let mut guard = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
+        let root = &self.layout.root;
+        let Some(watcher) = guard.as_mut() else {
+            // Nothing can be watched: poll every checkout.
+            let polled: HashSet<PathBuf> = self
+                .polled
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .keys()
+                .cloned()
+                .collect();
+            let current: HashSet<&PathBuf> = identities.iter().map(|i| &i.record.path).collect();
+            self.polled
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|c, _| current.contains(c));
+            for i in identities {
+                if !polled.contains(&i.record.path) {
+                    self.poll(
+                        &i.record.path,
+                        Unwatchable::Failed("file watching is unavailable".into()),
+                    );
+                }
+            }
+            return;
+        };
+
+        // Repository-wide watches (retried each time: some directories appear later).
+        let common = &self.layout.common_dir;
+        let global = [
+            (common.clone(), Role::Common, RecursiveMode::NonRecursive),
+            (common.join("refs"), Role::Refs, RecursiveMode::Recursive),
+            (
+                common.join("worktrees"),
+                Role::Registry,
+                RecursiveMode::NonRecursive,
+            ),
+            (
+                self.layout.worktrees_dir.clone(),
+                Role::Registry,
+                RecursiveMode::NonRecursive,
+            ),
+        ];
+        for (path, role, mode) in global {
+            let known = self
+                .index
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&path);
+            if !known && path.is_dir() && watch::watch(watcher, &path, mode).is_ok() {
+                self.index_insert(path, role, root);
+            }
+        }
+
+        // Checkouts that went away.
+        let current: HashSet<&PathBuf> = identities.iter().map(|i| &i.record.path).collect();
+        let gone: Vec<PathBuf> = {
+            let watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+            watched
+                .iter()
+                .filter(|c| !current.contains(c))
+                .cloned()
+                .collect()
+        };
+        for checkout in gone {
+            self.unwatch_checkout(watcher, &checkout);
+            self.watched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&checkout);
+        }
+        self.polled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|c, _| current.contains(c));
+
+        // New checkouts.
+        for identity in identities {
+            let checkout = &identity.record.path;
+            let set_up = self
+                .watched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(checkout)
+                || self
+                    .polled
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains_key(checkout);
+            if set_up {
+                continue;
+            }
+            match self.watch_checkout(watcher, identity) {
+                Ok(()) => {
+                    self.watched
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(checkout.clone());
+                }
+                Err(reason) => {
+                    self.unwatch_checkout(watcher, checkout);
+                    self.poll(checkout, reason);
+                }
+            }
+        }
+
+        // Directories created or removed inside watched trees.
+        for dir in &pending.gone_dirs {
+            self.index
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(dir);
+        }
+        for (checkout, path) in &pending.new_dirs {
+            let watched = self
+                .watched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(checkout);
+            if !watched
+                || !path.is_dir()
+                || path.is_symlink()
+                || watch::skipped_dir(checkout, path)
+                || self.cache.is_ignored(checkout, path)
+            {
+                continue;
+            }
+            if let Err(reason) = self.watch_tree(watcher, checkout, path) {
+                self.unwatch_checkout(watcher, checkout);
+                self.watched
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(checkout);
+                self.poll(checkout, reason);
+            }
+        }
+    }
+
+    fn index_insert(&self, path: PathBuf, role: Role, checkout: &Path) {
+        self.index
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                path,
+                Owner {
+                    role,
+                    checkout: checkout.to_path_buf(),
+                },
+            );
+    }
+
+    fn watch_checkout(
+        &self,
+        watcher: &mut RecommendedWatcher,
+        identity: &Identity,
+    ) -> Result<(), Unwatchable> {
+        let checkout = &identity.record.path;
+        self.watch_tree(watcher, checkout, checkout)?;
+        for file in watch::tracked_openkit_files(checkout) {
+            watch::watch(watcher, &file, RecursiveMode::NonRecursive)?;
+            self.index_insert(file, Role::TrackedFile, checkout);
+        }
+        if !identity.record.is_root {
+            watch::watch(watcher, &identity.git_dir, RecursiveMode::NonRecursive)?;
+            self.index_insert(identity.git_dir.clone(), Role::GitDir, checkout);
+        }
+        Ok(())
+    }
+
+    /// Watches `start` and the directories under it that are worth watching.
+    fn watch_tree(
+        &self,
+        watcher: &mut RecommendedWatcher,
+        checkout: &Path,
+        start: &Path,
+    ) -> Result<(), Unwatchable> {
+        let (held, total) = {
+            let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+            (index.count(checkout), index.len())
+        };
+        let budget = self
+            .settings
+            .max_dirs_per_checkout
+            .saturating_sub(held)
+            .min(self.settings.max_watches.saturating_sub(total));
+        let ignored = |p: &Path| self.cache.is_ignored(checkout, p);
+        let dirs = watch::tree_dirs(checkout, start, budget, &ignored).map_err(|e| {
+            if total + budget >= self.settings.max_watches {
+                Unwatchable::Limit
+            } else {
+                e
+            }
+        })?;
+        for dir in dirs {
+            watch::watch(watcher, &dir, RecursiveMode::NonRecursive)?;
+            self.index_insert(dir, Role::Tree, checkout);
+        }
+        Ok(())
+    }
+
+    fn unwatch_checkout(&self, watcher: &mut RecommendedWatcher, checkout: &Path) {
+        let gone = self
+            .index
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove_checkout(checkout);
+        for path in gone {
+            let _ = watcher.unwatch(&path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_settings_poll_within_one_percent_of_a_core() {
+        let s = StatusSettings::default();
+        assert!(s.watch);
+        assert!(s.poll_cpu_share <= 0.01);
+        assert!(s.poll_min_interval <= s.poll_max_interval);
+    }
+}
