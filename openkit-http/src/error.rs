@@ -11,14 +11,16 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use openkit_core::{DomainError, ErrorKind};
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
+
+use crate::wire::{ErrorBody, False};
 
 /// An error response.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     message: String,
-    code: Option<&'static str>,
+    code: &'static str,
     extra: Map<String, Value>,
 }
 
@@ -28,7 +30,7 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
-            code: Some(code),
+            code,
             extra: Map::new(),
         }
     }
@@ -52,6 +54,33 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The envelope this error answers with.
+    pub fn into_body(self) -> ErrorBody {
+        let mut extra = self.extra;
+        let mut take = |key: &str| match extra.get(key) {
+            Some(Value::String(_)) => match extra.remove(key) {
+                Some(Value::String(s)) => Some(s),
+                _ => None,
+            },
+            _ => None,
+        };
+        let worktree_id = take("worktreeId");
+        let delete_op_id = take("deleteOpId");
+        ErrorBody {
+            success: False,
+            error: self.message,
+            code: self.code.to_string(),
+            worktree_id,
+            delete_op_id,
+            extra,
+        }
     }
 }
 
@@ -93,7 +122,7 @@ impl<E: DomainError> From<E> for ApiError {
         let mut api = ApiError {
             status,
             message,
-            code: Some(err.code()),
+            code: err.code(),
             extra: Map::new(),
         };
         for (key, value) in err.context() {
@@ -105,14 +134,8 @@ impl<E: DomainError> From<E> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = Map::new();
-        body.insert("success".into(), Value::Bool(false));
-        body.insert("error".into(), Value::String(self.message));
-        if let Some(code) = self.code {
-            body.insert("code".into(), Value::String(code.into()));
-        }
-        body.extend(self.extra);
-        (self.status, axum::Json(Value::Object(body))).into_response()
+        let status = self.status;
+        (status, axum::Json(self.into_body())).into_response()
     }
 }
 
@@ -232,13 +255,10 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
         .unwrap_or_else(|| "unknown panic".into());
     let request_id = uuid::Uuid::new_v4().simple().to_string();
     tracing::error!(request_id, "handler panicked: {detail}");
-    (
+    ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
-        axum::Json(json!({
-            "success": false,
-            "error": format!("Internal error (request {request_id})"),
-            "code": "INTERNAL_ERROR",
-        })),
+        "INTERNAL_ERROR",
+        format!("Internal error (request {request_id})"),
     )
-        .into_response()
+    .into_response()
 }

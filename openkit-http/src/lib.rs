@@ -21,20 +21,29 @@
 //!
 //! For tests, [`router`] gives the plain `axum::Router` to drive with
 //! `tower::ServiceExt::oneshot`, no socket needed.
+//!
+//! ## Wire types and the OpenAPI document
+//!
+//! Request and response bodies are the types of [`wire`], mapped from core types; the
+//! server documents every route in an OpenAPI 3.1 document generated from them
+//! ([`openapi::document`], served at `GET /api/openapi.json`).
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod openapi;
 pub mod routes;
 pub mod security;
 mod server;
 mod state;
 pub mod trace;
+pub mod wire;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 pub use security::SecurityPolicy;
 pub use server::{BoundServer, Server, ServerError};
@@ -43,117 +52,78 @@ pub use state::AppState;
 /// Largest JSON body accepted (1 MiB).
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
 
+/// The route table: every endpoint, registered together with its OpenAPI operation.
+///
+/// Each handler carries a `#[utoipa::path]` annotation and is registered through
+/// `routes!`, which takes the method and path from that annotation; [`router`] serves this
+/// table and [`openapi::document`] documents it, so the two cannot drift apart. Register
+/// routes only here and only with `routes!` (the API tests check both).
+pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
+    use routes::*;
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(worktrees::list, worktrees::create))
+        .routes(routes!(worktrees::rename, worktrees::delete))
+        .routes(routes!(worktrees::logs))
+        .routes(routes!(worktrees::recover))
+        .routes(routes!(open::targets))
+        .routes(routes!(open::open))
+        .routes(routes!(
+            agent_rules::get,
+            agent_rules::put,
+            agent_rules::delete
+        ))
+        .routes(routes!(config::get, config::patch))
+        .routes(routes!(config::detect))
+        .routes(routes!(config::init))
+        .routes(routes!(config::setup_status))
+        .routes(routes!(config::commit_setup))
+        .routes(routes!(config::retention_impact))
+        .routes(routes!(
+            rules::get_branch_name_rule,
+            rules::put_branch_name_rule
+        ))
+        .routes(routes!(rules::branch_name_rule_status))
+        .routes(routes!(
+            rules::get_commit_message_rule,
+            rules::put_commit_message_rule
+        ))
+        .routes(routes!(rules::commit_message_rule_status))
+        .routes(routes!(local_config::get, local_config::patch))
+        .routes(routes!(activity::list, activity::create))
+        .routes(routes!(logs::list, logs::create))
+        .routes(routes!(events::stream))
+        .routes(routes!(devservers::start))
+        .routes(routes!(devservers::stop))
+        .routes(routes!(devservers::ports))
+        .routes(routes!(devservers::discover_ports))
+        .routes(routes!(devservers::detect_env))
+        .routes(routes!(terminals::create))
+        .routes(routes!(terminals::active))
+        .routes(routes!(terminals::delete))
+        .routes(routes!(terminals::socket))
+        .routes(routes!(perf::snapshots))
+        .routes(routes!(perf::current))
+        .routes(routes!(perf::stream))
+        .routes(routes!(agents::status))
+        .routes(routes!(agents::install))
+        .routes(routes!(agents::restore))
+        .routes(routes!(notes::get, notes::put_section))
+        .routes(routes!(notes::add_todo))
+        .routes(routes!(notes::update_todo, notes::delete_todo))
+        .routes(routes!(notes::git_policy))
+        .routes(routes!(tasks::list, tasks::create))
+        .routes(routes!(tasks::recover_local))
+        .routes(routes!(tasks::get, tasks::update, tasks::delete))
+        .routes(routes!(tasks::create_worktree))
+        .routes(routes!(tasks::upload).layer(DefaultBodyLimit::max(tasks::MAX_UPLOAD_BODY)))
+        .routes(routes!(tasks::download, tasks::delete_attachment))
+        .routes(routes!(openapi::openapi_json))
+}
+
 /// The complete API as an axum router.
 pub fn router(state: AppState) -> Router {
-    use axum::routing::patch;
-    use openkit_core::rules::RuleKind;
-    use routes::*;
-    let api = Router::new()
-        .route(
-            "/api/worktrees",
-            get(worktrees::list).post(worktrees::create),
-        )
-        .route(
-            "/api/worktrees/{id}",
-            patch(worktrees::rename).delete(worktrees::delete),
-        )
-        .route("/api/worktrees/{id}/logs", get(worktrees::logs))
-        .route("/api/worktrees/{id}/recover", post(worktrees::recover))
-        .route("/api/worktrees/{id}/open-targets", get(open::targets))
-        .route("/api/worktrees/{id}/open", post(open::open))
-        .route(
-            "/api/agent-rules/{file_id}",
-            get(agent_rules::get)
-                .put(agent_rules::put)
-                .delete(agent_rules::delete),
-        )
-        .route("/api/config", get(config::get).patch(config::patch))
-        .route("/api/config/detect", get(config::detect))
-        .route("/api/config/init", post(config::init))
-        .route("/api/config/setup-status", get(config::setup_status))
-        .route("/api/config/commit-setup", post(config::commit_setup))
-        .route(
-            "/api/config/retention-impact",
-            post(config::retention_impact),
-        )
-        .route(
-            "/api/config/branch-name-rule",
-            rules::rule(RuleKind::BranchName),
-        )
-        .route(
-            "/api/config/branch-name-rule/status",
-            rules::status(RuleKind::BranchName),
-        )
-        .route(
-            "/api/config/commit-message-rule",
-            rules::rule(RuleKind::CommitMessage),
-        )
-        .route(
-            "/api/config/commit-message-rule/status",
-            rules::status(RuleKind::CommitMessage),
-        )
-        .route(
-            "/api/local-config",
-            get(local_config::get).patch(local_config::patch),
-        )
-        .route("/api/activity", get(activity::list).post(activity::create))
-        .route("/api/logs", get(logs::list).post(logs::create))
-        .route("/api/events", get(events::stream))
-        .route("/api/worktrees/{id}/start", post(devservers::start))
-        .route("/api/worktrees/{id}/stop", post(devservers::stop))
-        .route("/api/ports", get(devservers::ports))
-        .route("/api/discover", post(devservers::discover_ports))
-        .route("/api/detect-env", post(devservers::detect_env))
-        .route("/api/worktrees/{id}/terminals", post(terminals::create))
-        .route(
-            "/api/worktrees/{id}/terminals/active",
-            get(terminals::active),
-        )
-        .route(
-            "/api/terminals/{id}",
-            axum::routing::delete(terminals::delete),
-        )
-        .route("/api/terminals/{id}/ws", get(terminals::socket))
-        .route("/api/perf", get(perf::snapshots))
-        .route("/api/perf/current", get(perf::current))
-        .route("/api/perf/stream", get(perf::stream))
-        .route("/api/agents/{agent}/cli/status", get(agents::status))
-        .route("/api/agents/{agent}/cli/install", post(agents::install))
-        .route(
-            "/api/worktrees/{id}/agents/{agent}/restore",
-            get(agents::restore),
-        )
-        .route(
-            "/api/notes/{source}/{id}",
-            get(notes::get).put(notes::put_section),
-        )
-        .route("/api/notes/{source}/{id}/todos", post(notes::add_todo))
-        .route(
-            "/api/notes/{source}/{id}/todos/{todo_id}",
-            patch(notes::update_todo).delete(notes::delete_todo),
-        )
-        .route(
-            "/api/notes/{source}/{id}/git-policy",
-            patch(notes::git_policy),
-        )
-        .route("/api/tasks", get(tasks::list).post(tasks::create))
-        .route("/api/tasks/recover-local", post(tasks::recover_local))
-        .route(
-            "/api/tasks/{id}",
-            get(tasks::get).patch(tasks::update).delete(tasks::delete),
-        )
-        .route(
-            "/api/tasks/{id}/create-worktree",
-            post(tasks::create_worktree),
-        )
-        .route(
-            "/api/tasks/{id}/attachments",
-            post(tasks::upload).layer(DefaultBodyLimit::max(tasks::MAX_UPLOAD_BODY)),
-        )
-        .route(
-            "/api/tasks/{id}/attachments/{filename}",
-            get(tasks::download).delete(tasks::delete_attachment),
-        )
+    let (api, _) = api_routes().split_for_parts();
+    let api = api
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))

@@ -1,29 +1,38 @@
 //! `/api/activity`: the activity feed.
 
+use std::borrow::Borrow;
+
 use axum::Json;
 use axum::extract::State;
 use openkit_core::events::{ActivityCategory, Severity};
 use openkit_core::logs::{ActivityEvent, ActivityQuery};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::error::{ApiError, ApiQuery, ApiResult, JsonBody};
 use crate::routes::query::{parse_limit, parse_since_param};
 use crate::state::AppState;
-
-/// Query of `GET /api/activity`.
-#[derive(Debug, Deserialize)]
-pub struct ActivityParams {
-    since: Option<String>,
-    category: Option<String>,
-    limit: Option<String>,
-}
+use crate::wire::activity::{
+    ActivityCreated, ActivityEvent as WireEvent, ActivityList, ActivityParams, NewActivityRequest,
+    activity_list,
+};
+use crate::wire::{ErrorBody, True};
 
 /// `GET /api/activity`
+#[utoipa::path(
+    get,
+    path = "/api/activity",
+    tag = "activity",
+    summary = "Query the activity feed",
+    params(ActivityParams),
+    responses(
+        (status = 200, description = "Matching events, oldest first", body = ActivityList),
+        (status = 400, description = "Invalid `since` (`INVALID_SINCE`), `category` (`INVALID_CATEGORY`) or `limit` (`INVALID_LIMIT`)", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<ActivityParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ActivityList>> {
     let category = params
         .category
         .as_deref()
@@ -44,29 +53,27 @@ pub async fn list(
     let events = state
         .on_backbone(move |b| b.activity().query(&query))
         .await?;
-    Ok(Json(json!({ "events": events })))
-}
-
-/// Body of `POST /api/activity`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NewActivity {
-    category: String,
-    #[serde(rename = "type")]
-    event_type: String,
-    severity: Option<String>,
-    title: String,
-    detail: Option<String>,
-    worktree_id: Option<String>,
-    group_key: Option<String>,
-    metadata: Option<Map<String, Value>>,
+    Ok(Json(ActivityList {
+        events: activity_list(&events),
+    }))
 }
 
 /// `POST /api/activity`
+#[utoipa::path(
+    post,
+    path = "/api/activity",
+    tag = "activity",
+    summary = "Record an activity event",
+    request_body = NewActivityRequest,
+    responses(
+        (status = 200, description = "Recorded (or suppressed by the activity settings)", body = ActivityCreated),
+        (status = 400, description = "Invalid category, severity, or empty type/title", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<NewActivity>,
-) -> ApiResult<Json<Value>> {
+    JsonBody(body): JsonBody<NewActivityRequest>,
+) -> ApiResult<Json<ActivityCreated>> {
     let category = ActivityCategory::parse(&body.category).ok_or_else(|| {
         ApiError::bad_request(
             "INVALID_CATEGORY",
@@ -101,8 +108,16 @@ pub async fn create(
         .on_backbone(move |b| b.record_activity(candidate))
         .await?;
     Ok(Json(match recorded {
-        Some(event) => json!({ "success": true, "event": event }),
+        Some(event) => ActivityCreated {
+            success: True,
+            event: WireEvent::from(Borrow::<ActivityEvent>::borrow(&event)),
+            suppressed: None,
+        },
         // Disabled by the activity settings: neither stored nor broadcast.
-        None => json!({ "success": true, "event": event, "suppressed": true }),
+        None => ActivityCreated {
+            success: True,
+            event: WireEvent::from(&event),
+            suppressed: Some(true),
+        },
     }))
 }

@@ -5,10 +5,12 @@ use axum::extract::State;
 use openkit_core::agents::{self, Agent, AgentError};
 use openkit_core::events::{ActivityCategory, Severity};
 use openkit_core::logs::ActivityEvent;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::error::{ApiError, ApiPath, ApiResult};
 use crate::state::AppState;
+use crate::wire::agents::{AgentCli, AgentCliStatus, AgentRestore, HistoryMatch};
+use crate::wire::{ErrorBody, True};
 
 fn agent(name: &str) -> ApiResult<Agent> {
     Agent::parse(name).ok_or_else(|| ApiError::not_found("UNKNOWN_AGENT", "Unknown agent"))
@@ -21,30 +23,29 @@ fn search_dirs(state: &AppState) -> Vec<std::path::PathBuf> {
     )
 }
 
-fn describe(agent: Agent) -> serde_json::Map<String, Value> {
-    let Value::Object(map) = json!({
-        "success": true,
-        "agent": agent.command(),
-        "label": agent.label(),
-        "command": agent.command(),
-        "brewPackage": agent.brew_package(),
-    }) else {
-        unreachable!("a JSON object literal")
-    };
-    map
-}
-
 /// `GET /api/agents/:agent/cli/status`
+#[utoipa::path(
+    get,
+    path = "/api/agents/{agent}/cli/status",
+    tag = "agents",
+    summary = "Whether an agent CLI is installed",
+    params(("agent" = String, Path, description = "`claude`, `codex`, `gemini` or `opencode`")),
+    responses(
+        (status = 200, description = "The CLI and where it was found", body = AgentCliStatus),
+        (status = 404, description = "Unknown agent (`UNKNOWN_AGENT`)", body = ErrorBody),
+    )
+)]
 pub async fn status(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AgentCliStatus>> {
     let agent = agent(&name)?;
     let path = agents::find(agent, &search_dirs(&state));
-    let mut body = describe(agent);
-    body.insert("installed".into(), json!(path.is_some()));
-    body.insert("path".into(), json!(path));
-    Ok(Json(Value::Object(body)))
+    Ok(Json(AgentCliStatus {
+        cli: agent.into(),
+        installed: path.is_some(),
+        path,
+    }))
 }
 
 fn activity(
@@ -65,10 +66,22 @@ fn activity(
 
 /// `POST /api/agents/:agent/cli/install`: npm global package when npm is there, else
 /// Homebrew; progress goes to the activity feed and the ops log.
+#[utoipa::path(
+    post,
+    path = "/api/agents/{agent}/cli/install",
+    tag = "agents",
+    summary = "Install an agent CLI (npm, else Homebrew)",
+    params(("agent" = String, Path, description = "`claude`, `codex`, `gemini` or `opencode`")),
+    responses(
+        (status = 200, description = "Installed", body = AgentCli),
+        (status = 400, description = "No installer available (`NO_INSTALLER`) or the install failed (`INSTALL_FAILED`)", body = ErrorBody),
+        (status = 404, description = "Unknown agent (`UNKNOWN_AGENT`)", body = ErrorBody),
+    )
+)]
 pub async fn install(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AgentCli>> {
     let agent = agent(&name)?;
     let plan = agents::install_plan(agent, &search_dirs(&state))?;
     let label = agent.label();
@@ -106,14 +119,30 @@ pub async fn install(
         format!("{label} installed"),
         None,
     );
-    Ok(Json(Value::Object(describe(agent))))
+    Ok(Json(AgentCli::from(agent)))
 }
 
 /// `GET /api/worktrees/:id/agents/:agent/restore`
+#[utoipa::path(
+    get,
+    path = "/api/worktrees/{id}/agents/{agent}/restore",
+    tag = "agents",
+    summary = "What an agent quick action can restore in a worktree",
+    params(
+        ("id" = String, Path, description = "Worktree id"),
+        ("agent" = String, Path, description = "`claude` or `codex`"),
+    ),
+    responses(
+        (status = 200, description = "The live session and past native sessions", body = AgentRestore),
+        (status = 400, description = "Unsupported agent (`UNSUPPORTED_AGENT`) or invalid worktree id", body = ErrorBody),
+        (status = 404, description = "No such worktree", body = ErrorBody),
+        (status = 409, description = "Ambiguous worktree id", body = ErrorBody),
+    )
+)]
 pub async fn restore(
     State(state): State<AppState>,
     ApiPath((id, name)): ApiPath<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AgentRestore>> {
     let worktree = state.workbench().worktree(&id).await?;
     let agent = match Agent::parse(&name) {
         Some(a @ (Agent::Claude | Agent::Codex)) => a,
@@ -140,9 +169,9 @@ pub async fn restore(
         .workbench()
         .terminals()
         .active_session(&worktree.id, agent.command());
-    Ok(Json(json!({
-        "success": true,
-        "activeSessionId": active,
-        "historyMatches": matches,
-    })))
+    Ok(Json(AgentRestore {
+        success: True,
+        active_session_id: active,
+        history_matches: matches.iter().map(HistoryMatch::from).collect(),
+    }))
 }

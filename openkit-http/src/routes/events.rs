@@ -20,10 +20,12 @@ use futures_util::Stream;
 use openkit_core::backbone::FeedEvent;
 use openkit_core::bus::{Resume, Sequenced};
 use openkit_core::logs::{ActivityQuery, OpsQuery};
-use serde_json::{Value, json};
+use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::state::AppState;
+use crate::wire::events::FeedEvent as WireEvent;
+use crate::wire::worktrees::worktree_list;
 
 /// Activity events sent on connect.
 pub const ACTIVITY_HISTORY: usize = 50;
@@ -32,17 +34,14 @@ pub const OPS_HISTORY: usize = 200;
 /// Events queued per client before the stream waits for it.
 const CLIENT_QUEUE: usize = 64;
 
-/// The JSON payload of a live bus event.
-pub fn feed_json(event: &FeedEvent) -> Value {
-    match event {
-        FeedEvent::Worktrees(list) => json!({ "type": "worktrees", "worktrees": list.as_ref() }),
-        FeedEvent::Activity(e) => json!({ "type": "activity", "event": e.as_ref() }),
-        FeedEvent::OpsLog(e) => json!({ "type": "ops-log", "event": e.as_ref() }),
-    }
+/// The wire payload of a live bus event.
+pub fn feed_event(event: &FeedEvent) -> WireEvent {
+    WireEvent::from(event)
 }
 
-fn sse(id: &str, data: &Value) -> Event {
-    Event::default().id(id).data(data.to_string())
+fn sse(id: &str, data: &impl Serialize) -> Event {
+    let json = serde_json::to_string(data).expect("wire events serialize");
+    Event::default().id(id).data(json)
 }
 
 /// The snapshot a new (or resyncing) client starts from, with the ids it contains so
@@ -50,7 +49,12 @@ fn sse(id: &str, data: &Value) -> Event {
 async fn snapshot(state: &AppState, id: &str) -> (Vec<Event>, HashSet<String>) {
     let mut events = Vec::with_capacity(3);
     match state.workbench().list_worktrees().await {
-        Ok(list) => events.push(sse(id, &json!({ "type": "worktrees", "worktrees": list }))),
+        Ok(list) => events.push(sse(
+            id,
+            &WireEvent::Worktrees {
+                worktrees: worktree_list(&list),
+            },
+        )),
         Err(e) => tracing::warn!("event stream: could not list worktrees: {e}"),
     }
     let activity = state
@@ -76,14 +80,8 @@ async fn snapshot(state: &AppState, id: &str) -> (Vec<Event>, HashSet<String>) {
         .map(|e| e.id.clone())
         .chain(ops.iter().map(|e| e.id.clone()))
         .collect();
-    events.push(sse(
-        id,
-        &json!({ "type": "activity-history", "events": activity }),
-    ));
-    events.push(sse(
-        id,
-        &json!({ "type": "ops-log-history", "events": ops }),
-    ));
+    events.push(sse(id, &WireEvent::activity_history(&activity)));
+    events.push(sse(id, &WireEvent::ops_log_history(&ops)));
     (events, seen)
 }
 
@@ -96,6 +94,22 @@ fn already_sent(event: &FeedEvent, seen: &HashSet<String>) -> bool {
 }
 
 /// `GET /api/events`
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    tag = "events",
+    summary = "Live worktree, activity and ops-log events (SSE)",
+    description = "A snapshot first (`worktrees`, `activity-history`, `ops-log-history`), then \
+        live events. Every event has an SSE id `<epoch>-<seq>`; reconnecting with \
+        `Last-Event-ID` replays what was missed, or sends a fresh snapshot when that is no \
+        longer possible. Each `data:` line is one `FeedEvent`.",
+    params(
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id"),
+    ),
+    responses(
+        (status = 200, description = "The event stream", content_type = "text/event-stream", body = WireEvent),
+    )
+)]
 pub async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -172,6 +186,6 @@ pub(crate) async fn server_stopping(shutdown: &mut tokio::sync::watch::Receiver<
 fn live_event(state: &AppState, item: &Arc<Sequenced<FeedEvent>>) -> Event {
     sse(
         &state.backbone().bus().event_id(item.seq),
-        &feed_json(&item.event),
+        &feed_event(&item.event),
     )
 }

@@ -1,25 +1,19 @@
 //! `/api/logs`: the operational log.
 
+use std::borrow::Borrow;
+
 use axum::Json;
 use axum::extract::State;
 use openkit_core::logs::{Level, OpStatus, OpsLogEvent, OpsQuery};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::error::{ApiError, ApiQuery, ApiResult, JsonBody};
 use crate::routes::query::{parse_limit, parse_since_param};
 use crate::state::AppState;
-
-/// Query of `GET /api/logs`.
-#[derive(Debug, Deserialize)]
-pub struct LogParams {
-    since: Option<String>,
-    level: Option<String>,
-    status: Option<String>,
-    source: Option<String>,
-    search: Option<String>,
-    limit: Option<String>,
-}
+use crate::wire::logs::{
+    LogParams, NewOpsEventRequest, OpsLogCreated, OpsLogEvent as WireEvent, OpsLogList, ops_list,
+};
+use crate::wire::{ErrorBody, True};
 
 fn level(value: &str) -> ApiResult<Level> {
     Level::parse(value).ok_or_else(|| {
@@ -40,10 +34,21 @@ fn status(value: &str) -> ApiResult<OpStatus> {
 }
 
 /// `GET /api/logs`
+#[utoipa::path(
+    get,
+    path = "/api/logs",
+    tag = "logs",
+    summary = "Query the operational log",
+    params(LogParams),
+    responses(
+        (status = 200, description = "Matching events, oldest first", body = OpsLogList),
+        (status = 400, description = "Invalid `since`, `level`, `status` or `limit`", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<LogParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<OpsLogList>> {
     let query = OpsQuery {
         since: parse_since_param(params.since.as_deref())?,
         level: params.level.as_deref().map(level).transpose()?,
@@ -53,28 +58,27 @@ pub async fn list(
         limit: parse_limit(params.limit.as_deref(), 200)?,
     };
     let events = state.on_backbone(move |b| b.ops().query(&query)).await?;
-    Ok(Json(json!({ "events": events })))
-}
-
-/// Body of `POST /api/logs`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NewOpsEvent {
-    source: String,
-    action: String,
-    message: String,
-    level: Option<String>,
-    status: Option<String>,
-    worktree_id: Option<String>,
-    run_id: Option<String>,
-    metadata: Option<Map<String, Value>>,
+    Ok(Json(OpsLogList {
+        events: ops_list(&events),
+    }))
 }
 
 /// `POST /api/logs`
+#[utoipa::path(
+    post,
+    path = "/api/logs",
+    tag = "logs",
+    summary = "Append an ops-log event",
+    request_body = NewOpsEventRequest,
+    responses(
+        (status = 200, description = "Recorded", body = OpsLogCreated),
+        (status = 400, description = "Empty source/action, or invalid level or status", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<NewOpsEvent>,
-) -> ApiResult<Json<Value>> {
+    JsonBody(body): JsonBody<NewOpsEventRequest>,
+) -> ApiResult<Json<OpsLogCreated>> {
     if body.source.trim().is_empty() || body.action.trim().is_empty() {
         return Err(ApiError::bad_request(
             "INVALID_INPUT",
@@ -104,5 +108,8 @@ pub async fn create(
     event.run_id = body.run_id;
     event.metadata = body.metadata.map(Value::Object);
     let event = state.on_backbone(move |b| b.record_ops(event)).await?;
-    Ok(Json(json!({ "success": true, "event": event })))
+    Ok(Json(OpsLogCreated {
+        success: True,
+        event: WireEvent::from(Borrow::<OpsLogEvent>::borrow(&event)),
+    }))
 }

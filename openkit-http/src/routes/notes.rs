@@ -2,95 +2,174 @@
 
 use axum::Json;
 use axum::extract::State;
-use openkit_core::notes::{GitPolicy, Notes, PolicyValue};
-use serde::Deserialize;
-use serde_json::Value;
+use openkit_core::notes::{GitPolicy, PolicyValue};
+use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiPath, ApiResult, JsonBody};
 use crate::state::AppState;
+use crate::wire::ErrorBody;
+use crate::wire::notes::{
+    GitPolicyUpdate, NewTodoRequest, Notes, NotesSectionRequest, TodoUpdateRequest,
+};
 
 /// `GET /api/notes/:source/:id`
+#[utoipa::path(
+    get,
+    path = "/api/notes/{source}/{id}",
+    tag = "notes",
+    summary = "The notes of an issue",
+    params(
+        ("source" = String, Path, description = "`jira`, `linear` or `local`"),
+        ("id" = String, Path, description = "Issue key"),
+    ),
+    responses(
+        (status = 200, description = "The notes (empty notes when none were written)", body = Notes),
+        (status = 400, description = "Unknown source (`INVALID_SOURCE`) or invalid issue id (`INVALID_ISSUE_ID`)", body = ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     ApiPath((source, id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<Notes>> {
-    Ok(Json(state.notes().get(&source, &id)?))
-}
-
-/// Body of `PUT /api/notes/:source/:id`.
-#[derive(Debug, Deserialize)]
-pub struct SectionBody {
-    section: String,
-    #[serde(default)]
-    content: Option<String>,
+    Ok(Json(Notes::from(&state.notes().get(&source, &id)?)))
 }
 
 /// `PUT /api/notes/:source/:id`
+#[utoipa::path(
+    put,
+    path = "/api/notes/{source}/{id}",
+    tag = "notes",
+    summary = "Replace a notes section",
+    params(
+        ("source" = String, Path, description = "`jira`, `linear` or `local`"),
+        ("id" = String, Path, description = "Issue key"),
+    ),
+    request_body = NotesSectionRequest,
+    responses(
+        (status = 200, description = "The updated notes", body = Notes),
+        (status = 400, description = "Unknown source, invalid issue id, or unknown section (`INVALID_INPUT`)", body = ErrorBody),
+        (status = 409, description = "The notes file does not parse (`CORRUPT_FILE`)", body = ErrorBody),
+    )
+)]
 pub async fn put_section(
     State(state): State<AppState>,
     ApiPath((source, id)): ApiPath<(String, String)>,
-    JsonBody(body): JsonBody<SectionBody>,
+    JsonBody(body): JsonBody<NotesSectionRequest>,
 ) -> ApiResult<Json<Notes>> {
     let content = body.content.unwrap_or_default();
-    Ok(Json(state.notes().set_section(
-        &source,
-        &id,
-        &body.section,
-        &content,
-    )?))
-}
-
-/// Body of `POST .../todos`.
-#[derive(Debug, Deserialize)]
-pub struct NewTodo {
-    text: String,
+    let notes = state
+        .notes()
+        .set_section(&source, &id, &body.section, &content)?;
+    Ok(Json(Notes::from(&notes)))
 }
 
 /// `POST /api/notes/:source/:id/todos`
+#[utoipa::path(
+    post,
+    path = "/api/notes/{source}/{id}/todos",
+    tag = "notes",
+    summary = "Add a todo",
+    params(
+        ("source" = String, Path, description = "`jira`, `linear` or `local`"),
+        ("id" = String, Path, description = "Issue key"),
+    ),
+    request_body = NewTodoRequest,
+    responses(
+        (status = 200, description = "The updated notes", body = Notes),
+        (status = 400, description = "Unknown source, invalid issue id, or empty text", body = ErrorBody),
+        (status = 409, description = "The notes file does not parse (`CORRUPT_FILE`)", body = ErrorBody),
+    )
+)]
 pub async fn add_todo(
     State(state): State<AppState>,
     ApiPath((source, id)): ApiPath<(String, String)>,
-    JsonBody(body): JsonBody<NewTodo>,
+    JsonBody(body): JsonBody<NewTodoRequest>,
 ) -> ApiResult<Json<Notes>> {
-    Ok(Json(state.notes().add_todo(&source, &id, &body.text)?))
-}
-
-/// Body of `PATCH .../todos/:todoId`.
-#[derive(Debug, Deserialize)]
-pub struct TodoUpdate {
-    text: Option<String>,
-    checked: Option<bool>,
+    let notes = state.notes().add_todo(&source, &id, &body.text)?;
+    Ok(Json(Notes::from(&notes)))
 }
 
 /// `PATCH /api/notes/:source/:id/todos/:todoId`
+#[utoipa::path(
+    patch,
+    path = "/api/notes/{source}/{id}/todos/{todo_id}",
+    tag = "notes",
+    summary = "Change a todo",
+    params(
+        ("source" = String, Path, description = "`jira`, `linear` or `local`"),
+        ("id" = String, Path, description = "Issue key"),
+        ("todo_id" = String, Path, description = "Todo id"),
+    ),
+    request_body = TodoUpdateRequest,
+    responses(
+        (status = 200, description = "The updated notes", body = Notes),
+        (status = 400, description = "Unknown source, invalid issue id, or empty text", body = ErrorBody),
+        (status = 404, description = "No such todo (`TODO_NOT_FOUND`)", body = ErrorBody),
+        (status = 409, description = "The notes file does not parse (`CORRUPT_FILE`)", body = ErrorBody),
+    )
+)]
 pub async fn update_todo(
     State(state): State<AppState>,
     ApiPath((source, id, todo)): ApiPath<(String, String, String)>,
-    JsonBody(body): JsonBody<TodoUpdate>,
+    JsonBody(body): JsonBody<TodoUpdateRequest>,
 ) -> ApiResult<Json<Notes>> {
-    Ok(Json(state.notes().update_todo(
-        &source,
-        &id,
-        &todo,
-        body.text.as_deref(),
-        body.checked,
-    )?))
+    let notes =
+        state
+            .notes()
+            .update_todo(&source, &id, &todo, body.text.as_deref(), body.checked)?;
+    Ok(Json(Notes::from(&notes)))
 }
 
 /// `DELETE /api/notes/:source/:id/todos/:todoId`
+#[utoipa::path(
+    delete,
+    path = "/api/notes/{source}/{id}/todos/{todo_id}",
+    tag = "notes",
+    summary = "Delete a todo",
+    params(
+        ("source" = String, Path, description = "`jira`, `linear` or `local`"),
+        ("id" = String, Path, description = "Issue key"),
+        ("todo_id" = String, Path, description = "Todo id"),
+    ),
+    responses(
+        (status = 200, description = "The updated notes", body = Notes),
+        (status = 400, description = "Unknown source or invalid issue id", body = ErrorBody),
+        (status = 404, description = "No such todo (`TODO_NOT_FOUND`)", body = ErrorBody),
+        (status = 409, description = "The notes file does not parse (`CORRUPT_FILE`)", body = ErrorBody),
+    )
+)]
 pub async fn delete_todo(
     State(state): State<AppState>,
     ApiPath((source, id, todo)): ApiPath<(String, String, String)>,
 ) -> ApiResult<Json<Notes>> {
-    Ok(Json(state.notes().delete_todo(&source, &id, &todo)?))
+    let notes = state.notes().delete_todo(&source, &id, &todo)?;
+    Ok(Json(Notes::from(&notes)))
 }
 
 /// `PATCH /api/notes/:source/:id/git-policy`
+#[utoipa::path(
+    patch,
+    path = "/api/notes/{source}/{id}/git-policy",
+    tag = "notes",
+    summary = "Change the agent git policy of an issue",
+    params(
+        ("source" = String, Path, description = "`jira`, `linear` or `local`"),
+        ("id" = String, Path, description = "Issue key"),
+    ),
+    request_body = GitPolicyUpdate,
+    responses(
+        (status = 200, description = "The updated notes", body = Notes),
+        (status = 400, description = "Unknown field or value (`INVALID_POLICY`), unknown source or invalid issue id", body = ErrorBody),
+        (status = 409, description = "The notes file does not parse (`CORRUPT_FILE`)", body = ErrorBody),
+    )
+)]
 pub async fn git_policy(
     State(state): State<AppState>,
     ApiPath((source, id)): ApiPath<(String, String)>,
-    JsonBody(body): JsonBody<serde_json::Map<String, Value>>,
+    JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> ApiResult<Json<Notes>> {
+    // Parsed field by field (not as `GitPolicyUpdate`) for `INVALID_POLICY` errors that
+    // name the field.
     let mut update = GitPolicy::default();
     for (key, value) in body {
         let parsed = value.as_str().and_then(PolicyValue::parse).ok_or_else(|| {
@@ -113,5 +192,6 @@ pub async fn git_policy(
             }
         }
     }
-    Ok(Json(state.notes().set_git_policy(&source, &id, update)?))
+    let notes = state.notes().set_git_policy(&source, &id, update)?;
+    Ok(Json(Notes::from(&notes)))
 }

@@ -17,9 +17,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::Stream;
 use openkit_core::perf::{PerfMonitor, PerfSnapshot};
-use serde_json::{Value, json};
 
 use crate::state::AppState;
+use crate::wire::perf::{PerfCurrent, PerfEvent, PerfSnapshots, snapshot_list};
 
 /// Interval of the keep-alive comments on the stream.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -47,18 +47,47 @@ pub fn router(monitor: Arc<PerfMonitor>) -> Router {
 }
 
 /// `GET /api/perf`: `{ "snapshots": PerfSnapshot[] }`, oldest first.
-pub async fn snapshots(State(state): State<AppState>) -> Json<Value> {
+#[utoipa::path(
+    get,
+    path = "/api/perf",
+    tag = "perf",
+    summary = "The kept performance samples",
+    responses(
+        (status = 200, description = "Samples, oldest first", body = PerfSnapshots),
+    )
+)]
+pub async fn snapshots(State(state): State<AppState>) -> Json<PerfSnapshots> {
     snapshots_body(state.perf())
 }
 
 /// `GET /api/perf/current`: `{ "snapshot": PerfSnapshot | null }`.
-pub async fn current(State(state): State<AppState>) -> Json<Value> {
+#[utoipa::path(
+    get,
+    path = "/api/perf/current",
+    tag = "perf",
+    summary = "The latest performance sample",
+    responses(
+        (status = 200, description = "The latest sample, or null", body = PerfCurrent),
+    )
+)]
+pub async fn current(State(state): State<AppState>) -> Json<PerfCurrent> {
     current_body(state.perf())
 }
 
 /// `GET /api/perf/stream`: SSE, `perf-history` first, then one `perf-snapshot` per
 /// sample. Sampling runs while at least one stream is open; a client that falls behind
 /// skips ahead; the stream ends when the server shuts down.
+#[utoipa::path(
+    get,
+    path = "/api/perf/stream",
+    tag = "perf",
+    summary = "Live performance samples (SSE)",
+    description = "`perf-history` first, then one `perf-snapshot` per sample; each `data:` \
+        line is one `PerfEvent`. Sampling runs only while a stream is open.",
+    responses(
+        (status = 200, description = "The event stream", content_type = "text/event-stream", body = PerfEvent),
+    )
+)]
 pub async fn stream(State(state): State<AppState>) -> Response {
     let mut shutdown = state.shutdown();
     event_stream(state.perf(), async move {
@@ -66,16 +95,26 @@ pub async fn stream(State(state): State<AppState>) -> Response {
     })
 }
 
-fn snapshots_body(monitor: &PerfMonitor) -> Json<Value> {
-    Json(json!({ "snapshots": monitor.snapshots() }))
+fn snapshots_body(monitor: &PerfMonitor) -> Json<PerfSnapshots> {
+    Json(PerfSnapshots {
+        snapshots: snapshot_list(&monitor.snapshots()),
+    })
 }
 
-fn current_body(monitor: &PerfMonitor) -> Json<Value> {
-    Json(json!({ "snapshot": monitor.current() }))
+fn current_body(monitor: &PerfMonitor) -> Json<PerfCurrent> {
+    Json(PerfCurrent {
+        snapshot: monitor.current().map(|s| s.as_ref().into()),
+    })
+}
+
+fn perf_event(event: &PerfEvent) -> Event {
+    Event::default().data(serde_json::to_string(event).expect("perf events serialize"))
 }
 
 fn snapshot_event(snapshot: &PerfSnapshot) -> Event {
-    Event::default().data(json!({ "type": "perf-snapshot", "snapshot": snapshot }).to_string())
+    perf_event(&PerfEvent::Snapshot {
+        snapshot: snapshot.into(),
+    })
 }
 
 type Stop = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -88,8 +127,9 @@ fn event_stream(
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Response {
     let sub = monitor.subscribe();
-    let history = Event::default()
-        .data(json!({ "type": "perf-history", "snapshots": sub.history }).to_string());
+    let history = perf_event(&PerfEvent::History {
+        snapshots: snapshot_list(&sub.history),
+    });
     let stop: Stop = Box::pin(stop);
     let live = futures_util::stream::unfold((sub, stop), |(mut sub, mut stop)| async move {
         // `next` skips snapshots missed by lagging behind; it never blocks the sampler.
@@ -120,6 +160,7 @@ mod tests {
     use openkit_core::perf::{
         LIVE_BUFFER, NoProcesses, ProcessSource, StaticProcesses, TrackedWorktree,
     };
+    use serde_json::{Value, json};
     use tower::ServiceExt;
 
     const WAIT: Duration = Duration::from_secs(10);

@@ -2,26 +2,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::routing::{MethodRouter, get};
 use openkit_core::rules::{RuleKind, RuleStore};
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::error::{ApiQuery, ApiResult, JsonBody};
 use crate::state::AppState;
-
-/// `?source=jira|linear|local`
-#[derive(Debug, Deserialize)]
-pub struct SourceQuery {
-    source: Option<String>,
-}
-
-/// Body of a rule `PUT`.
-#[derive(Debug, Deserialize)]
-pub struct PutRule {
-    content: Option<String>,
-    source: Option<String>,
-}
+use crate::wire::rules::{PutRuleRequest, RuleContent, RuleSourceQuery, RuleStatus};
+use crate::wire::{ErrorBody, Success};
 
 fn store(state: &AppState) -> RuleStore {
     RuleStore::new(state.workbench().paths().clone())
@@ -31,37 +17,134 @@ fn non_empty(source: Option<String>) -> Option<String> {
     source.filter(|s| !s.is_empty())
 }
 
-async fn get_rule(kind: RuleKind, state: AppState, query: SourceQuery) -> ApiResult<Json<Value>> {
+async fn get_rule(
+    kind: RuleKind,
+    state: AppState,
+    query: RuleSourceQuery,
+) -> ApiResult<Json<RuleContent>> {
     let rule = store(&state).get(kind, non_empty(query.source).as_deref())?;
-    Ok(Json(json!(rule)))
+    Ok(Json(RuleContent::from(&rule)))
 }
 
-async fn put_rule(kind: RuleKind, state: AppState, body: PutRule) -> ApiResult<Json<Value>> {
+async fn put_rule(
+    kind: RuleKind,
+    state: AppState,
+    body: PutRuleRequest,
+) -> ApiResult<Json<Success>> {
     store(&state).put(
         kind,
         non_empty(body.source).as_deref(),
         body.content.as_deref(),
     )?;
-    Ok(Json(json!({ "success": true })))
+    Ok(Json(Success::new()))
 }
 
-/// `GET` and `PUT` of one rule.
-pub fn rule(kind: RuleKind) -> MethodRouter<AppState> {
-    get(
-        move |State(state): State<AppState>, ApiQuery(q): ApiQuery<SourceQuery>| {
-            get_rule(kind, state, q)
-        },
-    )
-    .put(
-        move |State(state): State<AppState>, JsonBody(body): JsonBody<PutRule>| {
-            put_rule(kind, state, body)
-        },
-    )
-}
-
-/// `GET .../status`: which sources have their own script.
-pub fn status(kind: RuleKind) -> MethodRouter<AppState> {
-    get(move |State(state): State<AppState>| async move {
-        Json(json!({ "overrides": store(&state).overrides(kind) }))
+fn rule_status(kind: RuleKind, state: &AppState) -> Json<RuleStatus> {
+    Json(RuleStatus {
+        overrides: store(state).overrides(kind).into(),
     })
+}
+
+/// `GET /api/config/branch-name-rule`
+#[utoipa::path(
+    get,
+    path = "/api/config/branch-name-rule",
+    tag = "rules",
+    summary = "The branch-name rule script",
+    params(RuleSourceQuery),
+    responses(
+        (status = 200, description = "The script (or the built-in rule)", body = RuleContent),
+        (status = 400, description = "Unknown source (`INVALID_SOURCE`)", body = ErrorBody),
+    )
+)]
+pub async fn get_branch_name_rule(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<RuleSourceQuery>,
+) -> ApiResult<Json<RuleContent>> {
+    get_rule(RuleKind::BranchName, state, query).await
+}
+
+/// `PUT /api/config/branch-name-rule`
+#[utoipa::path(
+    put,
+    path = "/api/config/branch-name-rule",
+    tag = "rules",
+    summary = "Save or delete the branch-name rule script",
+    request_body = PutRuleRequest,
+    responses(
+        (status = 200, description = "Saved (or deleted)", body = Success),
+        (status = 400, description = "Unknown source (`INVALID_SOURCE`)", body = ErrorBody),
+    )
+)]
+pub async fn put_branch_name_rule(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<PutRuleRequest>,
+) -> ApiResult<Json<Success>> {
+    put_rule(RuleKind::BranchName, state, body).await
+}
+
+/// `GET /api/config/branch-name-rule/status`
+#[utoipa::path(
+    get,
+    path = "/api/config/branch-name-rule/status",
+    tag = "rules",
+    summary = "Which sources have their own branch-name rule",
+    responses(
+        (status = 200, description = "Per-source overrides", body = RuleStatus),
+    )
+)]
+pub async fn branch_name_rule_status(State(state): State<AppState>) -> Json<RuleStatus> {
+    rule_status(RuleKind::BranchName, &state)
+}
+
+/// `GET /api/config/commit-message-rule`
+#[utoipa::path(
+    get,
+    path = "/api/config/commit-message-rule",
+    tag = "rules",
+    summary = "The commit-message rule script",
+    params(RuleSourceQuery),
+    responses(
+        (status = 200, description = "The script (or the built-in rule)", body = RuleContent),
+        (status = 400, description = "Unknown source (`INVALID_SOURCE`)", body = ErrorBody),
+    )
+)]
+pub async fn get_commit_message_rule(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<RuleSourceQuery>,
+) -> ApiResult<Json<RuleContent>> {
+    get_rule(RuleKind::CommitMessage, state, query).await
+}
+
+/// `PUT /api/config/commit-message-rule`
+#[utoipa::path(
+    put,
+    path = "/api/config/commit-message-rule",
+    tag = "rules",
+    summary = "Save or delete the commit-message rule script",
+    request_body = PutRuleRequest,
+    responses(
+        (status = 200, description = "Saved (or deleted)", body = Success),
+        (status = 400, description = "Unknown source (`INVALID_SOURCE`)", body = ErrorBody),
+    )
+)]
+pub async fn put_commit_message_rule(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<PutRuleRequest>,
+) -> ApiResult<Json<Success>> {
+    put_rule(RuleKind::CommitMessage, state, body).await
+}
+
+/// `GET /api/config/commit-message-rule/status`
+#[utoipa::path(
+    get,
+    path = "/api/config/commit-message-rule/status",
+    tag = "rules",
+    summary = "Which sources have their own commit-message rule",
+    responses(
+        (status = 200, description = "Per-source overrides", body = RuleStatus),
+    )
+)]
+pub async fn commit_message_rule_status(State(state): State<AppState>) -> Json<RuleStatus> {
+    rule_status(RuleKind::CommitMessage, &state)
 }

@@ -4,52 +4,29 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use openkit_core::tasks::{MAX_ATTACHMENT_BYTES, Task, TaskError, TaskFields};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use openkit_core::tasks::{MAX_ATTACHMENT_BYTES, Task as CoreTask, TaskError, TaskFields};
 
 use crate::error::{ApiError, ApiPath, ApiResult, JsonBody};
 use crate::state::AppState;
-
-/// Body of `POST /api/tasks` and `PATCH /api/tasks/:id`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TaskBody {
-    title: Option<String>,
-    description: Option<String>,
-    status: Option<String>,
-    priority: Option<String>,
-    labels: Option<Vec<String>>,
-}
-
-impl From<TaskBody> for TaskFields {
-    fn from(b: TaskBody) -> Self {
-        TaskFields {
-            title: b.title,
-            description: b.description,
-            status: b.status,
-            priority: b.priority,
-            labels: b.labels,
-        }
-    }
-}
+use crate::wire::tasks::{
+    Attachment, AttachmentUpload, AttachmentUploaded, RecoverTaskRequest, RecoveredTask, Task,
+    TaskDetail, TaskDetailResponse, TaskList, TaskRequest, TaskResponse, TaskSummary,
+    TaskWorktreeCreated, TaskWorktreeRequest, TaskWorktreeReused,
+};
+use crate::wire::{ErrorBody, False, Success, True};
 
 /// A task with what the list and detail views add: identifier, linked worktree.
-fn task_json(state: &AppState, task: &Task) -> Value {
-    let mut value = serde_json::to_value(task).unwrap_or_default();
+fn task_wire(state: &AppState, task: &CoreTask) -> Task {
     let linked = state
         .notes()
         .get("local", &task.id)
         .ok()
         .and_then(|n| n.linked_worktree_id);
-    if let Some(obj) = value.as_object_mut() {
-        obj.insert("identifier".into(), json!(task.id));
-        obj.insert("linkedWorktreeId".into(), json!(linked));
-    }
-    value
+    Task::new(task, linked)
 }
 
 /// The configured id prefix (`LOCAL`).
@@ -62,74 +39,144 @@ fn prefix(state: &AppState) -> ApiResult<String> {
 }
 
 /// `GET /api/tasks`
-pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+#[utoipa::path(
+    get,
+    path = "/api/tasks",
+    tag = "tasks",
+    summary = "List local tasks",
+    responses(
+        (status = 200, description = "Every local task with its link and attachment count", body = TaskList),
+    )
+)]
+pub async fn list(State(state): State<AppState>) -> ApiResult<Json<TaskList>> {
     let tasks = Arc::clone(state.tasks());
     let summaries = tokio::task::spawn_blocking(move || tasks.summaries())
         .await
         .unwrap_or_default();
-    Ok(Json(json!({ "tasks": summaries })))
+    Ok(Json(TaskList {
+        tasks: summaries.iter().map(TaskSummary::from).collect(),
+    }))
 }
 
 /// `GET /api/tasks/:id`
+#[utoipa::path(
+    get,
+    path = "/api/tasks/{id}",
+    tag = "tasks",
+    summary = "A task with its attachments",
+    params(("id" = String, Path, description = "Task id (`LOCAL-7`)")),
+    responses(
+        (status = 200, description = "The task", body = TaskDetailResponse),
+        (status = 400, description = "Invalid task id", body = ErrorBody),
+        (status = 404, description = "No such task (`TASK_NOT_FOUND`)", body = ErrorBody),
+        (status = 409, description = "The task file does not parse (`CORRUPT_FILE`)", body = ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TaskDetailResponse>> {
     let task = state.tasks().get(&id)?;
-    let mut value = task_json(&state, &task);
-    value["attachments"] = json!(state.tasks().attachments(&id)?);
-    Ok(Json(json!({ "task": value })))
+    let attachments = state.tasks().attachments(&id)?;
+    Ok(Json(TaskDetailResponse {
+        task: TaskDetail {
+            task: task_wire(&state, &task),
+            attachments: attachments.iter().map(Attachment::from).collect(),
+        },
+    }))
 }
 
 /// `POST /api/tasks`
+#[utoipa::path(
+    post,
+    path = "/api/tasks",
+    tag = "tasks",
+    summary = "Create a local task",
+    request_body = TaskRequest,
+    responses(
+        (status = 200, description = "The new task", body = TaskResponse),
+        (status = 400, description = "Missing title or invalid status/priority (`INVALID_INPUT`)", body = ErrorBody),
+        (status = 409, description = "The config file does not parse (`CORRUPT_FILE`)", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<TaskBody>,
-) -> ApiResult<Json<Value>> {
+    JsonBody(body): JsonBody<TaskRequest>,
+) -> ApiResult<Json<TaskResponse>> {
     let task = state.tasks().create(&prefix(&state)?, body.into())?;
-    Ok(Json(
-        json!({ "success": true, "task": task_json(&state, &task) }),
-    ))
+    Ok(Json(TaskResponse {
+        success: True,
+        task: task_wire(&state, &task),
+    }))
 }
 
 /// `PATCH /api/tasks/:id`
+#[utoipa::path(
+    patch,
+    path = "/api/tasks/{id}",
+    tag = "tasks",
+    summary = "Change a task",
+    params(("id" = String, Path, description = "Task id")),
+    request_body = TaskRequest,
+    responses(
+        (status = 200, description = "The changed task", body = TaskResponse),
+        (status = 400, description = "Invalid field value or task id (`INVALID_INPUT`)", body = ErrorBody),
+        (status = 404, description = "No such task (`TASK_NOT_FOUND`)", body = ErrorBody),
+        (status = 409, description = "The task file does not parse (`CORRUPT_FILE`)", body = ErrorBody),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    JsonBody(body): JsonBody<TaskBody>,
-) -> ApiResult<Json<Value>> {
+    JsonBody(body): JsonBody<TaskRequest>,
+) -> ApiResult<Json<TaskResponse>> {
     let task = state.tasks().update(&id, body.into())?;
-    Ok(Json(
-        json!({ "success": true, "task": task_json(&state, &task) }),
-    ))
+    Ok(Json(TaskResponse {
+        success: True,
+        task: task_wire(&state, &task),
+    }))
 }
 
 /// `DELETE /api/tasks/:id`
+#[utoipa::path(
+    delete,
+    path = "/api/tasks/{id}",
+    tag = "tasks",
+    summary = "Delete a task with its notes and attachments",
+    params(("id" = String, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "Deleted", body = Success),
+        (status = 400, description = "Invalid task id", body = ErrorBody),
+        (status = 404, description = "No such task (`TASK_NOT_FOUND`)", body = ErrorBody),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Success>> {
     state.tasks().delete(&id)?;
-    Ok(Json(json!({ "success": true })))
-}
-
-/// Body of `POST /api/tasks/recover-local`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RecoverBody {
-    task_id: String,
-    title: Option<String>,
-    description: Option<String>,
-    priority: Option<String>,
-    labels: Option<Vec<String>>,
+    Ok(Json(Success::new()))
 }
 
 /// `POST /api/tasks/recover-local`: recreates the metadata of a local task whose
 /// worktree still exists, linked to that worktree, and bumps the id counter.
+#[utoipa::path(
+    post,
+    path = "/api/tasks/recover-local",
+    tag = "tasks",
+    summary = "Recreate a local task for an existing worktree",
+    request_body = RecoverTaskRequest,
+    responses(
+        (status = 200, description = "The recovered task", body = RecoveredTask),
+        (status = 400, description = "Invalid `taskId` (`INVALID_TASK_ID`) or field", body = ErrorBody),
+        (status = 404, description = "No worktree with that id (`WORKTREE_NOT_FOUND`)", body = ErrorBody),
+        (status = 409, description = "The task exists (`TASK_EXISTS`) or the worktree id is ambiguous", body = ErrorBody),
+    )
+)]
 pub async fn recover_local(
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<RecoverBody>,
-) -> ApiResult<Json<Value>> {
+    JsonBody(body): JsonBody<RecoverTaskRequest>,
+) -> ApiResult<Json<RecoveredTask>> {
     let prefix = prefix(&state)?;
     let well_formed = body
         .task_id
@@ -156,19 +203,35 @@ pub async fn recover_local(
         },
     )?;
     state.notes().link("local", &task.id, Some(&worktree_id))?;
-    Ok(Json(json!({
-        "success": true,
-        "task": task_json(&state, &task),
-        "linkedWorktreeId": worktree_id,
-    })))
+    Ok(Json(RecoveredTask {
+        success: True,
+        task: task_wire(&state, &task),
+        linked_worktree_id: worktree_id,
+    }))
 }
 
 /// `POST /api/tasks/:id/attachments` (multipart, field `file`)
+#[utoipa::path(
+    post,
+    path = "/api/tasks/{id}/attachments",
+    tag = "tasks",
+    summary = "Upload an attachment",
+    params(("id" = String, Path, description = "Task id")),
+    request_body(content = AttachmentUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "Stored", body = AttachmentUploaded),
+        (status = 400, description = "Not a multipart body, or a malformed one (`INVALID_MULTIPART`), or no `file` field (`MISSING_FILE`)", body = ErrorBody),
+        (status = 404, description = "No such task (`TASK_NOT_FOUND`)", body = ErrorBody),
+        (status = 413, description = "The file is over 25 MiB (`PAYLOAD_TOO_LARGE`)", body = ErrorBody),
+    )
+)]
 pub async fn upload(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    mut multipart: Multipart,
-) -> ApiResult<Json<Value>> {
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<Json<AttachmentUploaded>> {
+    let mut multipart =
+        multipart.map_err(|e| ApiError::new(e.status(), "INVALID_MULTIPART", e.body_text()))?;
     state.tasks().get(&id)?;
     let too_large = || {
         ApiError::new(
@@ -206,7 +269,10 @@ pub async fn upload(
             Err(TaskError::TooLarge) => return Err(too_large()),
             other => other?,
         };
-        return Ok(Json(json!({ "success": true, "attachment": attachment })));
+        return Ok(Json(AttachmentUploaded {
+            success: True,
+            attachment: Attachment::from(&attachment),
+        }));
     }
 }
 
@@ -214,6 +280,22 @@ pub async fn upload(
 pub const MAX_UPLOAD_BODY: usize = MAX_ATTACHMENT_BYTES + 64 * 1024;
 
 /// `GET /api/tasks/:id/attachments/:filename`
+#[utoipa::path(
+    get,
+    path = "/api/tasks/{id}/attachments/{filename}",
+    tag = "tasks",
+    summary = "Download an attachment",
+    params(
+        ("id" = String, Path, description = "Task id"),
+        ("filename" = String, Path, description = "Attachment file name"),
+    ),
+    responses(
+        (status = 200, description = "The raw file, with a `Content-Type` guessed from its extension and a one-hour cache",
+            content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 400, description = "Invalid task id or file name", body = ErrorBody),
+        (status = 404, description = "No such task or attachment (`ATTACHMENT_NOT_FOUND`)", body = ErrorBody),
+    )
+)]
 pub async fn download(
     State(state): State<AppState>,
     ApiPath((id, filename)): ApiPath<(String, String)>,
@@ -239,28 +321,52 @@ pub async fn download(
 }
 
 /// `DELETE /api/tasks/:id/attachments/:filename`
+#[utoipa::path(
+    delete,
+    path = "/api/tasks/{id}/attachments/{filename}",
+    tag = "tasks",
+    summary = "Delete an attachment",
+    params(
+        ("id" = String, Path, description = "Task id"),
+        ("filename" = String, Path, description = "Attachment file name"),
+    ),
+    responses(
+        (status = 200, description = "Deleted", body = Success),
+        (status = 400, description = "Invalid task id or file name", body = ErrorBody),
+        (status = 404, description = "No such task or attachment (`ATTACHMENT_NOT_FOUND`)", body = ErrorBody),
+    )
+)]
 pub async fn delete_attachment(
     State(state): State<AppState>,
     ApiPath((id, filename)): ApiPath<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Success>> {
     state.tasks().delete_attachment(&id, &filename)?;
-    Ok(Json(json!({ "success": true })))
-}
-
-/// Body of `POST /api/tasks/:id/create-worktree`.
-#[derive(Debug, Deserialize)]
-pub struct CreateWorktreeBody {
-    branch: Option<String>,
+    Ok(Json(Success::new()))
 }
 
 /// `POST /api/tasks/:id/create-worktree`: a worktree with the task's id on a branch named
 /// by the branch-name rule (or `branch`), linked to the task. An existing worktree whose id
 /// matches the task's (case-insensitively) is linked and reused instead.
+#[utoipa::path(
+    post,
+    path = "/api/tasks/{id}/create-worktree",
+    tag = "tasks",
+    summary = "Create (or reuse) the worktree of a task",
+    params(("id" = String, Path, description = "Task id")),
+    request_body = TaskWorktreeRequest,
+    responses(
+        (status = 200, description = "An existing worktree of the task's id was linked and reused", body = TaskWorktreeReused),
+        (status = 201, description = "Created and linked", body = TaskWorktreeCreated),
+        (status = 400, description = "Invalid branch or task id", body = ErrorBody),
+        (status = 404, description = "No such task (`TASK_NOT_FOUND`)", body = ErrorBody),
+        (status = 409, description = "The worktree id is busy", body = ErrorBody),
+    )
+)]
 pub async fn create_worktree(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    JsonBody(body): JsonBody<CreateWorktreeBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+    JsonBody(body): JsonBody<TaskWorktreeRequest>,
+) -> ApiResult<Response> {
     let task = state.tasks().get(&id)?;
     let worktrees = state.workbench().list_worktrees().await?;
     if let Some(existing) = worktrees
@@ -270,13 +376,14 @@ pub async fn create_worktree(
         state.notes().link("local", &task.id, Some(&existing.id))?;
         return Ok((
             StatusCode::OK,
-            Json(json!({
-                "success": true,
-                "worktreeId": existing.id,
-                "worktreePath": existing.path,
-                "reusedExisting": true,
-            })),
-        ));
+            Json(TaskWorktreeReused {
+                success: True,
+                worktree_id: existing.id.clone(),
+                worktree_path: existing.path.clone(),
+                reused_existing: True,
+            }),
+        )
+            .into_response());
     }
     let branch = match body
         .branch
@@ -315,6 +422,11 @@ pub async fn create_worktree(
         .link("local", &task.id, Some(&created.worktree.id))?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "success": true, "worktree": created.worktree, "reusedExisting": false })),
-    ))
+        Json(TaskWorktreeCreated {
+            success: True,
+            worktree: (&created.worktree).into(),
+            reused_existing: False,
+        }),
+    )
+        .into_response())
 }

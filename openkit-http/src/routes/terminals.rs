@@ -9,15 +9,19 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use openkit_pty::SpawnOptions;
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult, JsonBody};
 use crate::state::AppState;
+use crate::wire::terminals::{
+    ActiveSession, NewTerminalRequest, ScopeQuery, TerminalCreated, TerminalResize,
+    TerminalServerMessage,
+};
+use crate::wire::{ErrorBody, Success, True};
 
 /// Scopes a session can be bound to.
 pub const SCOPES: [&str; 5] = ["terminal", "claude", "codex", "gemini", "opencode"];
@@ -27,16 +31,6 @@ fn scope_error() -> ApiError {
         "INVALID_SCOPE",
         "scope is required (\"terminal\", \"claude\", \"codex\", \"gemini\", or \"opencode\")",
     )
-}
-
-/// Body of `POST /api/worktrees/:id/terminals`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NewTerminal {
-    cols: Option<u32>,
-    rows: Option<u32>,
-    startup_command: Option<String>,
-    scope: Option<String>,
 }
 
 fn dimension(value: Option<u32>, default: u16) -> u16 {
@@ -50,11 +44,25 @@ fn dimension(value: Option<u32>, default: u16) -> u16 {
 /// With a scope: a live session of that scope is reused when no startup command is
 /// given, and an agent session (one started with a command) is reused even when one is;
 /// a shell-only session is replaced when a startup command is given.
+#[utoipa::path(
+    post,
+    path = "/api/worktrees/{id}/terminals",
+    tag = "terminals",
+    summary = "Create (or reuse a scoped) terminal session",
+    params(("id" = String, Path, description = "Worktree id")),
+    request_body = NewTerminalRequest,
+    responses(
+        (status = 200, description = "The session to attach to", body = TerminalCreated),
+        (status = 400, description = "Invalid scope (`INVALID_SCOPE`) or worktree id", body = ErrorBody),
+        (status = 404, description = "No such worktree", body = ErrorBody),
+        (status = 409, description = "Ambiguous worktree id", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    JsonBody(body): JsonBody<NewTerminal>,
-) -> ApiResult<Json<Value>> {
+    JsonBody(body): JsonBody<NewTerminalRequest>,
+) -> ApiResult<Json<TerminalCreated>> {
     let worktree = state.workbench().worktree(&id).await?;
     let scope = match body.scope.as_deref().filter(|s| !s.is_empty()) {
         Some(s) if SCOPES.contains(&s) => Some(s.to_string()),
@@ -69,12 +77,12 @@ pub async fn create(
     {
         let agent_session = existing.startup_command.is_some();
         if startup.is_none() || agent_session {
-            return Ok(Json(json!({
-                "success": true,
-                "sessionId": existing.id,
-                "reusedScopedSession": true,
-                "replacedScopedShellSession": false,
-            })));
+            return Ok(Json(TerminalCreated {
+                success: True,
+                session_id: existing.id,
+                reused_scoped_session: true,
+                replaced_scoped_shell_session: false,
+            }));
         }
         terminals.kill(&existing.id);
         replaced = true;
@@ -91,38 +99,56 @@ pub async fn create(
             env: Vec::new(),
         },
     )?;
-    Ok(Json(json!({
-        "success": true,
-        "sessionId": info.id,
-        "reusedScopedSession": false,
-        "replacedScopedShellSession": replaced,
-    })))
+    Ok(Json(TerminalCreated {
+        success: True,
+        session_id: info.id,
+        reused_scoped_session: false,
+        replaced_scoped_shell_session: replaced,
+    }))
 }
 
 /// `DELETE /api/terminals/:sessionId`
+#[utoipa::path(
+    delete,
+    path = "/api/terminals/{id}",
+    tag = "terminals",
+    summary = "End a terminal session",
+    params(("id" = String, Path, description = "Session id")),
+    responses(
+        (status = 200, description = "Ended", body = Success),
+        (status = 404, description = "No such session (`SESSION_NOT_FOUND`)", body = ErrorBody),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Success>> {
     if state.terminals().kill(&id) {
-        Ok(Json(json!({ "success": true })))
+        Ok(Json(Success::new()))
     } else {
         Err(openkit_pty::PtyError::SessionNotFound { id }.into())
     }
 }
 
-/// `?scope=...`
-#[derive(Debug, Deserialize)]
-pub struct ScopeQuery {
-    scope: Option<String>,
-}
-
 /// `GET /api/worktrees/:id/terminals/active?scope=...`
+#[utoipa::path(
+    get,
+    path = "/api/worktrees/{id}/terminals/active",
+    tag = "terminals",
+    summary = "The live session of a scope",
+    params(("id" = String, Path, description = "Worktree id"), ScopeQuery),
+    responses(
+        (status = 200, description = "The session id, or null", body = ActiveSession),
+        (status = 400, description = "Missing or invalid scope (`INVALID_SCOPE`), or invalid worktree id", body = ErrorBody),
+        (status = 404, description = "No such worktree", body = ErrorBody),
+        (status = 409, description = "Ambiguous worktree id", body = ErrorBody),
+    )
+)]
 pub async fn active(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<ScopeQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ActiveSession>> {
     let scope = query
         .scope
         .filter(|s| SCOPES.contains(&s.as_str()))
@@ -132,25 +158,52 @@ pub async fn active(
         .terminals()
         .find_scoped(&worktree, &scope)
         .map(|s| s.id);
-    Ok(Json(json!({ "success": true, "sessionId": session })))
+    Ok(Json(ActiveSession {
+        success: True,
+        session_id: session,
+    }))
 }
 
 /// `GET /api/terminals/:sessionId/ws`
+#[utoipa::path(
+    get,
+    path = "/api/terminals/{id}/ws",
+    tag = "terminals",
+    summary = "Attach to a terminal session (WebSocket)",
+    description = "Upgrades to a WebSocket. The server sends a `restore` text frame, then PTY \
+        output as binary frames, and an `exit` text frame before closing when the process \
+        exits (text frames are `TerminalServerMessage`). Client text frames are input, \
+        except a JSON `TerminalResize`; binary frames are input. An unknown session closes \
+        with 1008; a newer socket for the session replaces this one.",
+    params(("id" = String, Path, description = "Session id")),
+    responses(
+        (status = 101, description = "Switched to the WebSocket protocol", body = TerminalServerMessage, content_type = "application/json"),
+        (status = 400, description = "Not a valid WebSocket upgrade request (`WEBSOCKET_UPGRADE_REQUIRED`)", body = ErrorBody),
+        (status = 426, description = "The connection cannot be upgraded (`WEBSOCKET_UPGRADE_REQUIRED`)", body = ErrorBody),
+    )
+)]
 pub async fn socket(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    upgrade.on_upgrade(move |socket| bridge(socket, state, id))
+    match upgrade {
+        Ok(upgrade) => upgrade.on_upgrade(move |socket| bridge(socket, state, id)),
+        Err(rejection) => ApiError::new(
+            rejection.status(),
+            "WEBSOCKET_UPGRADE_REQUIRED",
+            rejection.body_text(),
+        )
+        .into_response(),
+    }
 }
 
-/// A resize request from the client.
-#[derive(Debug, Deserialize)]
-struct Resize {
-    #[serde(rename = "type")]
-    kind: String,
-    cols: u32,
-    rows: u32,
+fn text_frame(message: &TerminalServerMessage) -> Message {
+    Message::Text(
+        serde_json::to_string(message)
+            .expect("terminal messages serialize")
+            .into(),
+    )
 }
 
 async fn bridge(socket: WebSocket, state: AppState, id: String) {
@@ -168,13 +221,10 @@ async fn bridge(socket: WebSocket, state: AppState, id: String) {
             return;
         }
     };
-    let restore =
-        json!({ "type": "restore", "payload": String::from_utf8_lossy(&attachment.restore) });
-    if sink
-        .send(Message::Text(restore.to_string().into()))
-        .await
-        .is_err()
-    {
+    let restore = TerminalServerMessage::Restore {
+        payload: String::from_utf8_lossy(&attachment.restore).into_owned(),
+    };
+    if sink.send(text_frame(&restore)).await.is_err() {
         return;
     }
     let mut shutdown = state.shutdown();
@@ -190,7 +240,7 @@ async fn bridge(socket: WebSocket, state: AppState, id: String) {
                     // Exited, replaced by a newer socket, or dropped for falling behind.
                     let code = *attachment.exit.borrow();
                     if let Some(code) = code {
-                        let _ = sink.send(Message::Text(json!({ "type": "exit", "exitCode": code }).to_string().into())).await;
+                        let _ = sink.send(text_frame(&TerminalServerMessage::Exit { exit_code: code })).await;
                     }
                     let _ = sink.send(Message::Close(None)).await;
                     return;
@@ -198,7 +248,7 @@ async fn bridge(socket: WebSocket, state: AppState, id: String) {
             },
             message = incoming.next() => match message {
                 Some(Ok(Message::Text(text))) => {
-                    match serde_json::from_str::<Resize>(&text) {
+                    match serde_json::from_str::<TerminalResize>(&text) {
                         Ok(r) if r.kind == "resize" => {
                             let clamp = |v: u32| openkit_pty::clamp_size(v.min(u32::from(u16::MAX)) as u16);
                             let _ = terminals.resize(&id, clamp(r.cols), clamp(r.rows));

@@ -4,32 +4,50 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use openkit_core::{CreateWorktree, RecoverAction, RenameWorktree};
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiPath, ApiResult, JsonBody};
 use crate::state::AppState;
+use crate::wire::ErrorBody;
+use crate::wire::worktrees::{
+    CreateWorktreeRequest, DeleteWorktreeResponse, RecoverWorktreeRequest, RecoverWorktreeResponse,
+    RenameWorktreeRequest, WorktreeList, WorktreeLogs, WorktreeResponse, worktree_list,
+};
 
 /// `GET /api/worktrees`
-pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+#[utoipa::path(
+    get,
+    path = "/api/worktrees",
+    tag = "worktrees",
+    summary = "List worktrees with their status",
+    responses(
+        (status = 200, description = "The main checkout first, then every worktree", body = WorktreeList),
+        (status = 409, description = "A config file could not be parsed (`CORRUPT_FILE`)", body = ErrorBody),
+    )
+)]
+pub async fn list(State(state): State<AppState>) -> ApiResult<Json<WorktreeList>> {
     let worktrees = state.workbench().list_worktrees().await?;
-    Ok(Json(json!({ "worktrees": worktrees })))
-}
-
-/// Body of `POST /api/worktrees`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateBody {
-    branch: String,
-    id: Option<String>,
-    name: Option<String>,
+    Ok(Json(WorktreeList {
+        worktrees: worktree_list(&worktrees),
+    }))
 }
 
 /// `POST /api/worktrees`
+#[utoipa::path(
+    post,
+    path = "/api/worktrees",
+    tag = "worktrees",
+    summary = "Create a worktree",
+    request_body = CreateWorktreeRequest,
+    responses(
+        (status = 201, description = "Created; dependencies install in the background", body = WorktreeResponse),
+        (status = 400, description = "Invalid id or branch, or the worktree exists (`WORKTREE_EXISTS` with `worktreeId`)", body = ErrorBody),
+        (status = 409, description = "The id is being created or removed right now (`WORKTREE_BUSY`)", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<CreateBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+    JsonBody(body): JsonBody<CreateWorktreeRequest>,
+) -> ApiResult<(StatusCode, Json<WorktreeResponse>)> {
     let created = state
         .workbench()
         .create_worktree(CreateWorktree {
@@ -40,24 +58,30 @@ pub async fn create(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "success": true, "worktree": created.worktree })),
+        Json(WorktreeResponse::from(&created.worktree)),
     ))
 }
 
-/// Body of `PATCH /api/worktrees/:id`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RenameBody {
-    name: Option<String>,
-    branch: Option<String>,
-}
-
 /// `PATCH /api/worktrees/:id`
+#[utoipa::path(
+    patch,
+    path = "/api/worktrees/{id}",
+    tag = "worktrees",
+    summary = "Rename a worktree (directory and/or branch)",
+    params(("id" = String, Path, description = "Worktree id (resolved case-insensitively when unique)")),
+    request_body = RenameWorktreeRequest,
+    responses(
+        (status = 200, description = "Renamed", body = WorktreeResponse),
+        (status = 400, description = "Invalid name or branch, the root worktree, or the new id exists", body = ErrorBody),
+        (status = 404, description = "No such worktree (`WORKTREE_NOT_FOUND`)", body = ErrorBody),
+        (status = 409, description = "Ambiguous id or busy worktree", body = ErrorBody),
+    )
+)]
 pub async fn rename(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    JsonBody(body): JsonBody<RenameBody>,
-) -> ApiResult<Json<Value>> {
+    JsonBody(body): JsonBody<RenameWorktreeRequest>,
+) -> ApiResult<Json<WorktreeResponse>> {
     let worktree = state
         .workbench()
         .rename_worktree(
@@ -68,51 +92,76 @@ pub async fn rename(
             },
         )
         .await?;
-    Ok(Json(json!({ "success": true, "worktree": worktree })))
+    Ok(Json(WorktreeResponse::from(&worktree)))
 }
 
 /// `DELETE /api/worktrees/:id`
+#[utoipa::path(
+    delete,
+    path = "/api/worktrees/{id}",
+    tag = "worktrees",
+    summary = "Remove a worktree with its dev server, terminals and links",
+    params(("id" = String, Path, description = "Worktree id")),
+    responses(
+        (status = 200, description = "Removed", body = DeleteWorktreeResponse),
+        (status = 400, description = "Invalid id, the root worktree, or the removal failed (`WORKTREE_REMOVE_FAILED` with `deleteOpId`)", body = ErrorBody),
+        (status = 404, description = "No such worktree (`WORKTREE_NOT_FOUND`)", body = ErrorBody),
+        (status = 409, description = "Ambiguous id (`WORKTREE_ID_AMBIGUOUS`) or busy worktree", body = ErrorBody),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DeleteWorktreeResponse>> {
     let report = state.workbench().delete_worktree(&id).await?;
-    Ok(Json(json!({
-        "success": true,
-        "worktreeId": report.worktree_id,
-        "removedTerminalSessions": report.removed_terminal_sessions,
-        "removedRunningProcess": report.removed_running_process,
-        "clearedLinks": report.cleared_links,
-        "deleteOpId": report.delete_op_id,
-    })))
+    Ok(Json(DeleteWorktreeResponse::from(&report)))
 }
 
 /// `GET /api/worktrees/:id/logs`
+#[utoipa::path(
+    get,
+    path = "/api/worktrees/{id}/logs",
+    tag = "worktrees",
+    summary = "Dev-server output of a worktree",
+    params(("id" = String, Path, description = "Worktree id")),
+    responses(
+        (status = 200, description = "The kept output lines", body = WorktreeLogs),
+        (status = 400, description = "Invalid worktree id", body = ErrorBody),
+        (status = 404, description = "No such worktree", body = ErrorBody),
+        (status = 409, description = "Ambiguous id", body = ErrorBody),
+    )
+)]
 pub async fn logs(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WorktreeLogs>> {
     let logs = state.workbench().worktree_logs(&id).await?;
-    Ok(Json(json!({ "logs": logs })))
-}
-
-/// Body of `POST /api/worktrees/:id/recover`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecoverBody {
-    action: Option<String>,
-    branch: Option<String>,
+    Ok(Json(WorktreeLogs { logs }))
 }
 
 /// `POST /api/worktrees/:id/recover`
+#[utoipa::path(
+    post,
+    path = "/api/worktrees/{id}/recover",
+    tag = "worktrees",
+    summary = "Recover a worktree whose checkout went missing",
+    params(("id" = String, Path, description = "Worktree id")),
+    request_body = RecoverWorktreeRequest,
+    responses(
+        (status = 200, description = "Recovered", body = RecoverWorktreeResponse),
+        (status = 400, description = "Invalid action (`INVALID_RECOVER_ACTION`) or branch, the root worktree, or recovery failed", body = ErrorBody),
+        (status = 404, description = "No such worktree", body = ErrorBody),
+        (status = 409, description = "Ambiguous id or busy worktree", body = ErrorBody),
+    )
+)]
 pub async fn recover(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    JsonBody(body): JsonBody<RecoverBody>,
-) -> ApiResult<Json<Value>> {
-    let action = match body.action.as_deref() {
-        Some("reuse") => RecoverAction::Reuse,
-        Some("recreate") => RecoverAction::Recreate,
+    JsonBody(body): JsonBody<RecoverWorktreeRequest>,
+) -> ApiResult<Json<RecoverWorktreeResponse>> {
+    let (action, name) = match body.action.as_deref() {
+        Some("reuse") => (RecoverAction::Reuse, "reuse"),
+        Some("recreate") => (RecoverAction::Recreate, "recreate"),
         _ => {
             return Err(ApiError::bad_request(
                 "INVALID_RECOVER_ACTION",
@@ -129,9 +178,9 @@ pub async fn recover(
         .workbench()
         .recover_worktree(&id, action, branch)
         .await?;
-    Ok(Json(json!({
-        "success": true,
-        "action": body.action,
-        "worktree": worktree,
-    })))
+    Ok(Json(RecoverWorktreeResponse {
+        success: crate::wire::True,
+        action: name.to_string(),
+        worktree: (&worktree).into(),
+    }))
 }
