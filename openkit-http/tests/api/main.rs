@@ -8,6 +8,7 @@ mod events;
 mod harness;
 mod live_status;
 mod logs;
+mod openapi;
 mod perf;
 mod rules;
 mod security;

@@ -196,6 +196,41 @@ async fn recover_local_relinks_an_existing_worktree() {
     assert_eq!(next["task"]["id"], "LOCAL-5", "the counter was bumped");
 }
 
+/// The reference's notes object always has `gitPolicy` with its three fields, each
+/// `inherit` when never set, also when the file on disk has none or only some of them.
+#[tokio::test]
+async fn notes_always_carry_the_whole_git_policy() {
+    let api = Api::new();
+    let inherit =
+        json!({ "agentCommits": "inherit", "agentPushes": "inherit", "agentPRs": "inherit" });
+    let (status, body) = api.get("/api/notes/local/LOCAL-9").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["gitPolicy"], inherit, "{body}");
+
+    // A notes file written without a policy (by an older version, or with notes only).
+    let dir = api.repo.root().join(".openkit/issues/jira/PROJ-7");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("notes.json"),
+        r#"{ "personal": { "content": "mine", "updatedAt": "2024-01-01T00:00:00.000Z" }, "todos": [], "gitPolicy": { "agentPushes": "deny" } }"#,
+    )
+    .unwrap();
+    let (_, body) = api.get("/api/notes/jira/PROJ-7").await;
+    assert_eq!(
+        body["gitPolicy"],
+        json!({ "agentCommits": "inherit", "agentPushes": "deny", "agentPRs": "inherit" })
+    );
+    assert_eq!(body["personal"]["content"], "mine");
+    let (_, body) = api
+        .call(
+            Method::PUT,
+            "/api/notes/local/LOCAL-9",
+            Some(json!({ "section": "personal", "content": "x" })),
+        )
+        .await;
+    assert_eq!(body["gitPolicy"], inherit, "every notes response has it");
+}
+
 #[tokio::test]
 async fn notes_sections_todos_and_policy() {
     let api = Api::new();
@@ -203,7 +238,13 @@ async fn notes_sections_todos_and_policy() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,
-        json!({ "linkedWorktreeId": null, "personal": null, "aiContext": null, "todos": [] })
+        json!({
+            "linkedWorktreeId": null,
+            "personal": null,
+            "aiContext": null,
+            "todos": [],
+            "gitPolicy": { "agentCommits": "inherit", "agentPushes": "inherit", "agentPRs": "inherit" },
+        })
     );
     let (_, body) = api
         .call(
@@ -235,7 +276,10 @@ async fn notes_sections_todos_and_policy() {
             Some(json!({ "agentCommits": "allow" })),
         )
         .await;
-    assert_eq!(body["gitPolicy"], json!({ "agentCommits": "allow" }));
+    assert_eq!(
+        body["gitPolicy"],
+        json!({ "agentCommits": "allow", "agentPushes": "inherit", "agentPRs": "inherit" })
+    );
     let (_, body) = api
         .call(
             Method::DELETE,
