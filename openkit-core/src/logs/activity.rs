@@ -118,6 +118,11 @@ impl ActivityLog {
         self.store.append(event)
     }
 
+    /// Queues an event for the background writer (see [`JsonlStore::enqueue`]).
+    pub fn enqueue(&self, event: std::sync::Arc<ActivityEvent>) -> super::Enqueued {
+        self.store.enqueue(event)
+    }
+
     /// Events matching `query`, oldest first.
     pub fn query(&self, query: &ActivityQuery) -> Result<Vec<ActivityEvent>, IoFailure> {
         let tag = query.category.map(category_tag);

@@ -1,8 +1,12 @@
 //! A durable JSON-lines log with an in-memory index.
 //!
-//! - **Append**: one complete line per `write(2)` on an `O_APPEND` file, under an
+//! - **Append**: complete lines in one `write(2)` on an `O_APPEND` file, under an
 //!   exclusive lock on a sibling `.lock` file so several processes can share the log. If
 //!   the file ends in a torn line (a crash mid-write), the append starts on a fresh line.
+//!   [`JsonlStore::append`] writes on the caller; [`JsonlStore::enqueue`] hands the record
+//!   to the store's background writer (see [`super::writer`]) and returns at once. Reads
+//!   in this process first wait for what was queued before them, so they see their own
+//!   writes.
 //! - **Read**: the index holds, per line, its byte range and the few fields filters need
 //!   (timestamp, id hash, a small tag). Queries scan the index newest-first and read only
 //!   the matching lines back with positioned reads. The index catches up with lines other
@@ -16,11 +20,12 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::marker::PhantomData;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::writer::{Enqueued, Losses, Writer};
 use crate::error::IoFailure;
 use crate::persist;
 
@@ -95,6 +100,34 @@ pub struct RetentionImpact {
     pub current_bytes: u64,
 }
 
+/// What a retention pass removed, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PruneReport {
+    /// Sizes before, and what was removed in total (unreadable lines included in bytes).
+    pub impact: RetentionImpact,
+    /// Records removed because they were older than `retentionDays`.
+    pub removed_by_age: u64,
+    /// Records removed (on top of those) to fit `maxSizeMB`.
+    pub removed_by_size: u64,
+}
+
+impl PruneReport {
+    /// True when the pass removed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.impact.bytes_to_remove == 0
+    }
+
+    /// Records left.
+    pub fn remaining_entries(&self) -> u64 {
+        self.impact.current_entries - self.impact.entries_to_remove
+    }
+
+    /// Bytes left.
+    pub fn remaining_bytes(&self) -> u64 {
+        self.impact.current_bytes - self.impact.bytes_to_remove
+    }
+}
+
 /// Retention settings of one log.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Retention {
@@ -142,7 +175,15 @@ pub struct JsonlStore<R> {
     path: PathBuf,
     lock_path: PathBuf,
     state: Mutex<State>,
+    writer: Arc<Writer>,
     _record: PhantomData<fn() -> R>,
+}
+
+impl<R> Drop for JsonlStore<R> {
+    /// Writes what is still queued, then stops the background writer.
+    fn drop(&mut self) {
+        self.writer.shutdown();
+    }
 }
 
 impl<R> std::fmt::Debug for JsonlStore<R> {
@@ -184,6 +225,35 @@ impl Drop for FileLock {
     }
 }
 
+/// Appends `lines` (complete lines, each ending in `\n`) to the log at `path` in one
+/// `write`, under the cross-process lock at `lock_path`; starts on a fresh line when the
+/// file ends in a torn one.
+pub(super) fn append_lines(
+    path: &Path,
+    lock_path: &Path,
+    mut lines: Vec<u8>,
+) -> Result<(), IoFailure> {
+    let _lock = FileLock::acquire(lock_path)?;
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .open(path)
+        .map_err(io_err(format!("opening {}", path.display())))?;
+    let len = file.metadata().map_err(io_err("reading log size"))?.len();
+    if len > 0 {
+        let mut last = [0u8; 1];
+        file.read_exact_at(&mut last, len - 1)
+            .map_err(io_err("reading log tail"))?;
+        if last[0] != b'\n' {
+            // A torn line from a crash: never glue onto it.
+            lines.insert(0, b'\n');
+        }
+    }
+    file.write_all(&lines)
+        .map_err(io_err(format!("appending to {}", path.display())))
+}
+
 impl<R: LogRecord> JsonlStore<R> {
     /// A store for the log at `path` (created on first append).
     pub fn new(path: impl Into<PathBuf>) -> Self {
@@ -193,8 +263,10 @@ impl<R: LogRecord> JsonlStore<R> {
             .map(|n| n.to_os_string())
             .unwrap_or_default();
         lock_name.push(".lock");
+        let lock_path = path.with_file_name(lock_name);
         JsonlStore {
-            lock_path: path.with_file_name(lock_name),
+            writer: Arc::new(Writer::new(path.clone(), lock_path.clone())),
+            lock_path,
             path,
             state: Mutex::new(State::default()),
             _record: PhantomData,
@@ -206,31 +278,38 @@ impl<R: LogRecord> JsonlStore<R> {
         &self.path
     }
 
-    /// Appends one record as one line.
+    /// Appends one record as one line, on the caller: when this returns `Ok` the line is
+    /// in the file, after every record queued before the call.
     pub fn append(&self, record: &R) -> Result<(), IoFailure> {
         let mut line = serde_json::to_vec(record)
             .map_err(|e| IoFailure::new("encoding a log record", e.into()))?;
         line.push(b'\n');
-        let _lock = FileLock::acquire(&self.lock_path)?;
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .read(true)
-            .open(&self.path)
-            .map_err(io_err(format!("opening {}", self.path.display())))?;
-        let len = file.metadata().map_err(io_err("reading log size"))?.len();
-        if len > 0 {
-            let mut last = [0u8; 1];
-            file.read_exact_at(&mut last, len - 1)
-                .map_err(io_err("reading log tail"))?;
-            if last[0] != b'\n' {
-                // A torn line from a crash: never glue onto it.
-                line.insert(0, b'\n');
-            }
-        }
-        file.write_all(&line)
-            .map_err(io_err(format!("appending to {}", self.path.display())))?;
-        Ok(())
+        self.writer.flush();
+        append_lines(&self.path, &self.lock_path, line)
+    }
+
+    /// Hands a record to the background writer and returns without disk I/O: the caller
+    /// holds a mutex for a queue push, or waits up to
+    /// [`FULL_WAIT`](super::writer::FULL_WAIT) when the queue is full, after which the
+    /// record is dropped and counted (see [`JsonlStore::take_losses`]).
+    pub fn enqueue(&self, record: Arc<R>) -> Enqueued
+    where
+        R: Send + Sync + 'static,
+    {
+        self.writer.enqueue(Box::new(move |buf: &mut Vec<u8>| {
+            serde_json::to_writer(buf, &*record)
+        }))
+    }
+
+    /// Waits until every record queued before the call is in the file (or failed). False
+    /// when the writer did not finish within a long timeout (a stuck disk).
+    pub fn flush(&self) -> bool {
+        self.writer.flush()
+    }
+
+    /// Records the background writer dropped or failed to write since the last call.
+    pub fn take_losses(&self) -> Losses {
+        self.writer.take_losses()
     }
 
     /// Brings the index up to date with the file.
@@ -298,6 +377,7 @@ impl<R: LogRecord> JsonlStore<R> {
         record_filter: impl Fn(&R) -> bool,
         limit: usize,
     ) -> Result<Vec<R>, IoFailure> {
+        self.writer.flush();
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         self.refresh(&mut st)?;
         let (start, after_ts) = match cursor {
@@ -339,6 +419,7 @@ impl<R: LogRecord> JsonlStore<R> {
 
     /// Number of readable records.
     pub fn len(&self) -> Result<usize, IoFailure> {
+        self.writer.flush();
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         self.refresh(&mut st)?;
         Ok(st.entries.len())
@@ -349,8 +430,9 @@ impl<R: LogRecord> JsonlStore<R> {
         Ok(self.len()? == 0)
     }
 
-    /// Which entries a retention pass keeps: indexes into the entry list.
-    fn plan(entries: &[Entry], policy: Retention, now_ms: i64) -> usize {
+    /// Which entries a retention pass keeps: the index of the first kept entry, and of
+    /// the first entry the age limit alone keeps.
+    fn plan(entries: &[Entry], policy: Retention, now_ms: i64) -> (usize, usize) {
         // Entries are in append order; keep a suffix.
         let mut first_kept = 0;
         if let Some(days) = policy.retention_days.filter(|d| *d > 0.0) {
@@ -361,6 +443,7 @@ impl<R: LogRecord> JsonlStore<R> {
                 .rposition(|e| e.meta.ts_ms < cutoff)
                 .map_or(0, |p| p + 1);
         }
+        let age_first_kept = first_kept;
         if let Some(mb) = policy.max_size_mb.filter(|m| *m > 0.0) {
             let budget = (mb * 1024.0 * 1024.0) as u64;
             let mut used = 0u64;
@@ -375,7 +458,7 @@ impl<R: LogRecord> JsonlStore<R> {
             }
             first_kept = first_kept.max(keep_from);
         }
-        first_kept
+        (first_kept, age_first_kept)
     }
 
     /// What `policy` would remove now, without writing.
@@ -384,9 +467,10 @@ impl<R: LogRecord> JsonlStore<R> {
         policy: Retention,
         now_ms: i64,
     ) -> Result<RetentionImpact, IoFailure> {
+        self.writer.flush();
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         self.refresh(&mut st)?;
-        let first_kept = Self::plan(&st.entries, policy, now_ms);
+        let (first_kept, _) = Self::plan(&st.entries, policy, now_ms);
         let kept_bytes: u64 = st.entries[first_kept..]
             .iter()
             .map(|e| u64::from(e.len) + 1)
@@ -406,10 +490,16 @@ impl<R: LogRecord> JsonlStore<R> {
         policy: Retention,
         now_ms: i64,
     ) -> Result<RetentionImpact, IoFailure> {
+        self.prune(policy, now_ms).map(|report| report.impact)
+    }
+
+    /// Applies `policy` like [`JsonlStore::apply_retention`] and says why records went.
+    pub fn prune(&self, policy: Retention, now_ms: i64) -> Result<PruneReport, IoFailure> {
+        self.writer.flush();
         let _lock = FileLock::acquire(&self.lock_path)?;
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         self.refresh(&mut st)?;
-        let first_kept = Self::plan(&st.entries, policy, now_ms);
+        let (first_kept, age_first_kept) = Self::plan(&st.entries, policy, now_ms);
         let kept = &st.entries[first_kept..];
         let kept_bytes: u64 = kept.iter().map(|e| u64::from(e.len) + 1).sum();
         let impact = RetentionImpact {
@@ -418,8 +508,13 @@ impl<R: LogRecord> JsonlStore<R> {
             current_entries: st.entries.len() as u64,
             current_bytes: st.scanned,
         };
+        let report = PruneReport {
+            impact,
+            removed_by_age: age_first_kept as u64,
+            removed_by_size: (first_kept - age_first_kept) as u64,
+        };
         if impact.bytes_to_remove == 0 {
-            return Ok(impact);
+            return Ok(report);
         }
         let mut out = Vec::with_capacity(kept_bytes as usize);
         let file = st
@@ -435,6 +530,6 @@ impl<R: LogRecord> JsonlStore<R> {
         }
         persist::write_atomic(&self.path, &out)?;
         *st = State::default();
-        Ok(impact)
+        Ok(report)
     }
 }

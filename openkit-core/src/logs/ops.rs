@@ -210,6 +210,11 @@ impl OpsLog {
         self.store.append(event)
     }
 
+    /// Queues an event for the background writer (see [`JsonlStore::enqueue`]).
+    pub fn enqueue(&self, event: std::sync::Arc<OpsLogEvent>) -> super::Enqueued {
+        self.store.enqueue(event)
+    }
+
     /// Events matching `query`, oldest first.
     pub fn query(&self, query: &OpsQuery) -> Result<Vec<OpsLogEvent>, IoFailure> {
         let level = query.level.map(|l| l as u16);

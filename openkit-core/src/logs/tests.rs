@@ -304,6 +304,181 @@ fn retention_preview_matches_apply() {
     );
 }
 
+fn ops_event(id: &str, message: &str) -> OpsLogEvent {
+    let mut e = OpsLogEvent::new("test", "write", message, Level::Info, OpStatus::Info);
+    e.id = id.to_string();
+    e
+}
+
+fn all_ops(log: &OpsLog) -> Vec<OpsLogEvent> {
+    log.query(&OpsQuery {
+        limit: usize::MAX,
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn queued_records_are_read_back_in_order_and_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ops-log.jsonl");
+    let log = OpsLog::new(&path);
+    std::thread::scope(|s| {
+        for w in 0..4 {
+            let log = &log;
+            s.spawn(move || {
+                for i in 0..500 {
+                    let e = ops_event(&format!("{w}-{i}"), &"x".repeat(300));
+                    assert_eq!(log.enqueue(std::sync::Arc::new(e)), Enqueued::Queued);
+                }
+            });
+        }
+    });
+    // A query waits for what was queued before it: a process reads its own writes.
+    let events = all_ops(&log);
+    assert_eq!(events.len(), 2000);
+    for w in 0..4 {
+        let mine: Vec<&str> = events
+            .iter()
+            .map(|e| e.id.as_str())
+            .filter(|id| id.starts_with(&format!("{w}-")))
+            .collect();
+        let expected: Vec<String> = (0..500).map(|i| format!("{w}-{i}")).collect();
+        assert_eq!(mine, expected, "each writer's records keep their order");
+    }
+    // A direct append lands after everything queued before it.
+    log.enqueue(std::sync::Arc::new(ops_event("queued", "q")));
+    log.append(&ops_event("direct", "d")).unwrap();
+    let ids: Vec<String> = all_ops(&log).into_iter().map(|e| e.id).collect();
+    assert_eq!(&ids[ids.len() - 2..], ["queued", "direct"]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.lines()
+            .all(|l| serde_json::from_str::<OpsLogEvent>(l).is_ok())
+    );
+    assert!(log.store().take_losses().is_empty());
+}
+
+#[test]
+fn dropping_a_store_writes_what_is_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("activity.jsonl");
+    let log = ActivityLog::new(&path);
+    for i in 0..300 {
+        log.enqueue(std::sync::Arc::new(event_at(
+            "2026-01-01T00:00:00.000Z",
+            &format!("e{i}"),
+            ActivityCategory::System,
+        )));
+    }
+    drop(log);
+    let events = all(&ActivityLog::new(&path));
+    assert_eq!(events.len(), 300);
+    assert_eq!(events[299].id, "e299");
+}
+
+#[test]
+fn queued_appends_never_glue_onto_a_torn_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ops-log.jsonl");
+    std::fs::write(&path, br#"{"id":"torn","timesta"#).unwrap();
+    let log = OpsLog::new(&path);
+    log.enqueue(std::sync::Arc::new(ops_event("a", "after the crash")));
+    let ids: Vec<String> = all_ops(&log).into_iter().map(|e| e.id).collect();
+    assert_eq!(ids, ["a"]);
+}
+
+#[test]
+fn a_full_queue_drops_after_a_short_wait_and_counts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ops-log.jsonl");
+    let log = OpsLog::new(&path);
+    // Another process holds the log's lock: the writer cannot write, the queue fills up.
+    let lock = std::fs::File::create(dir.path().join("ops-log.jsonl.lock")).unwrap();
+    lock.lock().unwrap();
+    let mut queued = 0u64;
+    let mut dropped = 0u64;
+    let mut waited = std::time::Duration::ZERO;
+    for i in 0..super::writer::QUEUE_CAPACITY * 4 {
+        let started = std::time::Instant::now();
+        match log.enqueue(std::sync::Arc::new(ops_event(&format!("r{i}"), "m"))) {
+            Enqueued::Queued => queued += 1,
+            Enqueued::Dropped => {
+                dropped += 1;
+                waited = started.elapsed();
+                if dropped == 3 {
+                    break;
+                }
+            }
+            Enqueued::WrittenInline => panic!("the writer thread runs"),
+        }
+    }
+    assert_eq!(dropped, 3, "a full queue drops");
+    assert!(queued >= super::writer::QUEUE_CAPACITY as u64);
+    assert!(
+        waited >= super::writer::FULL_WAIT,
+        "it waits for room first"
+    );
+    let losses = log.store().take_losses();
+    assert_eq!(losses.dropped, 3);
+    assert_eq!(losses.failed, 0);
+    assert!(log.store().take_losses().is_empty(), "taking resets");
+    lock.unlock().unwrap();
+    assert_eq!(
+        all_ops(&log).len() as u64,
+        queued,
+        "everything queued is written"
+    );
+}
+
+#[test]
+fn prune_reports_why_records_went() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = ActivityLog::new(dir.path().join("a.jsonl"));
+    for day in 1..=9 {
+        let mut e = event_at(
+            &format!("2026-01-0{day}T00:00:00.000Z"),
+            &format!("d{day}"),
+            ActivityCategory::Agent,
+        );
+        e.title = "y".repeat(1000);
+        log.append(&e).unwrap();
+    }
+    let line = std::fs::metadata(log.store().path()).unwrap().len() / 9;
+    let now = parse_ts("2026-01-10T00:00:00.000Z").unwrap();
+    // Age keeps d7..d9 (3 lines); the size cap keeps 2 of them.
+    let report = log
+        .store()
+        .prune(
+            Retention {
+                retention_days: Some(3.0),
+                max_size_mb: Some((2 * line + line / 2) as f64 / (1024.0 * 1024.0)),
+            },
+            now,
+        )
+        .unwrap();
+    assert_eq!(report.removed_by_age, 6);
+    assert_eq!(report.removed_by_size, 1);
+    assert_eq!(report.impact.entries_to_remove, 7);
+    assert_eq!(report.remaining_entries(), 2);
+    assert_eq!(
+        report.remaining_bytes(),
+        std::fs::metadata(log.store().path()).unwrap().len()
+    );
+    assert_eq!(ids(&all(&log)), ["d8", "d9"]);
+    let again = log
+        .store()
+        .prune(
+            Retention {
+                retention_days: Some(3.0),
+                max_size_mb: None,
+            },
+            now,
+        )
+        .unwrap();
+    assert!(again.is_empty());
+}
+
 proptest! {
     #[test]
     fn jsonl_round_trip(titles in proptest::collection::vec("\\PC{0,40}", 1..30)) {
