@@ -21,6 +21,7 @@ use utoipa::openapi::{ContentBuilder, OpenApi, Ref, ResponseBuilder};
 use utoipa::{OpenApi as _, ToSchema};
 
 use crate::wire::ErrorBody;
+use crate::wire::terminals::{TerminalResize, TerminalServerMessage};
 
 /// The static part of the document: info, tags and the shared error schema. Paths come
 /// from the route table.
@@ -32,7 +33,9 @@ use crate::wire::ErrorBody;
             Every failure answers with the `ErrorBody` envelope.",
         license(name = "MIT"),
     ),
-    components(schemas(ErrorBody)),
+    // The error envelope, and the WebSocket messages of `/api/terminals/{id}/ws`, which
+    // no HTTP body refers to.
+    components(schemas(ErrorBody, TerminalServerMessage, TerminalResize)),
     tags(
         (name = "worktrees", description = "Worktree lifecycle"),
         (name = "open", description = "Opening worktrees in local apps"),

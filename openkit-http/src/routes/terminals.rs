@@ -177,7 +177,7 @@ pub async fn active(
         with 1008; a newer socket for the session replaces this one.",
     params(("id" = String, Path, description = "Session id")),
     responses(
-        (status = 101, description = "Switched to the WebSocket protocol", body = TerminalServerMessage, content_type = "application/json"),
+        (status = 101, description = "Switched to the WebSocket protocol (text frames from the server are `TerminalServerMessage`, resize frames from the client `TerminalResize`)"),
         (status = 400, description = "Not a valid WebSocket upgrade request (`WEBSOCKET_UPGRADE_REQUIRED`)", body = ErrorBody),
         (status = 426, description = "The connection cannot be upgraded (`WEBSOCKET_UPGRADE_REQUIRED`)", body = ErrorBody),
     )

@@ -13,6 +13,8 @@ use crate::harness::{Api, PORT};
 pub struct Sse {
     body: Body,
     buffer: String,
+    /// The stream's path; every event is validated against its documented schema.
+    path: String,
 }
 
 #[derive(Debug)]
@@ -45,6 +47,7 @@ impl Sse {
         Sse {
             body: response.into_body(),
             buffer: String::new(),
+            path: path.split('?').next().unwrap_or(path).to_string(),
         }
     }
 
@@ -65,10 +68,9 @@ impl Sse {
                 if data.is_empty() {
                     continue;
                 }
-                return Frame {
-                    id,
-                    data: serde_json::from_str(&data).unwrap(),
-                };
+                let data = serde_json::from_str(&data).unwrap();
+                crate::openapi::validate_event(&self.path, &data);
+                return Frame { id, data };
             }
             let frame = tokio::time::timeout(Duration::from_secs(10), self.body.frame())
                 .await

@@ -138,6 +138,29 @@ pub fn validate(method: &Method, template: &str, status: StatusCode, body: &Valu
     assert_valid(&validator, body, &what);
 }
 
+/// Validates the JSON of one server-sent event of `GET path` against the documented
+/// `text/event-stream` schema of its 200 response.
+pub fn validate_event(path: &str, data: &Value) {
+    let template = template_for(&Method::GET, path)
+        .unwrap_or_else(|| panic!("GET {path}: no documented operation"));
+    let what = format!("GET {template} event");
+    let schema = &DOCUMENT["paths"][&template]["get"]["responses"]["200"]["content"]["text/event-stream"]
+        ["schema"];
+    assert!(schema.is_object(), "{what}: no event schema documented");
+    let validator = validator(what.clone(), || schema.clone());
+    assert_valid(&validator, data, &what);
+}
+
+/// Validates a text frame the server sent on a terminal WebSocket against the
+/// documented `TerminalServerMessage` schema.
+pub fn validate_terminal_message(message: &Value) {
+    let validator = validator(
+        "TerminalServerMessage".into(),
+        || json!({ "$ref": "#/components/schemas/TerminalServerMessage" }),
+    );
+    assert_valid(&validator, message, "terminal WebSocket text frame");
+}
+
 /// Validates a body against the shared error envelope.
 fn validate_error_body(what: &str, body: &Value) {
     let validator = validator(

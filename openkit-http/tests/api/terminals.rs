@@ -174,6 +174,7 @@ async fn websocket_round_trip_restore_resize_and_exit() {
         .unwrap()
         .unwrap();
     let restore: Value = serde_json::from_str(first.to_text().unwrap()).unwrap();
+    crate::openapi::validate_terminal_message(&restore);
     assert_eq!(restore["type"], "restore");
     ws.send(Message::text("echo ws-$((20+22)); pwd\n"))
         .await
@@ -217,6 +218,7 @@ async fn websocket_round_trip_restore_resize_and_exit() {
         .map(|(_, t)| format!("{{\"{t}"))
         .unwrap();
     let frame: Value = serde_json::from_str(&frame).unwrap();
+    crate::openapi::validate_terminal_message(&frame);
     assert_eq!(frame, json!({ "type": "exit", "exitCode": 3 }));
 
     // Unknown sessions close with 1008.
