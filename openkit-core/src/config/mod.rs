@@ -16,7 +16,10 @@ pub use detect::{DetectedConfig, detect};
 pub use local::{DEFAULT_SHORTCUTS, LOCAL_ONLY_KEYS, LocalConfig};
 pub use merge::merge_patch;
 pub use project::{AGENTS, FRAMEWORKS, PortsConfig, WorktreeConfig};
-pub use setup::{CommitSetupOutcome, InitOptions, SETUP_FILES, SetupStatus};
+pub use setup::{
+    CommitSetupOutcome, InitOptions, OPENKIT_GITIGNORE, SETUP_FILES, SetupStatus,
+    ensure_openkit_gitignore,
+};
 
 use crate::error::{DomainError, ErrorKind};
 use crate::git::GitError;

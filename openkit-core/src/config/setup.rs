@@ -1,16 +1,59 @@
 //! Creating the project configuration and committing it.
 
+use std::io::Write;
+
 use serde::Serialize;
 
 use super::{ConfigError, ConfigStore, WorktreeConfig, detect};
+use crate::error::IoFailure;
 use crate::git::GitCli;
+use crate::paths::Paths;
 use crate::persist;
 
 /// The files `init` creates and `commit-setup` commits, relative to the project root.
 pub const SETUP_FILES: [&str; 2] = [".openkit/config.json", ".openkit/.gitignore"];
 
 /// Content of `.openkit/.gitignore`: everything but itself and the shared config.
-const GITIGNORE: &str = "*\n!.gitignore\n!config.json\n";
+pub const OPENKIT_GITIGNORE: &str = "*\n!.gitignore\n!config.json\n";
+
+/// Writes `.openkit/.gitignore` ([`OPENKIT_GITIGNORE`]: ignore everything under `.openkit/`
+/// but the file itself and `config.json`) unless the file exists, so runtime files (logs,
+/// locks, `server.json`, worktrees) never show up in the user's `git status`.
+///
+/// An existing file, whatever its content, is never touched. The write is atomic and
+/// no-clobber: a temporary file in `.openkit/` is fsynced and then linked into place only
+/// if no file appeared meanwhile. Creates `.openkit/` if needed. Returns true when it
+/// wrote the file. Call it before the first runtime file is created (the backbone does,
+/// in [`Backbone::new`](crate::backbone::Backbone::new)).
+pub fn ensure_openkit_gitignore(paths: &Paths) -> Result<bool, IoFailure> {
+    let path = paths.gitignore_file();
+    if std::fs::symlink_metadata(&path).is_ok() {
+        return Ok(false);
+    }
+    let dir = paths.openkit_dir();
+    let action = || format!("writing {}", path.display());
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| IoFailure::new(format!("creating {}", dir.display()), e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".openkit-tmp-")
+        .tempfile_in(&dir)
+        .map_err(|e| IoFailure::new(action(), e))?;
+    tmp.write_all(OPENKIT_GITIGNORE.as_bytes())
+        .map_err(|e| IoFailure::new(action(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| IoFailure::new(action(), e))?;
+    match tmp.persist_noclobber(&path) {
+        Ok(_) => {}
+        // Someone (the user, another process) wrote one meanwhile: theirs stays.
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(e) => return Err(IoFailure::new(action(), e.error)),
+    }
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(true)
+}
 
 /// Values for `init`; anything absent is detected.
 #[derive(Debug, Clone, Default)]
@@ -76,10 +119,7 @@ impl ConfigStore {
             .validate()
             .map_err(|reason| ConfigError::Invalid { reason })?;
         self.write(&config)?;
-        let gitignore = self.paths.gitignore_file();
-        if !gitignore.exists() {
-            persist::write_atomic(&gitignore, GITIGNORE.as_bytes())?;
-        }
+        ensure_openkit_gitignore(&self.paths)?;
         Ok(config)
     }
 
