@@ -1,5 +1,17 @@
 //! Ops-log tracing of every `/api/*` request: method, path, status, duration and
 //! (truncated, redacted) payloads, recorded as `source: "http"` events.
+//!
+//! Tracing costs the request path almost nothing:
+//! - Success response bodies are never captured (only their size when known): reads
+//!   (`GET`/`HEAD`/`OPTIONS`, which includes event streams and WebSocket upgrades) are
+//!   recorded without any payload, and the result of a mutation is what its request body
+//!   (captured) and status say. Error responses (4xx/5xx) keep their body, since that is
+//!   what a user debugs.
+//! - Request bodies of mutations are captured as before: up to 64 KiB read, redacted,
+//!   2000 characters kept.
+//! - The record is queued for the ops log's background writer
+//!   ([`Backbone::enqueue_ops`](openkit_core::backbone::Backbone::enqueue_ops)): no disk
+//!   I/O, no blocking-pool hop and no retention pass on the request path.
 
 use std::time::Instant;
 
@@ -54,6 +66,11 @@ fn describe(bytes: &[u8], prefix: &str, out: &mut Map<String, Value>) {
     out.insert(format!("{prefix}PayloadTruncated"), Value::Bool(truncated));
 }
 
+/// True for methods that only read (their successful responses are never captured).
+fn is_read(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
 /// The middleware.
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
@@ -105,7 +122,14 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     if let Some(ct) = content_type(response.headers()) {
         meta.insert("responseContentType".into(), json!(ct));
     }
-    let response = if capturable(response.headers(), response_size) {
+    if let Some(n) = response_size {
+        meta.insert("responseBytes".into(), json!(n));
+    }
+    let is_error = status.is_client_error() || status.is_server_error();
+    let response = if !is_error || response_size == Some(0) {
+        // Reads and successful mutations: no response body in the trace.
+        response
+    } else if capturable(response.headers(), response_size) {
         let (parts, body) = response.into_parts();
         match body.collect().await {
             Ok(collected) => {
@@ -127,7 +151,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         Level::Error
     } else if status.is_client_error() {
         Level::Warning
-    } else if method == Method::GET || method == Method::HEAD {
+    } else if is_read(&method) {
         Level::Debug
     } else {
         Level::Info
@@ -140,6 +164,6 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     let message = format!("{method} {path} -> {} ({duration_ms} ms)", status.as_u16());
     let mut event = OpsLogEvent::new("http", "http.request", &message, level, op_status);
     event.metadata = Some(Value::Object(meta));
-    let _ = state.on_backbone(move |b| b.record_ops(event)).await;
+    state.backbone().enqueue_ops(event);
     response
 }

@@ -14,4 +14,5 @@ mod rules;
 mod security;
 mod tasks;
 mod terminals;
+mod trace;
 mod worktrees;
