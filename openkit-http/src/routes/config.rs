@@ -124,6 +124,7 @@ pub async fn init(
     summary = "Whether the setup files still need committing or pushing",
     responses(
         (status = 200, description = "Setup status", body = SetupStatus),
+        (status = 503, description = "git could not run or timed out (`GIT_UNAVAILABLE`, `GIT_TIMED_OUT`)", body = ErrorBody),
     )
 )]
 pub async fn setup_status(State(state): State<AppState>) -> ApiResult<Json<SetupStatus>> {
@@ -144,6 +145,7 @@ pub async fn setup_status(State(state): State<AppState>) -> ApiResult<Json<Setup
         (status = 400, description = "Git refused the commit", body = ErrorBody),
         (status = 404, description = "The project has no config (`CONFIG_NOT_FOUND`)", body = ErrorBody),
         (status = 409, description = "Git reports a conflicting state", body = ErrorBody),
+        (status = 503, description = "git could not run or timed out (`GIT_UNAVAILABLE`, `GIT_TIMED_OUT`)", body = ErrorBody),
     )
 )]
 pub async fn commit_setup(

@@ -360,6 +360,7 @@ pub async fn delete_attachment(
         (status = 400, description = "Invalid branch or task id", body = ErrorBody),
         (status = 404, description = "No such task (`TASK_NOT_FOUND`)", body = ErrorBody),
         (status = 409, description = "The worktree id is busy", body = ErrorBody),
+        (status = 503, description = "git could not run or timed out (`GIT_UNAVAILABLE`, `GIT_TIMED_OUT`)", body = ErrorBody),
     )
 )]
 pub async fn create_worktree(

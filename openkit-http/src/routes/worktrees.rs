@@ -42,6 +42,7 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Json<WorktreeList>
         (status = 201, description = "Created; dependencies install in the background", body = WorktreeResponse),
         (status = 400, description = "Invalid id or branch, or the worktree exists (`WORKTREE_EXISTS` with `worktreeId`)", body = ErrorBody),
         (status = 409, description = "The id is being created or removed right now (`WORKTREE_BUSY`)", body = ErrorBody),
+        (status = 503, description = "git could not run or timed out (`GIT_UNAVAILABLE`, `GIT_TIMED_OUT`)", body = ErrorBody),
     )
 )]
 pub async fn create(
@@ -75,6 +76,7 @@ pub async fn create(
         (status = 400, description = "Invalid name or branch, the root worktree, or the new id exists", body = ErrorBody),
         (status = 404, description = "No such worktree (`WORKTREE_NOT_FOUND`)", body = ErrorBody),
         (status = 409, description = "Ambiguous id or busy worktree", body = ErrorBody),
+        (status = 503, description = "git could not run or timed out (`GIT_UNAVAILABLE`, `GIT_TIMED_OUT`)", body = ErrorBody),
     )
 )]
 pub async fn rename(
@@ -107,6 +109,7 @@ pub async fn rename(
         (status = 400, description = "Invalid id, the root worktree, or the removal failed (`WORKTREE_REMOVE_FAILED` with `deleteOpId`)", body = ErrorBody),
         (status = 404, description = "No such worktree (`WORKTREE_NOT_FOUND`)", body = ErrorBody),
         (status = 409, description = "Ambiguous id (`WORKTREE_ID_AMBIGUOUS`) or busy worktree", body = ErrorBody),
+        (status = 503, description = "git could not run or timed out (`GIT_UNAVAILABLE`, `GIT_TIMED_OUT`)", body = ErrorBody),
     )
 )]
 pub async fn delete(
@@ -152,6 +155,7 @@ pub async fn logs(
         (status = 400, description = "Invalid action (`INVALID_RECOVER_ACTION`) or branch, the root worktree, or recovery failed", body = ErrorBody),
         (status = 404, description = "No such worktree", body = ErrorBody),
         (status = 409, description = "Ambiguous id or busy worktree", body = ErrorBody),
+        (status = 503, description = "git could not run or timed out (`GIT_UNAVAILABLE`, `GIT_TIMED_OUT`)", body = ErrorBody),
     )
 )]
 pub async fn recover(
