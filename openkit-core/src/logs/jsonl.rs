@@ -27,7 +27,6 @@ use serde::de::DeserializeOwned;
 
 use super::writer::{Enqueued, Losses, Writer};
 use crate::error::IoFailure;
-use crate::persist;
 
 /// What the index keeps of each record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -494,42 +493,124 @@ impl<R: LogRecord> JsonlStore<R> {
     }
 
     /// Applies `policy` like [`JsonlStore::apply_retention`] and says why records went.
+    ///
+    /// The kept records are copied to a temporary file without holding the log's lock, so
+    /// appends (of any process) go on meanwhile; then, under the lock, the lines appended
+    /// since are copied too and the file is replaced atomically. If another process
+    /// replaced the log in between (its own retention), this pass gives up and removes
+    /// nothing.
     pub fn prune(&self, policy: Retention, now_ms: i64) -> Result<PruneReport, IoFailure> {
+        self.prune_with(policy, now_ms, || {})
+    }
+
+    /// [`JsonlStore::prune`], running `between` after the copy and before the lock (tests).
+    pub(super) fn prune_with(
+        &self,
+        policy: Retention,
+        now_ms: i64,
+        between: impl FnOnce(),
+    ) -> Result<PruneReport, IoFailure> {
         self.writer.flush();
-        let _lock = FileLock::acquire(&self.lock_path)?;
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        self.refresh(&mut st)?;
-        let (first_kept, age_first_kept) = Self::plan(&st.entries, policy, now_ms);
-        let kept = &st.entries[first_kept..];
-        let kept_bytes: u64 = kept.iter().map(|e| u64::from(e.len) + 1).sum();
-        let impact = RetentionImpact {
-            entries_to_remove: first_kept as u64,
-            bytes_to_remove: st.scanned.saturating_sub(kept_bytes),
-            current_entries: st.entries.len() as u64,
-            current_bytes: st.scanned,
-        };
-        let report = PruneReport {
-            impact,
-            removed_by_age: age_first_kept as u64,
-            removed_by_size: (first_kept - age_first_kept) as u64,
-        };
-        if impact.bytes_to_remove == 0 {
-            return Ok(report);
-        }
-        let mut out = Vec::with_capacity(kept_bytes as usize);
-        let file = st
-            .file
-            .as_ref()
-            .expect("refreshed non-empty log has a file");
-        for e in kept {
-            let start = out.len();
-            out.resize(start + e.len as usize, 0);
-            file.read_exact_at(&mut out[start..], e.offset)
+        // The plan, under the index lock; the copy after it, so queries go on meanwhile.
+        let (mut report, snapshot, identity, kept, file) = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            self.refresh(&mut st)?;
+            let (first_kept, age_first_kept) = Self::plan(&st.entries, policy, now_ms);
+            let kept = &st.entries[first_kept..];
+            let kept_bytes: u64 = kept.iter().map(|e| u64::from(e.len) + 1).sum();
+            let impact = RetentionImpact {
+                entries_to_remove: first_kept as u64,
+                bytes_to_remove: st.scanned.saturating_sub(kept_bytes),
+                current_entries: st.entries.len() as u64,
+                current_bytes: st.scanned,
+            };
+            let report = PruneReport {
+                impact,
+                removed_by_age: age_first_kept as u64,
+                removed_by_size: (first_kept - age_first_kept) as u64,
+            };
+            if impact.bytes_to_remove == 0 {
+                return Ok(report);
+            }
+            let file = st
+                .file
+                .as_ref()
+                .expect("refreshed non-empty log has a file")
+                .try_clone()
                 .map_err(io_err("reading log"))?;
-            out.push(b'\n');
+            (report, st.scanned, st.identity, kept.to_vec(), file)
+        };
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let action = || format!("rewriting {}", self.path.display());
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".openkit-tmp-")
+            .tempfile_in(dir)
+            .map_err(io_err(action()))?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        let mut line = Vec::with_capacity(4096);
+        for e in &kept {
+            line.resize(e.len as usize, 0);
+            file.read_exact_at(&mut line, e.offset)
+                .map_err(io_err("reading log"))?;
+            line.push(b'\n');
+            out.write_all(&line).map_err(io_err(action()))?;
         }
-        persist::write_atomic(&self.path, &out)?;
+        out.flush().map_err(io_err(action()))?;
+        drop(out);
+        tmp.as_file().sync_all().map_err(io_err(action()))?;
+        between();
+
+        let _lock = FileLock::acquire(&self.lock_path)?;
+        let meta = std::fs::metadata(&self.path).map_err(io_err(action()))?;
+        if Some((meta.dev(), meta.ino())) != identity || meta.len() < snapshot {
+            tracing::debug!(
+                "{} was replaced during retention; leaving it as it is",
+                self.path.display()
+            );
+            return Ok(PruneReport::default());
+        }
+        // Lines appended since the copy (by anyone: they held this lock) come along.
+        let mut tail = vec![0u8; (meta.len() - snapshot) as usize];
+        if !tail.is_empty() {
+            File::open(&self.path)
+                .and_then(|f| f.read_exact_at(&mut tail, snapshot))
+                .map_err(io_err("reading log"))?;
+            tmp.as_file_mut()
+                .write_all(&tail)
+                .map_err(io_err(action()))?;
+            tmp.as_file().sync_all().map_err(io_err(action()))?;
+            let lines = tail.iter().filter(|b| **b == b'\n').count() as u64;
+            report.impact.current_entries += lines;
+            report.impact.current_bytes += tail.len() as u64;
+        }
+        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
+        tmp.persist(&self.path)
+            .map_err(|e| IoFailure::new(action(), e.error))?;
+        if let Some(dir) = self.path.parent()
+            && let Ok(d) = File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+        // The index of the new file is the kept entries, moved up; the next refresh reads
+        // the copied tail. No re-index of the whole log.
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         *st = State::default();
+        if let Ok(new) = File::open(&self.path)
+            && let Ok(m) = new.metadata()
+        {
+            let mut offset = 0u64;
+            st.entries = kept
+                .iter()
+                .map(|e| {
+                    let moved = Entry { offset, ..*e };
+                    offset += u64::from(e.len) + 1;
+                    moved
+                })
+                .collect();
+            st.scanned = offset;
+            st.identity = Some((m.dev(), m.ino()));
+            st.file = Some(new);
+        }
         Ok(report)
     }
 }

@@ -479,6 +479,88 @@ fn prune_reports_why_records_went() {
     assert!(again.is_empty());
 }
 
+fn nine_days(log: &ActivityLog) -> i64 {
+    for day in 1..=9 {
+        log.append(&event_at(
+            &format!("2026-01-0{day}T00:00:00.000Z"),
+            &format!("d{day}"),
+            ActivityCategory::Agent,
+        ))
+        .unwrap();
+    }
+    parse_ts("2026-01-10T00:00:00.000Z").unwrap()
+}
+
+const THREE_DAYS: Retention = Retention {
+    retention_days: Some(3.0),
+    max_size_mb: None,
+};
+
+#[test]
+fn appends_during_a_prune_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.jsonl");
+    let log = ActivityLog::new(&path);
+    let now = nine_days(&log);
+    // Another process appends while the kept records are being copied.
+    let other = ActivityLog::new(&path);
+    let report = log
+        .store()
+        .prune_with(THREE_DAYS, now, || {
+            other
+                .append(&event_at(
+                    "2026-01-10T00:00:00.000Z",
+                    "d10",
+                    ActivityCategory::Agent,
+                ))
+                .unwrap();
+        })
+        .unwrap();
+    assert_eq!(ids(&all(&log)), ["d7", "d8", "d9", "d10"]);
+    assert_eq!(ids(&all(&other)), ["d7", "d8", "d9", "d10"]);
+    assert_eq!(report.removed_by_age, 6);
+    assert_eq!(report.remaining_entries(), 4);
+    assert_eq!(
+        report.remaining_bytes(),
+        std::fs::metadata(&path).unwrap().len()
+    );
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".openkit-tmp")),
+        "no temporary file is left behind"
+    );
+}
+
+#[test]
+fn a_prune_gives_way_to_another_process_that_replaced_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.jsonl");
+    let log = ActivityLog::new(&path);
+    let now = nine_days(&log);
+    let other = ActivityLog::new(&path);
+    let report = log
+        .store()
+        .prune_with(THREE_DAYS, now, || {
+            // The other process keeps only the newest line.
+            let size = std::fs::metadata(&path).unwrap().len() as f64;
+            other
+                .apply_retention(
+                    Retention {
+                        retention_days: None,
+                        max_size_mb: Some(size / 9.0 * 1.5 / (1024.0 * 1024.0)),
+                    },
+                    now,
+                )
+                .unwrap();
+        })
+        .unwrap();
+    assert!(report.is_empty(), "{report:?}");
+    assert_eq!(ids(&all(&log)), ["d9"], "the other process's result stands");
+}
+
 proptest! {
     #[test]
     fn jsonl_round_trip(titles in proptest::collection::vec("\\PC{0,40}", 1..30)) {
