@@ -33,8 +33,9 @@ fn rules(c: &mut Criterion) {
             .unwrap()
         })
     });
+    let jira = openkit_core::issues::SourceId::new("jira").unwrap();
     group.bench_function("branch_name_from_file", |b| {
-        b.iter(|| store.branch_name(Some("jira"), &input))
+        b.iter(|| store.branch_name(Some(&jira), &input))
     });
     group.bench_function("builtin_no_script", |b| {
         b.iter(|| openkit_core::rules::builtin_branch_name(&input.issue_id, &input.name))

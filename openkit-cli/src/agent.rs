@@ -5,7 +5,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
+use std::sync::Arc;
+
 use openkit_core::context::{hook_groups, issue_for_worktree, source_of, task_context};
+use openkit_core::issues::IssueRef;
+use openkit_core::notes::NotesStore;
+use openkit_core::tasks::LocalTasks;
 use openkit_core::{ConfigStore, Paths};
 use serde_json::json;
 
@@ -23,35 +28,48 @@ pub fn worktree_of(paths: &Paths, cwd: &Path) -> Option<String> {
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
 }
 
-/// The issue an explicit id or the current worktree refers to, as `(source, id)`.
-fn resolve_issue(paths: &Paths, cwd: &Path, id: Option<&str>) -> anyhow::Result<(String, String)> {
+/// The project's notes and local tasks, accepting the sources the server would (local
+/// tasks registered, built-in tracker names).
+fn issue_stores(paths: &Paths) -> (NotesStore, Arc<LocalTasks>) {
+    let tasks = Arc::new(LocalTasks::new(paths.clone()));
+    let sources = openkit_core::compose::defaults::issue_sources(paths, &tasks);
+    (NotesStore::new(paths.clone()).with_sources(sources), tasks)
+}
+
+/// The issue an explicit id or the current worktree refers to.
+fn resolve_issue(
+    paths: &Paths,
+    notes: &NotesStore,
+    tasks: &LocalTasks,
+    cwd: &Path,
+    id: Option<&str>,
+) -> anyhow::Result<IssueRef> {
     match id {
-        Some(id) => {
-            let source = source_of(paths, id)
-                .ok_or_else(|| anyhow!("no task or issue {id:?} in this project"))?;
-            Ok((source, id.to_string()))
-        }
+        Some(id) => source_of(notes, tasks, paths, id)
+            .ok_or_else(|| anyhow!("no task or issue {id:?} in this project")),
         None => {
             let worktree = worktree_of(paths, cwd).ok_or_else(|| {
                 anyhow!(
                     "not inside a worktree: pass a task id (e.g. `openkit task context LOCAL-1`)"
                 )
             })?;
-            issue_for_worktree(paths, &worktree)
+            issue_for_worktree(notes, tasks, &worktree)
                 .ok_or_else(|| anyhow!("worktree {worktree:?} is not linked to any task"))
         }
     }
 }
 
 /// `openkit task ...`
-pub fn task(cwd: &Path, cmd: TaskCommand) -> anyhow::Result<ExitCode> {
+pub async fn task(cwd: &Path, cmd: TaskCommand) -> anyhow::Result<ExitCode> {
     let paths = project_paths(cwd)?;
+    let (notes, tasks) = issue_stores(&paths);
     match cmd {
         TaskCommand::Context { id, json } => {
-            let (source, id) = resolve_issue(&paths, cwd, id.as_deref())?;
+            let issue = resolve_issue(&paths, &notes, &tasks, cwd, id.as_deref())?;
             let local = ConfigStore::new(paths.clone()).load_local()?;
-            let context = task_context(&paths, &local, &source, &id)
-                .ok_or_else(|| anyhow!("no task or issue {id:?}"))?;
+            let context = task_context(&notes, &paths, &local, &issue)
+                .await?
+                .ok_or_else(|| anyhow!("no task or issue {:?}", issue.id.as_str()))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&context)?);
             } else {
@@ -59,11 +77,9 @@ pub fn task(cwd: &Path, cmd: TaskCommand) -> anyhow::Result<ExitCode> {
             }
         }
         TaskCommand::Resolve { id, json } => {
-            let (source, id) = resolve_issue(&paths, cwd, id.as_deref())?;
-            let worktree = openkit_core::notes::NotesStore::new(paths.clone())
-                .get(&source, &id)
-                .ok()
-                .and_then(|n| n.linked_worktree_id);
+            let issue = resolve_issue(&paths, &notes, &tasks, cwd, id.as_deref())?;
+            let worktree = notes.get(&issue).ok().and_then(|n| n.linked_worktree_id);
+            let (source, id) = (issue.source.as_str(), issue.id.as_str());
             if json {
                 println!(
                     "{}",
@@ -136,8 +152,9 @@ pub fn report(cwd: &Path, action: ActivityAction) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&groups)?);
         }
         ActivityAction::Todo { id, uncheck } => {
-            let (source, issue) = resolve_issue(&paths, cwd, None)?;
-            let path = format!("/api/notes/{source}/{issue}/todos/{id}");
+            let (notes, tasks) = issue_stores(&paths);
+            let issue = resolve_issue(&paths, &notes, &tasks, cwd, None)?;
+            let path = format!("/api/notes/{}/{}/todos/{id}", issue.source, issue.id);
             client
                 .send("PATCH", &path, Some(&json!({ "checked": !uncheck })))
                 .with_context(|| format!("updating todo {id} of {issue}"))?;

@@ -36,7 +36,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             None => logs::show_activity(&project_paths(&cwd)?, cmd.list),
             Some(action) => agent::report(&cwd, action),
         },
-        Command::Task(cmd) => agent::task(&cwd, cmd),
+        Command::Task(cmd) => agent::task(&cwd, cmd).await,
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

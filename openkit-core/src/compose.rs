@@ -28,14 +28,18 @@ use async_trait::async_trait;
 
 use crate::backbone::Backbone;
 use crate::command::CommandRunner;
+use crate::config::ConfigStore;
 use crate::events::EventSink;
 use crate::git::CommandObserver;
 use crate::git::GitCli;
 use crate::host::HostEnv;
+use crate::issues::{IssueSource, IssueSources, LinkIndex, LocalIssues};
+use crate::notes::NotesStore;
 use crate::paths::Paths;
 use crate::perf::{PerfMonitor, ProcessSource, TrackedWorktree};
 use crate::ports::{DevServers, NoTerminals, Terminals};
 use crate::status::StatusSettings;
+use crate::tasks::LocalTasks;
 use crate::workbench::{Services, Workbench};
 use crate::worktree::{GitWorktrees, WorktreeEngine, WorktreeError};
 
@@ -90,6 +94,17 @@ pub mod defaults {
     pub fn terminals() -> Arc<dyn Terminals> {
         Arc::new(NoTerminals)
     }
+
+    /// The issue sources: local tasks (over `tasks`) registered as `local`; trackers
+    /// register theirs ([`Composition::issue_source`]).
+    pub fn issue_sources(paths: &Paths, tasks: &Arc<LocalTasks>) -> Arc<IssueSources> {
+        let sources = Arc::new(IssueSources::new());
+        sources.register(Arc::new(LocalIssues::new(
+            Arc::clone(tasks),
+            ConfigStore::new(paths.clone()),
+        )));
+        sources
+    }
 }
 
 /// How the dev-server port is filled.
@@ -110,6 +125,7 @@ pub struct Composition {
     stop_grace: Duration,
     discover_cap: Duration,
     perf_interval: Duration,
+    issue_sources: Vec<Arc<dyn IssueSource>>,
 }
 
 impl Composition {
@@ -127,7 +143,15 @@ impl Composition {
             stop_grace: crate::devserver::DEFAULT_GRACE,
             discover_cap: crate::devserver::DEFAULT_CAP,
             perf_interval: crate::perf::DEFAULT_INTERVAL,
+            issue_sources: Vec::new(),
         }
+    }
+
+    /// Registers an issue source (a tracker adapter) next to local tasks; one with the
+    /// name of a default replaces it.
+    pub fn issue_source(mut self, source: Arc<dyn IssueSource>) -> Self {
+        self.issue_sources.push(source);
+        self
     }
 
     /// Plugs in the terminal sessions (the frontend's PTY manager).
@@ -200,6 +224,17 @@ impl Composition {
             ),
             DevServersChoice::Given(d) => d,
         };
+        let links = Arc::new(LinkIndex::new(&self.paths));
+        let tasks = Arc::new(LocalTasks::new(self.paths.clone()).with_index(Arc::clone(&links)));
+        let issue_sources = defaults::issue_sources(&self.paths, &tasks);
+        for source in self.issue_sources {
+            issue_sources.register(source);
+        }
+        let notes = Arc::new(
+            NotesStore::new(self.paths.clone())
+                .with_sources(Arc::clone(&issue_sources))
+                .with_index(links),
+        );
         let perf_interval = self.perf_interval;
         Ok(Arc::new_cyclic(|me: &Weak<Workbench>| {
             let perf = PerfMonitor::new(Arc::new(WorkbenchProcesses(me.clone())), perf_interval);
@@ -214,6 +249,9 @@ impl Composition {
                 backbone,
                 perf,
                 discover_cap: self.discover_cap,
+                notes,
+                tasks,
+                issue_sources,
             })
         }))
     }

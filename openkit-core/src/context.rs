@@ -1,29 +1,22 @@
 //! What an agent needs to know about its task: `openkit task context`.
 //!
-//! Gathers the issue (local task, or a tracker issue cached in
-//! `.openkit/issues/<source>/<id>/issue.json`), its notes (AI context, todos), its
-//! attachments, the hook steps agents should run, and the effective git policy, and renders
-//! them as Markdown or JSON.
+//! Gathers the issue (from its source's adapter when one is registered, else a tracker
+//! issue cached in `.openkit/issues/<source>/<id>/issue.json`), its notes (AI context,
+//! todos), its attachments, the hook steps agents should run, and the effective git
+//! policy, and renders them as Markdown or JSON. Works for every source the registry
+//! accepts.
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::LocalConfig;
-use crate::notes::{EffectivePolicy, NotesStore, SOURCES, Todo, effective_policy};
+use crate::issues::{Issue, IssueError, IssueRef, IssueSummary, SourceId};
+use crate::notes::{EffectivePolicy, Notes, NotesError, NotesStore, Todo, effective_policy};
 use crate::paths::Paths;
 use crate::persist;
 use crate::tasks::LocalTasks;
 
-/// A comment on a tracker issue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Comment {
-    /// Who wrote it.
-    pub author: String,
-    /// When (as the tracker gave it).
-    pub created: String,
-    /// Text.
-    pub body: String,
-}
+pub use crate::issues::Comment;
 
 /// A hook step shown to agents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -62,10 +55,13 @@ pub struct HookGroups {
 pub struct ContextAttachment {
     /// File name.
     pub filename: String,
-    /// Where it is on disk.
+    /// Where it is on disk (empty when it is only at `url`).
     pub local_path: String,
     /// MIME type.
     pub mime_type: String,
+    /// Where the tracker serves it, for attachments not on disk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// Everything `task context` shows.
@@ -74,8 +70,8 @@ pub struct ContextAttachment {
 pub struct TaskContext {
     /// Issue key (`LOCAL-7`, `PROJ-123`).
     pub identifier: String,
-    /// jira, linear or local.
-    pub source: String,
+    /// The issue's source (`local`, `jira`, ...).
+    pub source: SourceId,
     /// Title.
     pub title: String,
     /// Status.
@@ -135,121 +131,172 @@ pub fn hook_groups(paths: &Paths) -> HookGroups {
     groups
 }
 
-/// Builds the context of the issue `source`/`id`; `None` when neither a task, a cached
-/// tracker issue nor notes exist for it.
-pub fn task_context(
-    paths: &Paths,
-    local: &LocalConfig,
-    source: &str,
-    id: &str,
-) -> Option<TaskContext> {
-    if !SOURCES.contains(&source) {
-        return None;
-    }
-    let notes_store = NotesStore::new(paths.clone());
-    let notes = notes_store.get(source, id).ok()?;
-    let tasks = LocalTasks::new(paths.clone());
-    let (title, status, url, description, comments, attachments) = if source == "local" {
-        let task = tasks.get(id).ok()?;
-        let attachments = tasks
-            .attachments(id)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|a| ContextAttachment {
-                filename: a.filename,
-                local_path: a.local_path.to_string_lossy().into_owned(),
-                mime_type: a.mime_type,
-            })
-            .collect();
-        (
-            task.title,
-            task.status,
-            None,
-            task.description,
-            Vec::new(),
-            attachments,
-        )
-    } else {
-        let issue = persist::read_json::<Value>(
-            &paths.issues_dir().join(source).join(id).join("issue.json"),
-        )
+/// The issue as cached in `.openkit/issues/<source>/<id>/issue.json` (trackers save their
+/// issues there; local tasks are their own `issue.json`).
+fn cached_issue(paths: &Paths, issue: &IssueRef) -> Option<Issue> {
+    let value = persist::read_json::<Value>(&issue.dir(paths).join("issue.json"))
         .ok()
-        .flatten();
-        if issue.is_none() && notes == Default::default() {
-            return None;
-        }
-        let issue = issue.unwrap_or(Value::Null);
-        let comments = issue["comments"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| Comment {
-                author: str_at(c, &["author", "user"])
-                    .unwrap_or("unknown")
-                    .to_string(),
-                created: str_at(c, &["created", "createdAt"])
-                    .unwrap_or_default()
-                    .to_string(),
-                body: str_at(c, &["body", "text"]).unwrap_or_default().to_string(),
-            })
-            .collect();
-        (
-            str_at(&issue, &["title", "summary"])
-                .unwrap_or(id)
+        .flatten()?;
+    let status = match &value["status"] {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => o
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_string(),
+        _ => "unknown".to_string(),
+    };
+    let comments = value["comments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| Comment {
+            author: str_at(c, &["author", "user"])
+                .unwrap_or("unknown")
                 .to_string(),
-            str_at(&issue, &["status"]).unwrap_or("unknown").to_string(),
-            str_at(&issue, &["url"]).map(str::to_string),
-            str_at(&issue, &["description"])
+            created: str_at(c, &["created", "createdAt"])
                 .unwrap_or_default()
                 .to_string(),
-            comments,
-            Vec::new(),
-        )
-    };
-    Some(TaskContext {
-        identifier: id.to_string(),
-        source: source.to_string(),
-        title,
-        status,
-        url,
-        description,
-        extra_context: notes.ai_context.map(|s| s.content),
+            body: str_at(c, &["body", "text"]).unwrap_or_default().to_string(),
+        })
+        .collect();
+    Some(Issue {
+        summary: IssueSummary {
+            issue: issue.clone(),
+            title: str_at(&value, &["title", "summary"])
+                .unwrap_or(issue.id.as_str())
+                .to_string(),
+            status,
+            url: str_at(&value, &["url"]).map(str::to_string),
+        },
+        description: str_at(&value, &["description"])
+            .unwrap_or_default()
+            .to_string(),
         comments,
-        todos: notes.todos,
-        attachments,
-        hooks: hook_groups(paths),
-        git_policy: effective_policy(notes.git_policy.as_ref(), local),
-        worktree_id: notes.linked_worktree_id,
+        attachments: Vec::new(),
     })
 }
 
-/// Finds the issue for a worktree: the one whose notes link it, else a local task with the
-/// worktree's id.
-pub fn issue_for_worktree(paths: &Paths, worktree_id: &str) -> Option<(String, String)> {
-    if let Some((source, id, _)) = NotesStore::new(paths.clone()).find_linked(worktree_id) {
-        return Some((source, id));
+/// An issue nothing is known about but its notes.
+fn notes_only(issue: &IssueRef) -> Issue {
+    Issue {
+        summary: IssueSummary {
+            issue: issue.clone(),
+            title: issue.id.to_string(),
+            status: "unknown".into(),
+            url: None,
+        },
+        description: String::new(),
+        comments: Vec::new(),
+        attachments: Vec::new(),
     }
-    let tasks = LocalTasks::new(paths.clone());
+}
+
+/// Builds the context of `issue`, for any source `notes` accepts. The issue comes from
+/// its source's adapter when one is registered (its "not found" means no context), else
+/// from the cached `issue.json`; an adapter failure falls back to the cache. An issue
+/// known only by its notes gets its id as title. `Ok(None)` when nothing is known.
+pub async fn task_context(
+    notes: &NotesStore,
+    paths: &Paths,
+    local: &LocalConfig,
+    issue: &IssueRef,
+) -> Result<Option<TaskContext>, IssueError> {
+    let issue_notes = match notes.get(issue) {
+        Ok(n) => n,
+        Err(NotesError::Issue(e)) => return Err(e),
+        Err(e) => return Err(IssueError::adapter(e)),
+    };
+    let has_notes = issue_notes != Notes::default();
+    let found = match notes.sources().find(&issue.source) {
+        Some(adapter) => match adapter.get(&issue.id).await {
+            Ok(found) => found,
+            Err(IssueError::NotFound(_)) => return Ok(None),
+            Err(e) => match cached_issue(paths, issue) {
+                Some(cached) => {
+                    tracing::warn!("{issue}: {e}; using the cached issue");
+                    cached
+                }
+                None if has_notes => notes_only(issue),
+                None => return Err(e),
+            },
+        },
+        None => match cached_issue(paths, issue) {
+            Some(cached) => cached,
+            None if has_notes => notes_only(issue),
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(TaskContext {
+        identifier: issue.id.to_string(),
+        source: issue.source.clone(),
+        title: found.summary.title,
+        status: found.summary.status,
+        url: found.summary.url,
+        description: found.description,
+        extra_context: issue_notes.ai_context.map(|s| s.content),
+        comments: found.comments,
+        todos: issue_notes.todos,
+        attachments: found
+            .attachments
+            .into_iter()
+            .map(|a| ContextAttachment {
+                filename: a.filename,
+                local_path: a
+                    .local_path
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                mime_type: a.mime_type,
+                url: a.url,
+            })
+            .collect(),
+        hooks: hook_groups(paths),
+        git_policy: effective_policy(issue_notes.git_policy.as_ref(), local),
+        worktree_id: issue_notes.linked_worktree_id,
+    }))
+}
+
+/// Finds the issue for a worktree: the one whose notes link it (any accepted source),
+/// else a local task with the worktree's id.
+pub fn issue_for_worktree(
+    notes: &NotesStore,
+    tasks: &LocalTasks,
+    worktree_id: &str,
+) -> Option<IssueRef> {
+    if let Some(issue) = notes.linked_issue(worktree_id) {
+        return Some(issue);
+    }
     tasks
         .list()
         .into_iter()
         .find(|t| t.id.eq_ignore_ascii_case(worktree_id))
-        .map(|t| ("local".to_string(), t.id))
+        .and_then(|t| IssueRef::local(&t.id).ok())
 }
 
-/// Finds the source of an issue id: local when a task has it, else the first tracker
-/// folder holding it.
-pub fn source_of(paths: &Paths, id: &str) -> Option<String> {
-    if LocalTasks::new(paths.clone()).get(id).is_ok() {
-        return Some("local".into());
+/// Finds the source of an issue id: local when a task has it, else the first accepted
+/// source (by name) with a folder for it, else the first registered source whose adapter
+/// knows it without asking its tracker ([`IssueSource::peek`](crate::issues::IssueSource::peek)).
+pub fn source_of(
+    notes: &NotesStore,
+    tasks: &LocalTasks,
+    paths: &Paths,
+    id: &str,
+) -> Option<IssueRef> {
+    if tasks.get(id).is_ok() {
+        return IssueRef::local(id).ok();
     }
-    SOURCES
+    let sources = notes.sources();
+    let known = sources.known();
+    known
         .iter()
-        .find(|s| {
-            crate::notes::validate_issue_id(id).is_ok()
-                && paths.issues_dir().join(s).join(id).is_dir()
+        .filter_map(|s| IssueRef::parse(s.as_str(), id).ok())
+        .find(|issue| issue.dir(paths).is_dir())
+        .or_else(|| {
+            sources.names().into_iter().find_map(|s| {
+                let issue = IssueRef::parse(s.as_str(), id).ok()?;
+                sources.find(&s)?.peek(&issue.id).map(|_| issue)
+            })
         })
-        .map(|s| s.to_string())
 }
 
 fn yes_no(allowed: bool) -> &'static str {
@@ -351,5 +398,200 @@ impl TaskContext {
             }
         }
         md
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::ConfigStore;
+    use crate::error::{DomainError, IoFailure};
+    use crate::issues::{Capabilities, IssueId, IssueSource, IssueSources, LocalIssues};
+    use crate::tasks::TaskFields;
+
+    struct Project {
+        _dir: tempfile::TempDir,
+        paths: Paths,
+        tasks: Arc<LocalTasks>,
+        notes: NotesStore,
+    }
+
+    fn project() -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::new(dir.path(), dir.path().join("g"));
+        let tasks = Arc::new(LocalTasks::new(paths.clone()));
+        let sources = Arc::new(IssueSources::new());
+        sources.register(Arc::new(LocalIssues::new(
+            Arc::clone(&tasks),
+            ConfigStore::new(paths.clone()),
+        )));
+        let notes = NotesStore::new(paths.clone()).with_sources(sources);
+        Project {
+            _dir: dir,
+            paths,
+            tasks,
+            notes,
+        }
+    }
+
+    async fn context(p: &Project, issue: &IssueRef) -> Result<Option<TaskContext>, IssueError> {
+        task_context(&p.notes, &p.paths, &LocalConfig::default(), issue).await
+    }
+
+    #[tokio::test]
+    async fn local_tasks_come_from_their_adapter() {
+        let p = project();
+        let task = p
+            .tasks
+            .create(
+                "LOCAL",
+                TaskFields {
+                    title: Some("Add login".into()),
+                    description: Some("Email and password".into()),
+                    ..TaskFields::default()
+                },
+            )
+            .unwrap();
+        p.tasks.add_attachment(&task.id, "shot.png", b"x").unwrap();
+        let issue = IssueRef::local(&task.id).unwrap();
+        p.notes
+            .set_section(&issue, "aiContext", "Reuse the form")
+            .unwrap();
+        p.notes.link(&issue, Some("LOCAL-1")).unwrap();
+        let ctx = context(&p, &issue).await.unwrap().unwrap();
+        assert_eq!(
+            (ctx.source.as_str(), ctx.title.as_str(), ctx.status.as_str()),
+            ("local", "Add login", "todo")
+        );
+        assert_eq!(ctx.extra_context.as_deref(), Some("Reuse the form"));
+        assert_eq!(ctx.attachments[0].filename, "shot.png");
+        assert!(
+            ctx.attachments[0]
+                .local_path
+                .ends_with("attachments/shot.png")
+        );
+        assert_eq!(ctx.worktree_id.as_deref(), Some("LOCAL-1"));
+        assert!(
+            context(&p, &IssueRef::local("LOCAL-9").unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        assert_eq!(
+            issue_for_worktree(&p.notes, &p.tasks, "LOCAL-1"),
+            Some(issue.clone())
+        );
+        p.notes.link(&issue, None).unwrap();
+        // Not linked, but a task has the worktree's id.
+        assert_eq!(
+            issue_for_worktree(&p.notes, &p.tasks, "local-1"),
+            Some(issue.clone())
+        );
+        assert_eq!(issue_for_worktree(&p.notes, &p.tasks, "other"), None);
+        assert_eq!(
+            source_of(&p.notes, &p.tasks, &p.paths, "LOCAL-1"),
+            Some(issue)
+        );
+    }
+
+    #[tokio::test]
+    async fn tracker_issues_without_an_adapter_come_from_the_cache() {
+        let p = project();
+        let jira = IssueRef::parse("jira", "PROJ-1").unwrap();
+        assert!(context(&p, &jira).await.unwrap().is_none());
+        crate::persist::write_json(
+            &jira.dir(&p.paths).join("issue.json"),
+            &json!({
+                "summary": "Fix the login", "status": {"name": "In Progress"},
+                "url": "https://jira.invalid/PROJ-1", "description": "It breaks",
+                "comments": [{"author": "ann", "created": "2025-01-01", "body": "Seen it"}]
+            }),
+        )
+        .unwrap();
+        let ctx = context(&p, &jira).await.unwrap().unwrap();
+        assert_eq!(
+            (ctx.title.as_str(), ctx.status.as_str(), ctx.url.as_deref()),
+            (
+                "Fix the login",
+                "In Progress",
+                Some("https://jira.invalid/PROJ-1")
+            )
+        );
+        assert_eq!(ctx.comments[0].author, "ann");
+        let md = ctx.to_markdown();
+        assert!(md.starts_with("# PROJ-1 — Fix the login\n"), "{md}");
+        assert!(
+            md.contains("**Source:** jira") && md.contains("## Comments"),
+            "{md}"
+        );
+        assert_eq!(
+            source_of(&p.notes, &p.tasks, &p.paths, "PROJ-1"),
+            Some(jira)
+        );
+
+        // Known by its notes only.
+        let linear = IssueRef::parse("linear", "ENG-2").unwrap();
+        p.notes.add_todo(&linear, "ask design").unwrap();
+        let ctx = context(&p, &linear).await.unwrap().unwrap();
+        assert_eq!(
+            (ctx.title.as_str(), ctx.status.as_str()),
+            ("ENG-2", "unknown")
+        );
+        assert_eq!(ctx.todos[0].text, "ask design");
+
+        let err = context(&p, &IssueRef::parse("svn", "X-1").unwrap())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "INVALID_SOURCE");
+    }
+
+    /// A tracker that is down.
+    struct Down(SourceId);
+
+    #[async_trait]
+    impl IssueSource for Down {
+        fn source(&self) -> &SourceId {
+            &self.0
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::READ_ONLY
+        }
+        async fn list(&self) -> Result<Vec<IssueSummary>, IssueError> {
+            Ok(Vec::new())
+        }
+        async fn get(&self, _id: &IssueId) -> Result<Issue, IssueError> {
+            Err(IssueError::adapter(IoFailure::new(
+                "asking the tracker",
+                std::io::Error::other("connection refused"),
+            )))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_adapter_falls_back_to_the_cache() {
+        let p = project();
+        p.notes
+            .sources()
+            .register(Arc::new(Down(SourceId::new("acme").unwrap())));
+        let cached = IssueRef::parse("acme", "A-1").unwrap();
+        crate::persist::write_json(
+            &cached.dir(&p.paths).join("issue.json"),
+            &json!({"title": "Cached title", "status": "open"}),
+        )
+        .unwrap();
+        let ctx = context(&p, &cached).await.unwrap().unwrap();
+        assert_eq!(
+            (ctx.title.as_str(), ctx.source.as_str()),
+            ("Cached title", "acme")
+        );
+        let uncached = IssueRef::parse("acme", "A-2").unwrap();
+        let err = context(&p, &uncached).await.unwrap_err();
+        assert_eq!(err.code(), "IO_ERROR");
     }
 }

@@ -51,6 +51,7 @@ pub mod error;
 pub mod events;
 pub mod git;
 pub mod host;
+pub mod issues;
 pub mod links;
 pub mod logs;
 pub mod notes;

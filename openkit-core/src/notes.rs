@@ -5,19 +5,17 @@
 //! file that does not parse (it is reported, never overwritten silently).
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::config::LocalConfig;
 use crate::error::{DomainError, ErrorKind, IoFailure};
+use crate::issues::{IssueError, IssueRef, IssueSources, LinkIndex};
 use crate::logs::now_iso;
 use crate::paths::Paths;
 use crate::persist::{self, PersistError};
-
-/// Issue sources OpenKit knows (trackers add theirs here).
-pub const SOURCES: [&str; 3] = ["jira", "linear", "local"];
 
 /// A notes section with its last change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,12 +149,10 @@ pub struct Notes {
 /// A failed notes operation.
 #[derive(Debug, thiserror::Error)]
 pub enum NotesError {
-    /// The source is not a tracker OpenKit knows.
-    #[error("Unknown source \"{0}\": use jira, linear or local")]
-    InvalidSource(String),
-    /// The issue id cannot name a directory.
-    #[error("Invalid issue id \"{0}\"")]
-    InvalidId(String),
+    /// The source is not accepted (`INVALID_SOURCE`) or the id cannot name a directory
+    /// (`INVALID_ISSUE_ID`).
+    #[error(transparent)]
+    Issue(#[from] IssueError),
     /// Bad input.
     #[error("{0}")]
     Invalid(String),
@@ -177,17 +173,15 @@ impl From<IoFailure> for NotesError {
 impl DomainError for NotesError {
     fn kind(&self) -> ErrorKind {
         match self {
-            NotesError::InvalidSource(_) | NotesError::InvalidId(_) | NotesError::Invalid(_) => {
-                ErrorKind::InvalidInput
-            }
+            NotesError::Issue(e) => e.kind(),
+            NotesError::Invalid(_) => ErrorKind::InvalidInput,
             NotesError::TodoNotFound => ErrorKind::NotFound,
             NotesError::Persist(e) => e.kind(),
         }
     }
     fn code(&self) -> &'static str {
         match self {
-            NotesError::InvalidSource(_) => "INVALID_SOURCE",
-            NotesError::InvalidId(_) => "INVALID_ISSUE_ID",
+            NotesError::Issue(e) => e.code(),
             NotesError::Invalid(_) => "INVALID_INPUT",
             NotesError::TodoNotFound => "TODO_NOT_FOUND",
             NotesError::Persist(e) => e.code(),
@@ -195,56 +189,67 @@ impl DomainError for NotesError {
     }
 }
 
-/// Checks an issue id that becomes a directory name: letters, digits, `-`, `_`, `.`,
-/// starting with a letter or digit, no `..`, at most 128 characters.
-pub fn validate_issue_id(id: &str) -> Result<(), NotesError> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && !id.contains("..");
-    if ok {
-        Ok(())
-    } else {
-        Err(NotesError::InvalidId(id.to_string()))
-    }
-}
-
 /// Reads and updates notes files; read-modify-write cycles are serialised.
+///
+/// Which sources it accepts is the registry's call ([`IssueSources::accepts`]: the
+/// built-in names plus every registered source). Every write is reported to the
+/// [`LinkIndex`], so the worktree list shows a new link at once.
 #[derive(Debug)]
 pub struct NotesStore {
     paths: Paths,
+    sources: Arc<IssueSources>,
+    index: Arc<LinkIndex>,
     lock: Mutex<()>,
 }
 
 impl NotesStore {
-    /// The store of the project at `paths`.
+    /// The store of the project at `paths`, accepting the built-in sources, with its own
+    /// link index.
     pub fn new(paths: Paths) -> Self {
         NotesStore {
+            index: Arc::new(LinkIndex::new(&paths)),
+            sources: Arc::new(IssueSources::new()),
             paths,
             lock: Mutex::new(()),
         }
     }
 
-    /// The notes file of an issue, after validating source and id.
-    pub fn file(&self, source: &str, id: &str) -> Result<PathBuf, NotesError> {
-        if !SOURCES.contains(&source) {
-            return Err(NotesError::InvalidSource(source.to_string()));
-        }
-        validate_issue_id(id)?;
-        Ok(self
-            .paths
-            .issues_dir()
-            .join(source)
-            .join(id)
-            .join("notes.json"))
+    /// Accepts the sources of `sources` (built-in plus registered).
+    pub fn with_sources(mut self, sources: Arc<IssueSources>) -> Self {
+        self.sources = sources;
+        self
+    }
+
+    /// Reports writes to (and looks links up in) `index`, shared with other stores.
+    pub fn with_index(mut self, index: Arc<LinkIndex>) -> Self {
+        self.index = index;
+        self
+    }
+
+    /// The registry deciding which sources are accepted.
+    pub fn sources(&self) -> &Arc<IssueSources> {
+        &self.sources
+    }
+
+    /// The worktree ↔ issue link index.
+    pub fn index(&self) -> &Arc<LinkIndex> {
+        &self.index
+    }
+
+    /// Parses an issue of an accepted source (request input).
+    pub fn issue(&self, source: &str, id: &str) -> Result<IssueRef, NotesError> {
+        Ok(self.sources.issue(source, id)?)
+    }
+
+    /// The notes file of an issue of an accepted source.
+    pub fn file(&self, issue: &IssueRef) -> Result<PathBuf, NotesError> {
+        self.sources.check(issue)?;
+        Ok(issue.dir(&self.paths).join("notes.json"))
     }
 
     /// The notes of an issue; empty when missing or unreadable.
-    pub fn get(&self, source: &str, id: &str) -> Result<Notes, NotesError> {
-        let file = self.file(source, id)?;
+    pub fn get(&self, issue: &IssueRef) -> Result<Notes, NotesError> {
+        let file = self.file(issue)?;
         Ok(persist::read_json::<Notes>(&file)
             .ok()
             .flatten()
@@ -255,23 +260,22 @@ impl NotesStore {
     /// exists but does not parse is reported, not replaced.
     pub fn update(
         &self,
-        source: &str,
-        id: &str,
+        issue: &IssueRef,
         change: impl FnOnce(&mut Notes) -> Result<(), NotesError>,
     ) -> Result<Notes, NotesError> {
-        let file = self.file(source, id)?;
+        let file = self.file(issue)?;
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut notes = persist::read_json::<Notes>(&file)?.unwrap_or_default();
         change(&mut notes)?;
         persist::write_json(&file, &notes)?;
+        self.index.changed(issue);
         Ok(notes)
     }
 
     /// Sets the `personal` or `aiContext` section (empty content clears it).
     pub fn set_section(
         &self,
-        source: &str,
-        id: &str,
+        issue: &IssueRef,
         section: &str,
         content: &str,
     ) -> Result<Notes, NotesError> {
@@ -279,7 +283,7 @@ impl NotesStore {
             content: content.to_string(),
             updated_at: now_iso(),
         });
-        self.update(source, id, |n| {
+        self.update(issue, |n| {
             match section {
                 "personal" => n.personal = value,
                 "aiContext" => n.ai_context = value,
@@ -294,12 +298,12 @@ impl NotesStore {
     }
 
     /// Adds a todo.
-    pub fn add_todo(&self, source: &str, id: &str, text: &str) -> Result<Notes, NotesError> {
+    pub fn add_todo(&self, issue: &IssueRef, text: &str) -> Result<Notes, NotesError> {
         let text = text.trim();
         if text.is_empty() {
             return Err(NotesError::Invalid("Todo text must not be empty".into()));
         }
-        self.update(source, id, |n| {
+        self.update(issue, |n| {
             n.todos.push(Todo {
                 id: uuid::Uuid::new_v4().to_string(),
                 text: text.to_string(),
@@ -313,8 +317,7 @@ impl NotesStore {
     /// Changes a todo's text and/or checked state.
     pub fn update_todo(
         &self,
-        source: &str,
-        id: &str,
+        issue: &IssueRef,
         todo_id: &str,
         text: Option<&str>,
         checked: Option<bool>,
@@ -322,7 +325,7 @@ impl NotesStore {
         if text.is_some_and(|t| t.trim().is_empty()) {
             return Err(NotesError::Invalid("Todo text must not be empty".into()));
         }
-        self.update(source, id, |n| {
+        self.update(issue, |n| {
             let todo = n
                 .todos
                 .iter_mut()
@@ -339,8 +342,8 @@ impl NotesStore {
     }
 
     /// Deletes a todo.
-    pub fn delete_todo(&self, source: &str, id: &str, todo_id: &str) -> Result<Notes, NotesError> {
-        self.update(source, id, |n| {
+    pub fn delete_todo(&self, issue: &IssueRef, todo_id: &str) -> Result<Notes, NotesError> {
+        self.update(issue, |n| {
             let before = n.todos.len();
             n.todos.retain(|t| t.id != todo_id);
             if n.todos.len() == before {
@@ -351,13 +354,8 @@ impl NotesStore {
     }
 
     /// Merges a git policy update (absent fields stay as they are).
-    pub fn set_git_policy(
-        &self,
-        source: &str,
-        id: &str,
-        update: GitPolicy,
-    ) -> Result<Notes, NotesError> {
-        self.update(source, id, |n| {
+    pub fn set_git_policy(&self, issue: &IssueRef, update: GitPolicy) -> Result<Notes, NotesError> {
+        self.update(issue, |n| {
             let mut p = n.git_policy.unwrap_or_default();
             p.agent_commits = update.agent_commits.or(p.agent_commits);
             p.agent_pushes = update.agent_pushes.or(p.agent_pushes);
@@ -368,34 +366,28 @@ impl NotesStore {
     }
 
     /// Links the issue to a worktree (or unlinks it).
-    pub fn link(
-        &self,
-        source: &str,
-        id: &str,
-        worktree_id: Option<&str>,
-    ) -> Result<Notes, NotesError> {
-        self.update(source, id, |n| {
+    pub fn link(&self, issue: &IssueRef, worktree_id: Option<&str>) -> Result<Notes, NotesError> {
+        self.update(issue, |n| {
             n.linked_worktree_id = worktree_id.map(str::to_string);
             Ok(())
         })
     }
 
-    /// The issue linked to `worktree_id`, as `(source, id, notes)`.
-    pub fn find_linked(&self, worktree_id: &str) -> Option<(String, String, Notes)> {
-        for source in SOURCES {
-            let Ok(entries) = std::fs::read_dir(self.paths.issues_dir().join(source)) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let id = entry.file_name().to_string_lossy().into_owned();
-                if let Ok(notes) = self.get(source, &id)
-                    && notes.linked_worktree_id.as_deref() == Some(worktree_id)
-                {
-                    return Some((source.to_string(), id, notes));
-                }
-            }
-        }
-        None
+    /// The issue of an accepted source linked to `worktree_id` (from the link index).
+    pub fn linked_issue(&self, worktree_id: &str) -> Option<IssueRef> {
+        self.index
+            .linked(worktree_id)
+            .map(|l| l.issue)
+            .filter(|issue| self.sources.accepts(&issue.source))
+    }
+
+    /// Points every issue linked to `from` at `to` (`None` clears the link), serialised
+    /// with this store's other writes; returns how many notes files changed.
+    pub fn relink_worktree(&self, from: &str, to: Option<&str>) -> Result<usize, IoFailure> {
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let changed = crate::links::relink_worktree(&self.paths, from, to);
+        self.index.rescan();
+        changed
     }
 }
 
@@ -409,28 +401,30 @@ mod tests {
         (dir, store)
     }
 
+    fn local(id: &str) -> IssueRef {
+        IssueRef::local(id).unwrap()
+    }
+
     #[test]
     fn sections_todos_policy_and_links() {
         let (_d, s) = store();
-        assert_eq!(s.get("local", "LOCAL-1").unwrap(), Notes::default());
+        let issue = local("LOCAL-1");
+        assert_eq!(s.get(&issue).unwrap(), Notes::default());
         let n = s
-            .set_section("local", "LOCAL-1", "aiContext", "use the v2 API")
+            .set_section(&issue, "aiContext", "use the v2 API")
             .unwrap();
         assert_eq!(n.ai_context.unwrap().content, "use the v2 API");
-        let n = s.add_todo("local", "LOCAL-1", "write tests").unwrap();
+        let n = s.add_todo(&issue, "write tests").unwrap();
         let todo = n.todos[0].id.clone();
-        let n = s
-            .update_todo("local", "LOCAL-1", &todo, None, Some(true))
-            .unwrap();
+        let n = s.update_todo(&issue, &todo, None, Some(true)).unwrap();
         assert!(n.todos[0].checked);
         assert!(matches!(
-            s.update_todo("local", "LOCAL-1", "nope", None, Some(true)),
+            s.update_todo(&issue, "nope", None, Some(true)),
             Err(NotesError::TodoNotFound)
         ));
         let n = s
             .set_git_policy(
-                "local",
-                "LOCAL-1",
+                &issue,
                 GitPolicy {
                     agent_pushes: Some(PolicyValue::Allow),
                     ..Default::default()
@@ -438,39 +432,104 @@ mod tests {
             )
             .unwrap();
         assert_eq!(n.git_policy.unwrap().agent_pushes, Some(PolicyValue::Allow));
-        s.link("local", "LOCAL-1", Some("LOCAL-1")).unwrap();
-        assert_eq!(s.find_linked("LOCAL-1").unwrap().1, "LOCAL-1");
-        let n = s.delete_todo("local", "LOCAL-1", &todo).unwrap();
+        assert_eq!(s.linked_issue("LOCAL-1"), None);
+        s.link(&issue, Some("LOCAL-1")).unwrap();
+        assert_eq!(s.linked_issue("LOCAL-1"), Some(issue.clone()));
+        let n = s.delete_todo(&issue, &todo).unwrap();
         assert!(n.todos.is_empty());
         assert!(matches!(
-            s.set_section("local", "LOCAL-1", "secret", "x"),
+            s.set_section(&issue, "secret", "x"),
             Err(NotesError::Invalid(_))
         ));
+        assert_eq!(s.relink_worktree("LOCAL-1", Some("renamed")).unwrap(), 1);
+        assert_eq!(s.linked_issue("renamed"), Some(issue.clone()));
+        assert_eq!(s.relink_worktree("renamed", None).unwrap(), 1);
+        assert_eq!(s.linked_issue("renamed"), None);
     }
 
     #[test]
     fn traversal_and_unknown_sources_are_refused() {
         let (_d, s) = store();
-        for (source, id) in [
-            ("local", ".."),
-            ("local", "../x"),
-            ("local", "a/b"),
-            ("local", "a\0b"),
-            ("svn", "X-1"),
-            ("local", ""),
+        for (source, id, code) in [
+            ("local", "..", "INVALID_ISSUE_ID"),
+            ("local", "../x", "INVALID_ISSUE_ID"),
+            ("local", "a/b", "INVALID_ISSUE_ID"),
+            ("local", "a\0b", "INVALID_ISSUE_ID"),
+            ("local", "", "INVALID_ISSUE_ID"),
+            ("svn", "X-1", "INVALID_SOURCE"),
+            ("../local", "X-1", "INVALID_SOURCE"),
         ] {
-            assert!(s.get(source, id).is_err(), "{source} {id:?}");
+            let err = s.issue(source, id).unwrap_err();
+            assert_eq!(err.code(), code, "{source} {id:?}");
+            assert_eq!(err.kind(), ErrorKind::InvalidInput);
         }
+        // A well-formed ref of a source the registry does not accept is refused too.
+        let svn = IssueRef::parse("svn", "X-1").unwrap();
+        assert_eq!(s.get(&svn).unwrap_err().code(), "INVALID_SOURCE");
+        assert_eq!(s.add_todo(&svn, "x").unwrap_err().code(), "INVALID_SOURCE");
+    }
+
+    #[test]
+    fn built_in_sources_need_no_adapter_and_registered_ones_are_accepted() {
+        use crate::issues::{Capabilities, Issue, IssueId, IssueSource, IssueSummary, SourceId};
+
+        struct Acme(SourceId);
+        #[async_trait::async_trait]
+        impl IssueSource for Acme {
+            fn source(&self) -> &SourceId {
+                &self.0
+            }
+            fn capabilities(&self) -> Capabilities {
+                Capabilities::READ_ONLY
+            }
+            async fn list(&self) -> Result<Vec<IssueSummary>, IssueError> {
+                Ok(Vec::new())
+            }
+            async fn get(&self, id: &IssueId) -> Result<Issue, IssueError> {
+                Err(IssueError::NotFound(IssueRef::new(
+                    self.0.clone(),
+                    id.clone(),
+                )))
+            }
+        }
+
+        let (dir, s) = store();
+        for builtin in crate::issues::BUILTIN_SOURCES {
+            let issue = s.issue(builtin, "X-1").unwrap();
+            s.add_todo(&issue, "t").unwrap();
+            assert!(
+                dir.path()
+                    .join(format!(".openkit/issues/{builtin}/X-1/notes.json"))
+                    .is_file()
+            );
+        }
+        assert!(s.issue("acme", "A-1").is_err());
+        let sources = Arc::new(IssueSources::new());
+        sources.register(Arc::new(Acme(SourceId::new("acme").unwrap())));
+        let s = NotesStore::new(Paths::new(dir.path(), dir.path().join("g"))).with_sources(sources);
+        let acme = s.issue("acme", "A-1").unwrap();
+        s.link(&acme, Some("wt")).unwrap();
+        assert!(
+            std::fs::read_to_string(dir.path().join(".openkit/issues/acme/A-1/notes.json"))
+                .unwrap()
+                .contains("\"linkedWorktreeId\": \"wt\"")
+        );
+        assert_eq!(s.linked_issue("wt"), Some(acme.clone()));
+        // Unregistered again: its notes are no longer served, nor its link.
+        s.sources().unregister(&acme.source);
+        assert_eq!(s.get(&acme).unwrap_err().code(), "INVALID_SOURCE");
+        assert_eq!(s.linked_issue("wt"), None);
     }
 
     #[test]
     fn corrupt_notes_read_empty_but_are_not_overwritten() {
         let (_d, s) = store();
-        let file = s.file("jira", "PRJ-1").unwrap();
+        let issue = IssueRef::parse("jira", "PRJ-1").unwrap();
+        let file = s.file(&issue).unwrap();
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, "{oops").unwrap();
-        assert_eq!(s.get("jira", "PRJ-1").unwrap(), Notes::default());
-        let err = s.add_todo("jira", "PRJ-1", "x").unwrap_err();
+        assert_eq!(s.get(&issue).unwrap(), Notes::default());
+        let err = s.add_todo(&issue, "x").unwrap_err();
         assert_eq!(err.code(), "CORRUPT_FILE");
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "{oops");
     }

@@ -6,11 +6,13 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{DomainError, ErrorKind, IoFailure};
+use crate::issues::{IssueRef, LinkIndex};
 use crate::logs::now_iso;
 use crate::notes::NotesError;
 use crate::paths::Paths;
@@ -19,10 +21,94 @@ use crate::persist::{self, PersistError};
 /// Largest accepted attachment (25 MiB).
 pub const MAX_ATTACHMENT_BYTES: usize = 25 * 1024 * 1024;
 
-/// Task states.
-pub const STATUSES: [&str; 3] = ["todo", "in-progress", "done"];
-/// Task priorities.
-pub const PRIORITIES: [&str; 3] = ["high", "medium", "low"];
+/// Defines a task field enum whose JSON form is a fixed lowercase word: `as_str`,
+/// `parse` (exact, for input), a lenient `Deserialize` for files (case and `_`/space
+/// instead of `-` are forgiven), and `Display`.
+macro_rules! word_enum {
+    ($(#[$meta:meta])* $name:ident, $field:literal, default $default:ident, { $($(#[$vmeta:meta])* $variant:ident = $word:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        pub enum $name {
+            $(
+                $(#[$vmeta])*
+                #[serde(rename = $word)]
+                $variant,
+            )+
+        }
+
+        impl $name {
+            /// Every value, in display order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The JSON word.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word,)+
+                }
+            }
+
+            /// Parses the exact JSON word (request input).
+            pub fn parse(value: &str) -> Result<Self, TaskError> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == value)
+                    .ok_or_else(|| {
+                        let words: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                        TaskError::Invalid(format!(
+                            "Invalid {} \"{value}\": use {}",
+                            $field,
+                            words.join(", ")
+                        ))
+                    })
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name::$default
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(d)?;
+                let norm = raw.trim().to_ascii_lowercase().replace(['_', ' '], "-");
+                Self::parse(&norm).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+word_enum!(
+    /// Where a task stands: `todo`, `in-progress` or `done`.
+    TaskStatus, "status", default Todo, {
+        /// Not started (the default).
+        Todo = "todo",
+        /// Being worked on.
+        InProgress = "in-progress",
+        /// Finished.
+        Done = "done",
+    }
+);
+
+word_enum!(
+    /// How urgent a task is: `high`, `medium` or `low`.
+    TaskPriority, "priority", default Medium, {
+        /// Urgent.
+        High = "high",
+        /// Normal (the default).
+        Medium = "medium",
+        /// Whenever.
+        Low = "low",
+    }
+);
 
 /// A local task (`issue.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,11 +122,11 @@ pub struct Task {
     #[serde(default)]
     pub description: String,
     /// todo, in-progress or done.
-    #[serde(default = "default_status")]
-    pub status: String,
+    #[serde(default)]
+    pub status: TaskStatus,
     /// high, medium or low.
-    #[serde(default = "default_priority")]
-    pub priority: String,
+    #[serde(default)]
+    pub priority: TaskPriority,
     /// Labels.
     #[serde(default)]
     pub labels: Vec<String>,
@@ -53,14 +139,6 @@ pub struct Task {
     /// Unknown fields, preserved.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
-}
-
-fn default_status() -> String {
-    "todo".into()
-}
-
-fn default_priority() -> String {
-    "medium".into()
 }
 
 /// A file attached to a task.
@@ -87,9 +165,9 @@ pub struct TaskFields {
     /// Description.
     pub description: Option<String>,
     /// Status.
-    pub status: Option<String>,
+    pub status: Option<TaskStatus>,
     /// Priority.
-    pub priority: Option<String>,
+    pub priority: Option<TaskPriority>,
     /// Labels.
     pub labels: Option<Vec<String>>,
 }
@@ -150,17 +228,6 @@ impl DomainError for TaskError {
     }
 }
 
-fn check_choice(field: &str, value: &str, allowed: &[&str]) -> Result<(), TaskError> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(TaskError::Invalid(format!(
-            "Invalid {field} \"{value}\": use {}",
-            allowed.join(", ")
-        )))
-    }
-}
-
 impl TaskFields {
     /// A new task with these fields (defaults for the absent ones), stamped now.
     fn into_task(self, id: &str) -> Task {
@@ -169,8 +236,8 @@ impl TaskFields {
             id: id.to_string(),
             title: self.title.unwrap_or_default(),
             description: self.description.unwrap_or_default(),
-            status: self.status.unwrap_or_else(default_status),
-            priority: self.priority.unwrap_or_else(default_priority),
+            status: self.status.unwrap_or_default(),
+            priority: self.priority.unwrap_or_default(),
             labels: self.labels.unwrap_or_default(),
             created_at: now.clone(),
             updated_at: now,
@@ -181,12 +248,6 @@ impl TaskFields {
     fn validate(&self) -> Result<(), TaskError> {
         if self.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
             return Err(TaskError::Invalid("title must not be empty".into()));
-        }
-        if let Some(s) = &self.status {
-            check_choice("status", s, &STATUSES)?;
-        }
-        if let Some(p) = &self.priority {
-            check_choice("priority", p, &PRIORITIES)?;
         }
         Ok(())
     }
@@ -277,6 +338,8 @@ pub struct LocalTasks {
     /// Summaries by id, valid while the stamps of `issue.json`, `notes.json` and
     /// `attachments/` are unchanged: a list of unchanged tasks costs three `stat`s each.
     summaries: std::sync::Mutex<std::collections::HashMap<String, ([Stamp; 3], TaskSummary)>>,
+    /// Told about every task this store writes, so linked worktrees show the new status.
+    index: Option<Arc<LinkIndex>>,
 }
 
 impl LocalTasks {
@@ -285,6 +348,20 @@ impl LocalTasks {
         LocalTasks {
             paths,
             summaries: Default::default(),
+            index: None,
+        }
+    }
+
+    /// Tells `index` about every task this store writes or deletes.
+    pub fn with_index(mut self, index: Arc<LinkIndex>) -> Self {
+        self.index = Some(index);
+        self
+    }
+
+    /// Reports a write to the link index.
+    fn touched(&self, id: &str) {
+        if let (Some(index), Ok(issue)) = (&self.index, IssueRef::local(id)) {
+            index.changed(&issue);
         }
     }
 
@@ -346,8 +423,8 @@ impl LocalTasks {
     }
 
     fn dir(&self, id: &str) -> Result<PathBuf, TaskError> {
-        crate::notes::validate_issue_id(id).map_err(|_| TaskError::NotFound)?;
-        Ok(self.root().join(id))
+        let issue = IssueRef::local(id).map_err(|_| TaskError::NotFound)?;
+        Ok(issue.dir(&self.paths))
     }
 
     fn lock_counter(&self) -> Result<CounterLock, TaskError> {
@@ -417,6 +494,7 @@ impl LocalTasks {
         .into_task(&id);
         persist::write_json(&self.root().join(&id).join("issue.json"), &task)?;
         self.write_counter(n)?;
+        self.touched(&id);
         Ok(task)
     }
 
@@ -441,6 +519,7 @@ impl LocalTasks {
         }
         .into_task(id);
         persist::write_json(&dir.join("issue.json"), &task)?;
+        self.touched(id);
         if let Some(n) = id_number(id)
             && n > self.read_counter()
         {
@@ -470,6 +549,7 @@ impl LocalTasks {
         }
         task.updated_at = now_iso();
         persist::write_json(&self.dir(id)?.join("issue.json"), &task)?;
+        self.touched(id);
         Ok(task)
     }
 
@@ -478,6 +558,7 @@ impl LocalTasks {
         self.get(id)?;
         let dir = self.dir(id)?;
         fs::remove_dir_all(&dir).map_err(|e| IoFailure::new(format!("deleting task {id}"), e))?;
+        self.touched(id);
         Ok(())
     }
 
@@ -656,28 +737,38 @@ mod tests {
             s.create("LOCAL", TaskFields::default()),
             Err(TaskError::Invalid(_))
         ));
-        let bad = TaskFields {
-            priority: Some("urgent".into()),
-            ..titled("x")
-        };
-        assert!(matches!(s.create("LOCAL", bad), Err(TaskError::Invalid(_))));
         let t = s.create("LOCAL", titled("x")).unwrap();
-        assert_eq!((t.status.as_str(), t.priority.as_str()), ("todo", "medium"));
+        assert_eq!(
+            (t.status, t.priority),
+            (TaskStatus::Todo, TaskPriority::Medium)
+        );
         let t = s
             .update(
                 &t.id,
                 TaskFields {
-                    status: Some("done".into()),
+                    status: Some(TaskStatus::Done),
+                    priority: Some(TaskPriority::High),
                     ..Default::default()
                 },
             )
             .unwrap();
-        assert_eq!(t.status, "done");
+        assert_eq!(
+            (t.status, t.priority),
+            (TaskStatus::Done, TaskPriority::High)
+        );
+        let on_disk: Value = serde_json::from_str(
+            &fs::read_to_string(s.root().join(&t.id).join("issue.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (on_disk["status"].as_str(), on_disk["priority"].as_str()),
+            (Some("done"), Some("high"))
+        );
         assert!(matches!(
             s.update(
                 &t.id,
                 TaskFields {
-                    status: Some("later".into()),
+                    title: Some(" ".into()),
                     ..Default::default()
                 }
             ),
@@ -685,6 +776,54 @@ mod tests {
         ));
         assert!(matches!(s.get("LOCAL-99"), Err(TaskError::NotFound)));
         assert!(matches!(s.get("../etc"), Err(TaskError::NotFound)));
+    }
+
+    #[test]
+    fn status_and_priority_words() {
+        for status in TaskStatus::ALL {
+            assert_eq!(TaskStatus::parse(status.as_str()).unwrap(), *status);
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                Value::String(status.as_str().into())
+            );
+        }
+        assert_eq!(
+            TaskStatus::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
+            ["todo", "in-progress", "done"]
+        );
+        assert_eq!(
+            TaskPriority::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
+            ["high", "medium", "low"]
+        );
+        let err = TaskStatus::parse("later").unwrap_err();
+        assert_eq!(err.code(), "INVALID_INPUT");
+        assert_eq!(
+            err.to_string(),
+            "Invalid status \"later\": use todo, in-progress, done"
+        );
+        assert_eq!(
+            TaskPriority::parse("urgent").unwrap_err().to_string(),
+            "Invalid priority \"urgent\": use high, medium, low"
+        );
+        // Input is exact; files written by other tools are read leniently.
+        assert!(TaskStatus::parse("In Progress").is_err());
+        for lenient in ["\"In Progress\"", "\"in_progress\"", "\"IN-PROGRESS\""] {
+            assert_eq!(
+                serde_json::from_str::<TaskStatus>(lenient).unwrap(),
+                TaskStatus::InProgress
+            );
+        }
+        assert!(serde_json::from_str::<TaskPriority>("\"urgent\"").is_err());
+        assert_eq!(
+            (TaskStatus::default(), TaskPriority::default()),
+            (TaskStatus::Todo, TaskPriority::Medium)
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::backbone::Backbone;
 use crate::host::HostEnv;
+use crate::issues::{IssueSources, LinkedIssue};
 use crate::notes::NotesStore;
 use crate::perf::PerfMonitor;
 use crate::status::StatusEngine;
@@ -130,6 +131,9 @@ pub(crate) struct Services {
     pub(crate) backbone: Arc<Backbone>,
     pub(crate) perf: PerfMonitor,
     pub(crate) discover_cap: Duration,
+    pub(crate) notes: Arc<NotesStore>,
+    pub(crate) tasks: Arc<LocalTasks>,
+    pub(crate) issue_sources: Arc<IssueSources>,
 }
 
 /// The workbench's background tasks (live status, worktree events); they stop when this
@@ -161,6 +165,7 @@ pub struct Workbench {
     backbone: Arc<Backbone>,
     notes: Arc<NotesStore>,
     tasks: Arc<LocalTasks>,
+    issue_sources: Arc<IssueSources>,
     perf: PerfMonitor,
     discover_cap: Duration,
     creating: Mutex<BTreeMap<String, Creating>>,
@@ -179,8 +184,9 @@ impl Workbench {
     pub(crate) fn from_services(s: Services) -> Self {
         Workbench {
             config: ConfigStore::new(s.paths.clone()),
-            notes: Arc::new(NotesStore::new(s.paths.clone())),
-            tasks: Arc::new(LocalTasks::new(s.paths.clone())),
+            notes: s.notes,
+            tasks: s.tasks,
+            issue_sources: s.issue_sources,
             paths: s.paths,
             host: s.host,
             git: s.git,
@@ -236,6 +242,30 @@ impl Workbench {
     /// Local tasks.
     pub fn tasks(&self) -> &Arc<LocalTasks> {
         &self.tasks
+    }
+
+    /// The issue sources (local tasks and every registered tracker).
+    pub fn issue_sources(&self) -> &Arc<IssueSources> {
+        &self.issue_sources
+    }
+
+    /// The issue linked to worktree `id`, from the cached link index: sources the
+    /// registry accepts only; the adapter's cached status and URL first, else those of
+    /// the issue's `issue.json`.
+    fn linked_issue(&self, links: &HashMap<String, LinkedIssue>, id: &str) -> Option<LinkedIssue> {
+        let mut linked = links.get(id)?.clone();
+        if !self.issue_sources.accepts(&linked.issue.source) {
+            return None;
+        }
+        if let Some(known) = self
+            .issue_sources
+            .find(&linked.issue.source)
+            .and_then(|adapter| adapter.peek(&linked.issue.id))
+        {
+            linked.status = Some(known.status);
+            linked.url = known.url.or(linked.url);
+        }
+        Some(linked)
     }
 
     /// The performance monitor.
@@ -298,10 +328,12 @@ impl Workbench {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
+        let links = self.notes.index().by_worktree();
         let mut out: Vec<WorktreeInfo> = records
             .iter()
             .map(|record| {
                 let mut info = WorktreeInfo::from_record(record);
+                info.linked_issue = self.linked_issue(&links, &record.id);
                 if creating.contains_key(&record.id) {
                     info.status = WorktreeStatus::Creating;
                 } else if let Some(rt) = self.dev_servers.runtime(&record.id) {
@@ -324,6 +356,7 @@ impl Workbench {
                     is_root: false,
                 });
                 info.status = WorktreeStatus::Creating;
+                info.linked_issue = self.linked_issue(&links, id);
                 out.push(info);
             }
         }
@@ -597,7 +630,7 @@ impl Workbench {
         self.engine.rename(&info.id, new_id, new_branch).await?;
         let final_id = new_id.unwrap_or(&info.id).to_string();
         if final_id != info.id {
-            links::relink_worktree(&self.paths, &info.id, Some(&final_id))?;
+            self.notes.relink_worktree(&info.id, Some(&final_id))?;
             links::move_worktree_settings(&self.paths, &info.id, Some(&final_id))?;
             self.dev_servers.forget(&info.id);
         }
@@ -633,8 +666,10 @@ impl Workbench {
         let removed_running_process = self.dev_servers.stop(&info.id).await;
         let removed_terminal_sessions = self.terminals.close_worktree_sessions(&info.id).await;
         self.engine.remove(&info.id).await.map_err(fail)?;
-        let cleared_links =
-            links::relink_worktree(&self.paths, &info.id, None).map_err(|e| fail(e.into()))?;
+        let cleared_links = self
+            .notes
+            .relink_worktree(&info.id, None)
+            .map_err(|e| fail(e.into()))?;
         links::move_worktree_settings(&self.paths, &info.id, None).map_err(|e| fail(e.into()))?;
         self.dev_servers.forget(&info.id);
         self.notify(Some(ActivityNotice::worktree(

@@ -25,7 +25,7 @@ pub fn context(fields: &[String]) -> TaskContext {
     };
     TaskContext {
         identifier: "LOCAL-1".into(),
-        source: "local".into(),
+        source: openkit_core::issues::SourceId::local(),
         title: f(0),
         status: "todo".into(),
         url: None,

@@ -3,6 +3,7 @@
 //! branch name, and nothing panics. Shared by the `rule_inputs` fuzz target and its
 //! proptest twin.
 
+use openkit_core::issues::SourceId;
 use openkit_core::rules::{BranchInput, RuleKind, RuleStore, builtin_branch_name, sanitize_branch};
 use openkit_core::worktree::validate_branch;
 
@@ -15,7 +16,7 @@ pub fn branch_inputs(store: &RuleStore, issue_id: &str, name: &str, kind: &str) 
         assert!(validate_branch(&clean).is_ok(), "sanitised {clean:?}");
     }
     let scripted = store.branch_name(
-        Some("local"),
+        Some(&SourceId::local()),
         &BranchInput {
             issue_id: issue_id.to_string(),
             name: name.to_string(),
@@ -33,7 +34,7 @@ pub fn pass_through_store(dir: &std::path::Path) -> RuleStore {
     store
         .put(
             RuleKind::BranchName,
-            Some("local"),
+            Some(&SourceId::local()),
             Some("({ issueId, name, type }) => `${type}/${issueId}-${name}`"),
         )
         .expect("writing the rule");

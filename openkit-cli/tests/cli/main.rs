@@ -294,7 +294,10 @@ fn agents_read_their_task_and_report_back() {
     );
     let todo = notes["todos"][0]["id"].as_str().unwrap().to_string();
     openkit_core::notes::NotesStore::new(repo.paths())
-        .link("local", "LOCAL-1", Some("LOCAL-1"))
+        .link(
+            &openkit_core::issues::IssueRef::local("LOCAL-1").unwrap(),
+            Some("LOCAL-1"),
+        )
         .unwrap();
     std::fs::write(
         repo.root().join(".openkit/hooks.json"),

@@ -8,14 +8,16 @@
 
 mod engine;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 pub use engine::{DEADLINE, EvalError, MEMORY_LIMIT, evaluate};
 
 use crate::error::{DomainError, ErrorKind, IoFailure};
-use crate::notes::SOURCES;
+use crate::issues::{IssueError, IssueSources, SourceId};
 use crate::paths::Paths;
 use crate::persist;
 use crate::worktree::validate_branch;
@@ -51,9 +53,9 @@ impl RuleKind {
 /// A failed rule operation.
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
-    /// Unknown source.
-    #[error("Invalid source \"{0}\": use jira, linear or local")]
-    InvalidSource(String),
+    /// A source that is neither built in nor registered (`INVALID_SOURCE`).
+    #[error(transparent)]
+    Source(#[from] IssueError),
     /// Reading or writing failed.
     #[error(transparent)]
     Io(#[from] IoFailure),
@@ -62,13 +64,13 @@ pub enum RuleError {
 impl DomainError for RuleError {
     fn kind(&self) -> ErrorKind {
         match self {
-            RuleError::InvalidSource(_) => ErrorKind::InvalidInput,
+            RuleError::Source(e) => e.kind(),
             RuleError::Io(_) => ErrorKind::Internal,
         }
     }
     fn code(&self) -> &'static str {
         match self {
-            RuleError::InvalidSource(_) => "INVALID_SOURCE",
+            RuleError::Source(e) => e.code(),
             RuleError::Io(_) => "IO_ERROR",
         }
     }
@@ -85,15 +87,22 @@ pub struct RuleContent {
     pub has_override: bool,
 }
 
-/// Which sources have their own script.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Overrides {
-    /// `.jira.mjs` exists.
-    pub jira: bool,
-    /// `.linear.mjs` exists.
-    pub linear: bool,
-    /// `.local.mjs` exists.
-    pub local: bool,
+/// Which sources have their own script: every accepted source (built-in and
+/// registered) with `true` when `<rule>.<source>.mjs` exists.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(transparent)]
+pub struct Overrides(BTreeMap<SourceId, bool>);
+
+impl Overrides {
+    /// True when `source` has its own script.
+    pub fn has(&self, source: &str) -> bool {
+        self.0.iter().any(|(s, has)| *has && s.as_str() == source)
+    }
+
+    /// Every accepted source with whether it has its own script, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&SourceId, bool)> + '_ {
+        self.0.iter().map(|(s, has)| (s, *has))
+    }
 }
 
 const EXPORT: &str = "export default ";
@@ -161,34 +170,54 @@ pub struct BranchInput {
     pub r#type: String,
 }
 
-/// Input of a commit-message rule.
+/// Input of a commit-message rule (the script also gets the issue's `source`).
 #[derive(Debug, Clone, Default)]
 pub struct CommitInput {
     /// The message as written.
     pub message: String,
     /// Issue key.
     pub issue_id: String,
-    /// Issue source.
-    pub source: String,
 }
 
 /// Reads, writes and applies the rule scripts of one project.
 #[derive(Debug, Clone)]
 pub struct RuleStore {
     paths: Paths,
+    sources: Arc<IssueSources>,
 }
 
 impl RuleStore {
-    /// The store of the project at `paths`.
+    /// The store of the project at `paths`, accepting per-source scripts for the built-in
+    /// sources.
     pub fn new(paths: Paths) -> Self {
-        RuleStore { paths }
+        RuleStore {
+            paths,
+            sources: Arc::new(IssueSources::new()),
+        }
     }
 
-    fn file(&self, kind: RuleKind, source: Option<&str>) -> Result<PathBuf, RuleError> {
+    /// Accepts per-source scripts for the sources of `sources` (built-in plus registered).
+    pub fn with_sources(mut self, sources: Arc<IssueSources>) -> Self {
+        self.sources = sources;
+        self
+    }
+
+    /// Parses an optional source name from a request: absent or empty is the generic
+    /// rule; otherwise a built-in or registered source (`INVALID_SOURCE` else).
+    pub fn source(&self, name: Option<&str>) -> Result<Option<SourceId>, RuleError> {
+        match name.filter(|n| !n.is_empty()) {
+            None => Ok(None),
+            Some(name) => Ok(Some(self.sources.source(name)?)),
+        }
+    }
+
+    /// `.openkit/scripts/<rule>[.<source>].mjs`; a source name is validated
+    /// ([`SourceId`]: `[a-z0-9-]`), so it is always a plain file name.
+    fn file(&self, kind: RuleKind, source: Option<&SourceId>) -> Result<PathBuf, RuleError> {
         let name = match source {
             None => format!("{}.mjs", kind.stem()),
-            Some(s) if SOURCES.contains(&s) => format!("{}.{s}.mjs", kind.stem()),
-            Some(s) => return Err(RuleError::InvalidSource(s.to_string())),
+            Some(s) if self.sources.accepts(s) => format!("{}.{s}.mjs", kind.stem()),
+            Some(s) => return Err(IssueError::InvalidSource(s.to_string()).into()),
         };
         Ok(self.paths.scripts_dir().join(name))
     }
@@ -196,7 +225,7 @@ impl RuleStore {
     fn read_script(
         &self,
         kind: RuleKind,
-        source: Option<&str>,
+        source: Option<&SourceId>,
     ) -> Result<Option<String>, RuleError> {
         let path = self.file(kind, source)?;
         match std::fs::read_to_string(&path) {
@@ -216,13 +245,13 @@ impl RuleStore {
     }
 
     /// The script that applies to `source` (its own, else the generic one).
-    fn effective_script(&self, kind: RuleKind, source: Option<&str>) -> Option<String> {
+    fn effective_script(&self, kind: RuleKind, source: Option<&SourceId>) -> Option<String> {
         let own = source.and_then(|s| self.read_script(kind, Some(s)).ok().flatten());
         own.or_else(|| self.read_script(kind, None).ok().flatten())
     }
 
     /// What GET shows.
-    pub fn get(&self, kind: RuleKind, source: Option<&str>) -> Result<RuleContent, RuleError> {
+    pub fn get(&self, kind: RuleKind, source: Option<&SourceId>) -> Result<RuleContent, RuleError> {
         let own = self.read_script(kind, source)?;
         let has_override = own.is_some();
         let content = own
@@ -238,7 +267,7 @@ impl RuleStore {
     pub fn put(
         &self,
         kind: RuleKind,
-        source: Option<&str>,
+        source: Option<&SourceId>,
         content: Option<&str>,
     ) -> Result<(), RuleError> {
         let path = self.file(kind, source)?;
@@ -258,14 +287,18 @@ impl RuleStore {
         Ok(())
     }
 
-    /// Which sources have their own script.
+    /// Which accepted sources have their own script.
     pub fn overrides(&self, kind: RuleKind) -> Overrides {
-        let has = |s: &str| self.file(kind, Some(s)).is_ok_and(|p| p.is_file());
-        Overrides {
-            jira: has("jira"),
-            linear: has("linear"),
-            local: has("local"),
-        }
+        Overrides(
+            self.sources
+                .known()
+                .into_iter()
+                .map(|s| {
+                    let has = self.file(kind, Some(&s)).is_ok_and(|p| p.is_file());
+                    (s, has)
+                })
+                .collect(),
+        )
     }
 
     /// True when a generic branch-name script exists.
@@ -276,7 +309,7 @@ impl RuleStore {
 
     /// The branch name for an issue: the script's result, sanitised; the built-in when
     /// there is no script or it fails.
-    pub fn branch_name(&self, source: Option<&str>, input: &BranchInput) -> String {
+    pub fn branch_name(&self, source: Option<&SourceId>, input: &BranchInput) -> String {
         let scripted = self
             .effective_script(RuleKind::BranchName, source)
             .and_then(|script| {
@@ -300,7 +333,7 @@ impl RuleStore {
 
     /// The commit message: the script's result; the message unchanged without a script or
     /// when it fails.
-    pub fn commit_message(&self, source: Option<&str>, input: &CommitInput) -> String {
+    pub fn commit_message(&self, source: Option<&SourceId>, input: &CommitInput) -> String {
         self.effective_script(RuleKind::CommitMessage, source)
             .and_then(|script| {
                 evaluate(
@@ -308,7 +341,7 @@ impl RuleStore {
                     &[
                         ("message", &input.message),
                         ("issueId", &input.issue_id),
-                        ("source", &input.source),
+                        ("source", source.map_or("", SourceId::as_str)),
                     ],
                 )
                 .map_err(|e| tracing::warn!("commit-message rule failed, keeping the message: {e}"))
@@ -357,11 +390,16 @@ mod tests {
         assert_eq!(js, "LOCAL-1/n_c_d_t_st");
     }
 
+    fn src(name: &str) -> SourceId {
+        SourceId::new(name).unwrap()
+    }
+
     #[test]
     fn scripts_win_by_source_and_fall_back() {
         let (_d, s) = store();
+        let (jira, linear) = (src("jira"), src("linear"));
         assert_eq!(
-            s.branch_name(Some("jira"), &input("PROJ-1", "Add login")),
+            s.branch_name(Some(&jira), &input("PROJ-1", "Add login")),
             "PROJ-1/add_login"
         );
         s.put(
@@ -371,55 +409,115 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            s.branch_name(Some("jira"), &input("PROJ-1", "Add login")),
+            s.branch_name(Some(&jira), &input("PROJ-1", "Add login")),
             "feature/PROJ-1-Add-login"
         );
         s.put(
             RuleKind::BranchName,
-            Some("jira"),
+            Some(&jira),
             Some("({ issueId }) => `jira/${issueId}`"),
         )
         .unwrap();
         assert_eq!(
-            s.branch_name(Some("jira"), &input("PROJ-1", "x")),
+            s.branch_name(Some(&jira), &input("PROJ-1", "x")),
             "jira/PROJ-1"
         );
         assert_eq!(
-            s.branch_name(Some("linear"), &input("ENG-2", "y")),
+            s.branch_name(Some(&linear), &input("ENG-2", "y")),
             "feature/ENG-2-y"
         );
         s.put(
             RuleKind::BranchName,
-            Some("jira"),
+            Some(&jira),
             Some("() => { throw new Error('x') }"),
         )
         .unwrap();
         assert_eq!(
-            s.branch_name(Some("jira"), &input("PROJ-1", "Add login")),
+            s.branch_name(Some(&jira), &input("PROJ-1", "Add login")),
             "PROJ-1/add_login"
         );
-        s.put(RuleKind::BranchName, Some("jira"), Some("while (true) {}"))
+        s.put(RuleKind::BranchName, Some(&jira), Some("while (true) {}"))
             .unwrap();
         assert_eq!(
-            s.branch_name(Some("jira"), &input("PROJ-1", "Add login")),
+            s.branch_name(Some(&jira), &input("PROJ-1", "Add login")),
             "PROJ-1/add_login"
         );
+        let overrides = s.overrides(RuleKind::BranchName);
+        assert!(overrides.has("jira") && !overrides.has("linear") && !overrides.has("local"));
         assert_eq!(
-            s.overrides(RuleKind::BranchName),
-            Overrides {
-                jira: true,
-                linear: false,
-                local: false
-            }
+            overrides
+                .iter()
+                .map(|(s, _)| s.as_str())
+                .collect::<Vec<_>>(),
+            crate::issues::BUILTIN_SOURCES
         );
-        s.put(RuleKind::BranchName, Some("jira"), Some("")).unwrap();
-        assert!(!s.overrides(RuleKind::BranchName).jira);
+        s.put(RuleKind::BranchName, Some(&jira), Some("")).unwrap();
+        assert!(!s.overrides(RuleKind::BranchName).has("jira"));
         let raw = std::fs::read_to_string(s.file(RuleKind::BranchName, None).unwrap()).unwrap();
         assert_eq!(raw, "export default return `feature/${issueId}-${name}`\n");
+        assert_eq!(s.source(Some("svn")).unwrap_err().code(), "INVALID_SOURCE");
+        assert_eq!(s.source(Some("../x")).unwrap_err().code(), "INVALID_SOURCE");
+        assert_eq!(s.source(Some("")).unwrap(), None);
+        assert_eq!(s.source(None).unwrap(), None);
+        assert_eq!(s.source(Some("kizuna")).unwrap(), Some(src("kizuna")));
         assert!(matches!(
-            s.get(RuleKind::BranchName, Some("svn")),
-            Err(RuleError::InvalidSource(_))
+            s.get(RuleKind::BranchName, Some(&src("svn"))),
+            Err(RuleError::Source(IssueError::InvalidSource(_)))
         ));
+    }
+
+    #[test]
+    fn registered_sources_get_their_own_scripts() {
+        use crate::issues::{Capabilities, Issue, IssueId, IssueRef, IssueSource, IssueSummary};
+
+        struct Acme(SourceId);
+        #[async_trait::async_trait]
+        impl IssueSource for Acme {
+            fn source(&self) -> &SourceId {
+                &self.0
+            }
+            fn capabilities(&self) -> Capabilities {
+                Capabilities::READ_ONLY
+            }
+            async fn list(&self) -> Result<Vec<IssueSummary>, IssueError> {
+                Ok(Vec::new())
+            }
+            async fn get(&self, id: &IssueId) -> Result<Issue, IssueError> {
+                Err(IssueError::NotFound(IssueRef::new(
+                    self.0.clone(),
+                    id.clone(),
+                )))
+            }
+        }
+
+        let (dir, s) = store();
+        assert!(s.source(Some("acme")).is_err());
+        let sources = Arc::new(IssueSources::new());
+        sources.register(Arc::new(Acme(src("acme"))));
+        let s = s.with_sources(sources);
+        let acme = s.source(Some("acme")).unwrap().unwrap();
+        s.put(
+            RuleKind::BranchName,
+            Some(&acme),
+            Some("({ issueId }) => `acme/${issueId}`"),
+        )
+        .unwrap();
+        assert!(
+            dir.path()
+                .join(".openkit/scripts/branch-name.acme.mjs")
+                .is_file()
+        );
+        assert_eq!(s.branch_name(Some(&acme), &input("A-1", "x")), "acme/A-1");
+        assert_eq!(
+            s.branch_name(Some(&src("jira")), &input("A-1", "x")),
+            "A-1/x"
+        );
+        assert!(s.overrides(RuleKind::BranchName).has("acme"));
+        assert!(
+            s.get(RuleKind::BranchName, Some(&acme))
+                .unwrap()
+                .has_override
+        );
     }
 
     #[test]
@@ -443,21 +541,25 @@ mod tests {
     #[test]
     fn commit_messages() {
         let (_d, s) = store();
+        let jira = src("jira");
         let input = CommitInput {
             message: "fix login".into(),
             issue_id: "PROJ-1".into(),
-            source: "jira".into(),
         };
-        assert_eq!(s.commit_message(Some("jira"), &input), "fix login");
+        assert_eq!(s.commit_message(Some(&jira), &input), "fix login");
         s.put(
             RuleKind::CommitMessage,
             None,
-            Some("return `[${issueId}] ${message}`"),
+            Some("return `[${source}:${issueId}] ${message}`"),
         )
         .unwrap();
-        assert_eq!(s.commit_message(Some("jira"), &input), "[PROJ-1] fix login");
+        assert_eq!(
+            s.commit_message(Some(&jira), &input),
+            "[jira:PROJ-1] fix login"
+        );
+        assert_eq!(s.commit_message(None, &input), "[:PROJ-1] fix login");
         assert!(
-            !s.get(RuleKind::CommitMessage, Some("local"))
+            !s.get(RuleKind::CommitMessage, Some(&SourceId::local()))
                 .unwrap()
                 .has_override
         );

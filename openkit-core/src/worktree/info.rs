@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::issues::LinkedIssue;
+
 /// Lifecycle state of a worktree's dev server (or of the worktree itself while created).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -68,22 +70,14 @@ pub struct WorktreeInfo {
     pub pid: Option<u32>,
     /// Last output or state change of the dev server (ISO-8601).
     pub last_activity: Option<String>,
-    /// Linked Jira issue URL.
-    pub jira_url: Option<String>,
-    /// Linked Jira issue status.
-    pub jira_status: Option<String>,
+    /// The issue linked to this worktree (any source), with its URL and status as far
+    /// as they are known without asking the tracker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linked_issue: Option<LinkedIssue>,
     /// Pull request URL.
     pub github_pr_url: Option<String>,
     /// Pull request state.
     pub github_pr_state: Option<String>,
-    /// Linked Linear issue URL.
-    pub linear_url: Option<String>,
-    /// Linked Linear issue status.
-    pub linear_status: Option<String>,
-    /// Linked local task id.
-    pub local_issue_id: Option<String>,
-    /// Linked local task status.
-    pub local_issue_status: Option<String>,
     /// Uncommitted changes exist.
     pub has_uncommitted: bool,
     /// Commits not pushed (or no upstream).
@@ -109,14 +103,9 @@ impl WorktreeInfo {
             offset: None,
             pid: None,
             last_activity: None,
-            jira_url: None,
-            jira_status: None,
+            linked_issue: None,
             github_pr_url: None,
             github_pr_state: None,
-            linear_url: None,
-            linear_status: None,
-            local_issue_id: None,
-            local_issue_status: None,
             has_uncommitted: record.git.has_uncommitted,
             has_unpushed: record.git.has_unpushed,
             commits_ahead: record.git.commits_ahead,

@@ -19,7 +19,7 @@ use crate::wire::notes::{
     tag = "notes",
     summary = "The notes of an issue",
     params(
-        ("source" = String, Path, description = "`jira`, `linear` or `local`"),
+        ("source" = String, Path, description = "Issue source: `jira`, `linear`, `local`, `github`, `kiket`, `kizuna` or a registered one"),
         ("id" = String, Path, description = "Issue key"),
     ),
     responses(
@@ -31,7 +31,8 @@ pub async fn get(
     State(state): State<AppState>,
     ApiPath((source, id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<Notes>> {
-    Ok(Json(Notes::from(&state.notes().get(&source, &id)?)))
+    let issue = state.notes().issue(&source, &id)?;
+    Ok(Json(Notes::from(&state.notes().get(&issue)?)))
 }
 
 /// `PUT /api/notes/:source/:id`
@@ -41,7 +42,7 @@ pub async fn get(
     tag = "notes",
     summary = "Replace a notes section",
     params(
-        ("source" = String, Path, description = "`jira`, `linear` or `local`"),
+        ("source" = String, Path, description = "Issue source: `jira`, `linear`, `local`, `github`, `kiket`, `kizuna` or a registered one"),
         ("id" = String, Path, description = "Issue key"),
     ),
     request_body = NotesSectionRequest,
@@ -57,9 +58,8 @@ pub async fn put_section(
     JsonBody(body): JsonBody<NotesSectionRequest>,
 ) -> ApiResult<Json<Notes>> {
     let content = body.content.unwrap_or_default();
-    let notes = state
-        .notes()
-        .set_section(&source, &id, &body.section, &content)?;
+    let issue = state.notes().issue(&source, &id)?;
+    let notes = state.notes().set_section(&issue, &body.section, &content)?;
     Ok(Json(Notes::from(&notes)))
 }
 
@@ -70,7 +70,7 @@ pub async fn put_section(
     tag = "notes",
     summary = "Add a todo",
     params(
-        ("source" = String, Path, description = "`jira`, `linear` or `local`"),
+        ("source" = String, Path, description = "Issue source: `jira`, `linear`, `local`, `github`, `kiket`, `kizuna` or a registered one"),
         ("id" = String, Path, description = "Issue key"),
     ),
     request_body = NewTodoRequest,
@@ -85,7 +85,8 @@ pub async fn add_todo(
     ApiPath((source, id)): ApiPath<(String, String)>,
     JsonBody(body): JsonBody<NewTodoRequest>,
 ) -> ApiResult<Json<Notes>> {
-    let notes = state.notes().add_todo(&source, &id, &body.text)?;
+    let issue = state.notes().issue(&source, &id)?;
+    let notes = state.notes().add_todo(&issue, &body.text)?;
     Ok(Json(Notes::from(&notes)))
 }
 
@@ -96,7 +97,7 @@ pub async fn add_todo(
     tag = "notes",
     summary = "Change a todo",
     params(
-        ("source" = String, Path, description = "`jira`, `linear` or `local`"),
+        ("source" = String, Path, description = "Issue source: `jira`, `linear`, `local`, `github`, `kiket`, `kizuna` or a registered one"),
         ("id" = String, Path, description = "Issue key"),
         ("todo_id" = String, Path, description = "Todo id"),
     ),
@@ -113,10 +114,10 @@ pub async fn update_todo(
     ApiPath((source, id, todo)): ApiPath<(String, String, String)>,
     JsonBody(body): JsonBody<TodoUpdateRequest>,
 ) -> ApiResult<Json<Notes>> {
-    let notes =
-        state
-            .notes()
-            .update_todo(&source, &id, &todo, body.text.as_deref(), body.checked)?;
+    let issue = state.notes().issue(&source, &id)?;
+    let notes = state
+        .notes()
+        .update_todo(&issue, &todo, body.text.as_deref(), body.checked)?;
     Ok(Json(Notes::from(&notes)))
 }
 
@@ -127,7 +128,7 @@ pub async fn update_todo(
     tag = "notes",
     summary = "Delete a todo",
     params(
-        ("source" = String, Path, description = "`jira`, `linear` or `local`"),
+        ("source" = String, Path, description = "Issue source: `jira`, `linear`, `local`, `github`, `kiket`, `kizuna` or a registered one"),
         ("id" = String, Path, description = "Issue key"),
         ("todo_id" = String, Path, description = "Todo id"),
     ),
@@ -142,7 +143,8 @@ pub async fn delete_todo(
     State(state): State<AppState>,
     ApiPath((source, id, todo)): ApiPath<(String, String, String)>,
 ) -> ApiResult<Json<Notes>> {
-    let notes = state.notes().delete_todo(&source, &id, &todo)?;
+    let issue = state.notes().issue(&source, &id)?;
+    let notes = state.notes().delete_todo(&issue, &todo)?;
     Ok(Json(Notes::from(&notes)))
 }
 
@@ -153,7 +155,7 @@ pub async fn delete_todo(
     tag = "notes",
     summary = "Change the agent git policy of an issue",
     params(
-        ("source" = String, Path, description = "`jira`, `linear` or `local`"),
+        ("source" = String, Path, description = "Issue source: `jira`, `linear`, `local`, `github`, `kiket`, `kizuna` or a registered one"),
         ("id" = String, Path, description = "Issue key"),
     ),
     request_body = GitPolicyUpdate,
@@ -192,6 +194,7 @@ pub async fn git_policy(
             }
         }
     }
-    let notes = state.notes().set_git_policy(&source, &id, update)?;
+    let issue = state.notes().issue(&source, &id)?;
+    let notes = state.notes().set_git_policy(&issue, update)?;
     Ok(Json(Notes::from(&notes)))
 }

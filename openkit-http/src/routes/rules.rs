@@ -11,10 +11,7 @@ use crate::wire::{ErrorBody, Success};
 
 fn store(state: &AppState) -> RuleStore {
     RuleStore::new(state.workbench().paths().clone())
-}
-
-fn non_empty(source: Option<String>) -> Option<String> {
-    source.filter(|s| !s.is_empty())
+        .with_sources(std::sync::Arc::clone(state.workbench().issue_sources()))
 }
 
 async fn get_rule(
@@ -22,7 +19,9 @@ async fn get_rule(
     state: AppState,
     query: RuleSourceQuery,
 ) -> ApiResult<Json<RuleContent>> {
-    let rule = store(&state).get(kind, non_empty(query.source).as_deref())?;
+    let store = store(&state);
+    let source = store.source(query.source.as_deref())?;
+    let rule = store.get(kind, source.as_ref())?;
     Ok(Json(RuleContent::from(&rule)))
 }
 
@@ -31,11 +30,9 @@ async fn put_rule(
     state: AppState,
     body: PutRuleRequest,
 ) -> ApiResult<Json<Success>> {
-    store(&state).put(
-        kind,
-        non_empty(body.source).as_deref(),
-        body.content.as_deref(),
-    )?;
+    let store = store(&state);
+    let source = store.source(body.source.as_deref())?;
+    store.put(kind, source.as_ref(), body.content.as_deref())?;
     Ok(Json(Success::new()))
 }
 

@@ -8,7 +8,10 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use openkit_core::tasks::{MAX_ATTACHMENT_BYTES, Task as CoreTask, TaskError, TaskFields};
+use openkit_core::issues::{IssueRef, SourceId};
+use openkit_core::tasks::{
+    MAX_ATTACHMENT_BYTES, Task as CoreTask, TaskError, TaskFields, TaskPriority,
+};
 
 use crate::error::{ApiError, ApiPath, ApiResult, JsonBody};
 use crate::state::AppState;
@@ -21,10 +24,9 @@ use crate::wire::{ErrorBody, False, Success, True};
 
 /// A task with what the list and detail views add: identifier, linked worktree.
 fn task_wire(state: &AppState, task: &CoreTask) -> Task {
-    let linked = state
-        .notes()
-        .get("local", &task.id)
+    let linked = IssueRef::local(&task.id)
         .ok()
+        .and_then(|issue| state.notes().get(&issue).ok())
         .and_then(|n| n.linked_worktree_id);
     Task::new(task, linked)
 }
@@ -103,7 +105,7 @@ pub async fn create(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<TaskRequest>,
 ) -> ApiResult<Json<TaskResponse>> {
-    let task = state.tasks().create(&prefix(&state)?, body.into())?;
+    let task = state.tasks().create(&prefix(&state)?, body.try_into()?)?;
     Ok(Json(TaskResponse {
         success: True,
         task: task_wire(&state, &task),
@@ -130,7 +132,7 @@ pub async fn update(
     ApiPath(id): ApiPath<String>,
     JsonBody(body): JsonBody<TaskRequest>,
 ) -> ApiResult<Json<TaskResponse>> {
-    let task = state.tasks().update(&id, body.into())?;
+    let task = state.tasks().update(&id, body.try_into()?)?;
     Ok(Json(TaskResponse {
         success: True,
         task: task_wire(&state, &task),
@@ -198,11 +200,17 @@ pub async fn recover_local(
             title: body.title,
             description: body.description,
             status: None,
-            priority: body.priority,
+            priority: body
+                .priority
+                .as_deref()
+                .map(TaskPriority::parse)
+                .transpose()?,
             labels: body.labels,
         },
     )?;
-    state.notes().link("local", &task.id, Some(&worktree_id))?;
+    state
+        .notes()
+        .link(&IssueRef::local(&task.id)?, Some(&worktree_id))?;
     Ok(Json(RecoveredTask {
         success: True,
         task: task_wire(&state, &task),
@@ -374,7 +382,9 @@ pub async fn create_worktree(
         .iter()
         .find(|w| !w.is_root && w.id.eq_ignore_ascii_case(&task.id))
     {
-        state.notes().link("local", &task.id, Some(&existing.id))?;
+        state
+            .notes()
+            .link(&IssueRef::local(&task.id)?, Some(&existing.id))?;
         return Ok((
             StatusCode::OK,
             Json(TaskWorktreeReused {
@@ -393,13 +403,14 @@ pub async fn create_worktree(
     {
         Some(branch) => branch,
         None => {
-            let rules = openkit_core::rules::RuleStore::new(state.workbench().paths().clone());
+            let rules = openkit_core::rules::RuleStore::new(state.workbench().paths().clone())
+                .with_sources(Arc::clone(state.workbench().issue_sources()));
             let input = openkit_core::rules::BranchInput {
                 issue_id: task.id.clone(),
                 name: task.title.clone(),
                 r#type: "feature".into(),
             };
-            tokio::task::spawn_blocking(move || rules.branch_name(Some("local"), &input))
+            tokio::task::spawn_blocking(move || rules.branch_name(Some(&SourceId::local()), &input))
                 .await
                 .map_err(|e| {
                     ApiError::new(
@@ -420,12 +431,18 @@ pub async fn create_worktree(
         .await?;
     state
         .notes()
-        .link("local", &task.id, Some(&created.worktree.id))?;
+        .link(&IssueRef::local(&task.id)?, Some(&created.worktree.id))?;
+    // Listed again, so the response shows the link just written.
+    let worktree = state
+        .workbench()
+        .worktree(&created.worktree.id)
+        .await
+        .unwrap_or(created.worktree);
     Ok((
         StatusCode::CREATED,
         Json(TaskWorktreeCreated {
             success: True,
-            worktree: (&created.worktree).into(),
+            worktree: (&worktree).into(),
             reused_existing: False,
         }),
     )

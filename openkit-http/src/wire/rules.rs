@@ -1,5 +1,7 @@
 //! Branch-name and commit-message rules: `/api/config/*-rule` and their `/status`.
 
+use std::collections::BTreeMap;
+
 use openkit_core::rules::{Overrides as CoreOverrides, RuleContent as CoreContent};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -23,8 +25,9 @@ impl From<&CoreContent> for RuleContent {
     }
 }
 
-/// Which sources have their own script.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+/// Which sources have their own script: `jira`, `linear` and `local` always, every other
+/// source (`github`, `kiket`, `kizuna`, registered ones) only when it has one.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RuleOverrides {
     /// A Jira-specific script exists.
     pub jira: bool,
@@ -32,14 +35,22 @@ pub struct RuleOverrides {
     pub linear: bool,
     /// A local-task-specific script exists.
     pub local: bool,
+    /// Other sources with their own script (always `true`).
+    #[serde(flatten)]
+    pub others: BTreeMap<String, bool>,
 }
 
 impl From<CoreOverrides> for RuleOverrides {
     fn from(o: CoreOverrides) -> Self {
         RuleOverrides {
-            jira: o.jira,
-            linear: o.linear,
-            local: o.local,
+            jira: o.has("jira"),
+            linear: o.has("linear"),
+            local: o.has("local"),
+            others: o
+                .iter()
+                .filter(|(s, has)| *has && !matches!(s.as_str(), "jira" | "linear" | "local"))
+                .map(|(s, has)| (s.to_string(), has))
+                .collect(),
         }
     }
 }
@@ -51,11 +62,12 @@ pub struct RuleStatus {
     pub overrides: RuleOverrides,
 }
 
-/// `?source=jira|linear|local`
+/// `?source=jira|linear|local|...`
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RuleSourceQuery {
-    /// `jira`, `linear` or `local`; absent for the generic rule.
+    /// `jira`, `linear`, `local`, `github`, `kiket`, `kizuna` or a registered source;
+    /// absent for the generic rule.
     pub source: Option<String>,
 }
 
@@ -64,6 +76,7 @@ pub struct RuleSourceQuery {
 pub struct PutRuleRequest {
     /// The script; empty or `null` deletes the rule.
     pub content: Option<String>,
-    /// `jira`, `linear` or `local`; absent for the generic rule.
+    /// `jira`, `linear`, `local`, `github`, `kiket`, `kizuna` or a registered source;
+    /// absent for the generic rule.
     pub source: Option<String>,
 }

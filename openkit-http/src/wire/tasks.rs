@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use openkit_core::tasks::{
-    Attachment as CoreAttachment, Task as CoreTask, TaskFields, TaskSummary as CoreSummary,
+    Attachment as CoreAttachment, Task as CoreTask, TaskError, TaskFields, TaskPriority,
+    TaskStatus, TaskSummary as CoreSummary,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -61,8 +62,8 @@ impl Task {
             id: task.id.clone(),
             title: task.title.clone(),
             description: task.description.clone(),
-            status: task.status.clone(),
-            priority: task.priority.clone(),
+            status: task.status.as_str().to_string(),
+            priority: task.priority.as_str().to_string(),
             labels: task.labels.clone(),
             created_at: task.created_at.clone(),
             updated_at: task.updated_at.clone(),
@@ -171,15 +172,18 @@ pub struct TaskRequest {
     pub labels: Option<Vec<String>>,
 }
 
-impl From<TaskRequest> for TaskFields {
-    fn from(b: TaskRequest) -> Self {
-        TaskFields {
+impl TryFrom<TaskRequest> for TaskFields {
+    type Error = TaskError;
+
+    /// Fails (`INVALID_INPUT`) on a status or priority outside the allowed words.
+    fn try_from(b: TaskRequest) -> Result<Self, TaskError> {
+        Ok(TaskFields {
             title: b.title,
             description: b.description,
-            status: b.status,
-            priority: b.priority,
+            status: b.status.as_deref().map(TaskStatus::parse).transpose()?,
+            priority: b.priority.as_deref().map(TaskPriority::parse).transpose()?,
             labels: b.labels,
-        }
+        })
     }
 }
 

@@ -81,6 +81,20 @@ pub struct WorktreeInfo {
     /// Linked local task status.
     #[schema(required = true)]
     pub local_issue_status: Option<String>,
+    /// Source of the linked issue, whatever the tracker (`local`, `jira`, `github`, a
+    /// registered source, ...); absent without a link. Additive: the per-tracker fields
+    /// above are filled as well for `jira`, `linear` and `local`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issue_source: Option<String>,
+    /// Key of the linked issue in its source; absent without a link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issue_id: Option<String>,
+    /// URL of the linked issue, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issue_url: Option<String>,
+    /// Status of the linked issue as its tracker names it, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issue_status: Option<String>,
     /// Uncommitted changes exist.
     pub has_uncommitted: bool,
     /// Commits not pushed (or no upstream).
@@ -97,6 +111,10 @@ pub struct WorktreeInfo {
 
 impl From<&CoreWorktreeInfo> for WorktreeInfo {
     fn from(w: &CoreWorktreeInfo) -> Self {
+        let linked = w.linked_issue.as_ref();
+        // The reference's per-tracker fields, for the trackers it names.
+        let of = |source: &str| linked.filter(|l| l.issue.source.as_str() == source);
+        let (jira, linear, local) = (of("jira"), of("linear"), of("local"));
         WorktreeInfo {
             id: w.id.clone(),
             path: w.path.clone(),
@@ -106,14 +124,18 @@ impl From<&CoreWorktreeInfo> for WorktreeInfo {
             offset: w.offset,
             pid: w.pid,
             last_activity: w.last_activity.clone(),
-            jira_url: w.jira_url.clone(),
-            jira_status: w.jira_status.clone(),
+            jira_url: jira.and_then(|l| l.url.clone()),
+            jira_status: jira.and_then(|l| l.status.clone()),
             github_pr_url: w.github_pr_url.clone(),
             github_pr_state: w.github_pr_state.clone(),
-            linear_url: w.linear_url.clone(),
-            linear_status: w.linear_status.clone(),
-            local_issue_id: w.local_issue_id.clone(),
-            local_issue_status: w.local_issue_status.clone(),
+            linear_url: linear.and_then(|l| l.url.clone()),
+            linear_status: linear.and_then(|l| l.status.clone()),
+            local_issue_id: local.map(|l| l.issue.id.to_string()),
+            local_issue_status: local.and_then(|l| l.status.clone()),
+            issue_source: linked.map(|l| l.issue.source.to_string()),
+            issue_id: linked.map(|l| l.issue.id.to_string()),
+            issue_url: linked.and_then(|l| l.url.clone()),
+            issue_status: linked.and_then(|l| l.status.clone()),
             has_uncommitted: w.has_uncommitted,
             has_unpushed: w.has_unpushed,
             commits_ahead: w.commits_ahead,
