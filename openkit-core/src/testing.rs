@@ -242,3 +242,182 @@ impl Default for TestRepo {
         TestRepo::new()
     }
 }
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::issues::{
+    Capabilities, Comment, Issue, IssueAttachment, IssueError, IssueId, IssueRef, IssueSource,
+    IssueSummary, NewIssue, SourceId,
+};
+
+/// An in-memory issue source for tests and embedders: issues live in a map, nothing
+/// touches the disk or the network. Register it with
+/// [`Composition::issue_source`](crate::compose::Composition::issue_source).
+pub struct MemoryIssues {
+    source: SourceId,
+    capabilities: Capabilities,
+    url_base: String,
+    issues: Mutex<BTreeMap<IssueId, Issue>>,
+}
+
+impl std::fmt::Debug for MemoryIssues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryIssues")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MemoryIssues {
+    /// An empty source named `source` that supports everything; its issue URLs are
+    /// `https://<source>.invalid/<id>`. Panics on an invalid name (a test bug).
+    pub fn new(source: &str) -> Self {
+        let source = SourceId::new(source).expect("a valid source name");
+        MemoryIssues {
+            url_base: format!("https://{source}.invalid/"),
+            source,
+            capabilities: Capabilities::ALL,
+            issues: Default::default(),
+        }
+    }
+
+    /// Limits what the source supports (e.g. [`Capabilities::READ_ONLY`](crate::issues::Capabilities::READ_ONLY)).
+    pub fn with_capabilities(mut self, capabilities: Capabilities) -> Self {
+        self.capabilities = capabilities;
+        self
+    }
+
+    /// Adds an issue with a title, a status and a description. Panics on an invalid id.
+    pub fn with_issue(self, id: &str, title: &str, status: &str, description: &str) -> Self {
+        let issue = self.issue(id, title, status, description);
+        self.insert(issue);
+        self
+    }
+
+    /// Adds or replaces an issue.
+    pub fn insert(&self, issue: Issue) {
+        self.lock().insert(issue.summary.issue.id.clone(), issue);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<IssueId, Issue>> {
+        self.issues.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn issue(&self, id: &str, title: &str, status: &str, description: &str) -> Issue {
+        let id = IssueId::new(id).expect("a valid issue id");
+        Issue {
+            summary: IssueSummary {
+                url: Some(format!("{}{id}", self.url_base)),
+                issue: IssueRef::new(self.source.clone(), id),
+                title: title.to_string(),
+                status: status.to_string(),
+            },
+            description: description.to_string(),
+            comments: Vec::new(),
+            attachments: Vec::new(),
+        }
+    }
+
+    fn check(&self, needed: Capabilities, operation: &'static str) -> Result<(), IssueError> {
+        if self.capabilities.contains(needed) {
+            Ok(())
+        } else {
+            Err(self.unsupported(operation))
+        }
+    }
+
+    fn with_existing<T>(
+        &self,
+        id: &IssueId,
+        f: impl FnOnce(&mut Issue) -> T,
+    ) -> Result<T, IssueError> {
+        let mut issues = self.lock();
+        match issues.get_mut(id) {
+            Some(issue) => Ok(f(issue)),
+            None => Err(IssueError::NotFound(IssueRef::new(
+                self.source.clone(),
+                id.clone(),
+            ))),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl IssueSource for MemoryIssues {
+    fn source(&self) -> &SourceId {
+        &self.source
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.capabilities
+    }
+
+    async fn list(&self) -> Result<Vec<IssueSummary>, IssueError> {
+        self.check(Capabilities::LIST, "listing issues")?;
+        Ok(self.lock().values().map(|i| i.summary.clone()).collect())
+    }
+
+    async fn get(&self, id: &IssueId) -> Result<Issue, IssueError> {
+        self.check(Capabilities::GET, "reading issues")?;
+        self.with_existing(id, |i| i.clone())
+    }
+
+    async fn create(&self, new: NewIssue) -> Result<Issue, IssueError> {
+        self.check(Capabilities::CREATE, "creating issues")?;
+        if new.title.trim().is_empty() {
+            return Err(IssueError::Invalid("title is required".into()));
+        }
+        let number = self.lock().len() + 1;
+        let prefix = self.source.as_str().to_ascii_uppercase();
+        let issue = self.issue(
+            &format!("{prefix}-{number}"),
+            &new.title,
+            "open",
+            &new.description,
+        );
+        self.insert(issue.clone());
+        Ok(issue)
+    }
+
+    async fn update_status(&self, id: &IssueId, status: &str) -> Result<IssueSummary, IssueError> {
+        self.check(Capabilities::UPDATE_STATUS, "changing the status")?;
+        self.with_existing(id, |i| {
+            i.summary.status = status.to_string();
+            i.summary.clone()
+        })
+    }
+
+    async fn add_comment(&self, id: &IssueId, body: &str) -> Result<Comment, IssueError> {
+        self.check(Capabilities::COMMENT, "comments")?;
+        let comment = Comment {
+            author: "tester".into(),
+            created: "2025-01-01T00:00:00Z".into(),
+            body: body.to_string(),
+        };
+        self.with_existing(id, |i| i.comments.push(comment.clone()))?;
+        Ok(comment)
+    }
+
+    async fn add_attachment(
+        &self,
+        id: &IssueId,
+        filename: &str,
+        bytes: &[u8],
+    ) -> Result<IssueAttachment, IssueError> {
+        self.check(Capabilities::ATTACH, "attachments")?;
+        let attachment = IssueAttachment {
+            filename: filename.to_string(),
+            mime_type: crate::tasks::mime_for(filename),
+            size: Some(bytes.len() as u64),
+            local_path: None,
+            url: Some(format!("{}{id}/{filename}", self.url_base)),
+        };
+        self.with_existing(id, |i| i.attachments.push(attachment.clone()))?;
+        Ok(attachment)
+    }
+
+    fn peek(&self, id: &IssueId) -> Option<IssueSummary> {
+        self.lock().get(id).map(|i| i.summary.clone())
+    }
+}

@@ -9,6 +9,7 @@ mod command;
 mod config;
 mod devserver;
 mod install;
+mod issues;
 mod lifecycle;
 mod live_status;
 mod status;

@@ -330,3 +330,75 @@ async fn notes_sections_todos_and_policy() {
         assert_error(&api.call(method, uri, body).await, status, code);
     }
 }
+
+/// A worktree created from a local task reports the task in the reference's
+/// `localIssueId` / `localIssueStatus` (plus the additive generic `issue*` fields), and
+/// the status follows the task.
+#[tokio::test]
+async fn worktrees_of_local_tasks_report_their_task() {
+    let api = Api::new();
+    api.post("/api/tasks", json!({ "title": "Add a login page" }))
+        .await;
+    let (status, body) = api
+        .post("/api/tasks/LOCAL-1/create-worktree", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["worktree"]["localIssueId"], "LOCAL-1", "{body}");
+
+    let listed = |list: &Value, id: &str| {
+        list["worktrees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} is listed: {list}"))
+    };
+    let (status, list) = api.get("/api/worktrees").await;
+    assert_eq!(status, StatusCode::OK);
+    let wt = listed(&list, "LOCAL-1");
+    assert_eq!(
+        (
+            &wt["localIssueId"],
+            &wt["localIssueStatus"],
+            &wt["issueSource"],
+            &wt["issueId"],
+            &wt["issueStatus"],
+        ),
+        (
+            &json!("LOCAL-1"),
+            &json!("todo"),
+            &json!("local"),
+            &json!("LOCAL-1"),
+            &json!("todo"),
+        ),
+        "{wt}"
+    );
+    assert_eq!(wt["jiraUrl"], Value::Null);
+    assert_eq!(wt["linearStatus"], Value::Null);
+    assert!(
+        wt.get("issueUrl").is_none(),
+        "local tasks have no URL: {wt}"
+    );
+    let root = listed(&list, "root");
+    assert_eq!(root["localIssueId"], Value::Null);
+    assert!(root.get("issueSource").is_none(), "{root}");
+
+    let (status, _) = api
+        .call(
+            Method::PATCH,
+            "/api/tasks/LOCAL-1",
+            Some(json!({ "status": "in-progress" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, list) = api.get("/api/worktrees").await;
+    assert_eq!(listed(&list, "LOCAL-1")["localIssueStatus"], "in-progress");
+
+    let (_, body) = api
+        .call(Method::DELETE, "/api/worktrees/LOCAL-1", None)
+        .await;
+    assert_eq!(body["clearedLinks"], 1, "{body}");
+    let (_, task) = api.get("/api/tasks/LOCAL-1").await;
+    assert_eq!(task["task"]["linkedWorktreeId"], Value::Null);
+}
