@@ -239,6 +239,59 @@ fn table_handlers(source: &str) -> Vec<String> {
     handlers
 }
 
+/// `(METHOD, path)` of every plain axum `.route("path", method(...))` in `source`.
+fn plain_routes(source: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut rest = source;
+    while let Some(start) = rest.find(".route(") {
+        rest = &rest[start + ".route(".len()..];
+        let args = rest.trim_start();
+        let Some(args) = args.strip_prefix('"') else {
+            found.push(("?".into(), "?".into()));
+            continue;
+        };
+        let end = args.find('"').expect("closed path literal");
+        let path = args[..end].to_string();
+        let method = args[end + 1..]
+            .trim_start_matches(|c: char| c == ',' || c.is_whitespace())
+            .split('(')
+            .next()
+            .unwrap_or_default()
+            .to_uppercase();
+        found.push((method, path));
+    }
+    found
+}
+
+/// Routes mounted outside the table (like the embedder router `routes::perf::router`)
+/// must only re-mount documented operations.
+#[test]
+fn routes_mounted_elsewhere_are_documented_too() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let operations: BTreeSet<(String, String)> = documented_operations().into_iter().collect();
+    let mut files = vec![src.clone()];
+    let mut checked = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") || path.ends_with("lib.rs") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap();
+        for route in plain_routes(&source) {
+            assert!(
+                operations.contains(&route),
+                "{}: {route:?} is routed but not documented",
+                path.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "the perf embedder router was found");
+}
+
 #[test]
 fn every_route_is_registered_through_the_documented_table() {
     let source = include_str!("../../src/lib.rs");
