@@ -1,5 +1,16 @@
-//! SSE fan-out: 1,000 clients on `GET /api/events`; the time from recording one activity
-//! event until every client has received it, and the memory each client costs.
+//! SSE fan-out: 1,000 clients on `GET /api/events`.
+//!
+//! - `sse_fanout/one_event_to_1000_clients`: the time from recording one activity event
+//!   until every client has received it.
+//! - `sse_connect` (printed), at N = 0 and 500 worktrees (live status engine): the time to
+//!   connect 1,000 clients one after the other (each until its snapshot arrived), the heap
+//!   each idle client holds, and the heap left after they all disconnected. Heap bytes
+//!   come from a counting allocator (`stats_alloc`), so they are exact, unlike RSS.
+//!
+//! Targets (issue 9): connect cost independent of N; <= 16 KiB of server memory per idle
+//! client, returned when it leaves.
+//!
+//! Run: `cargo bench -p openkit-benches --bench sse_fanout`
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,6 +26,67 @@ use tokio::sync::Notify;
 use tower::ServiceExt;
 
 const CLIENTS: usize = 1000;
+
+#[global_allocator]
+static GLOBAL: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
+
+/// Bytes allocated and not yet freed, process-wide.
+fn heap_bytes() -> i64 {
+    let stats = GLOBAL.stats();
+    stats.bytes_allocated as i64 - stats.bytes_deallocated as i64 + stats.bytes_reallocated as i64
+}
+
+/// Opens `/api/events` and reads until the three snapshot frames arrived; returns the
+/// open body (the idle client).
+async fn connect(app: &axum::Router) -> Body {
+    let req = Request::get("/api/events")
+        .header(header::HOST, openkit_benches::HOST)
+        .body(Body::empty())
+        .unwrap();
+    let mut body = app.clone().oneshot(req).await.unwrap().into_body();
+    let mut frames = 0;
+    while frames < 3 {
+        let frame = body.frame().await.expect("stream open").expect("a frame");
+        if let Ok(data) = frame.into_data() {
+            frames += String::from_utf8_lossy(&data).matches("data:").count();
+        }
+    }
+    body
+}
+
+fn connect_cost(_: &mut Criterion) {
+    let rt = openkit_benches::runtime();
+    for n in [0, 500] {
+        let repo = openkit_benches::project_with_worktrees(n);
+        let (workbench, _background) = openkit_benches::live_workbench(&rt, &repo);
+        let app = openkit_benches::router(workbench);
+        rt.block_on(async {
+            // One connect first, so lazily built state is not counted per client.
+            drop(connect(&app).await);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let heap0 = heap_bytes();
+            let started = Instant::now();
+            let mut clients = Vec::with_capacity(CLIENTS);
+            for _ in 0..CLIENTS {
+                clients.push(connect(&app).await);
+            }
+            let took = started.elapsed();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let heap1 = heap_bytes();
+            drop(clients);
+            // Each server-side pump notices its client left and ends.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let heap2 = heap_bytes();
+            println!(
+                "sse_connect N={n}: {CLIENTS} clients in {:.0} ms ({:.0} µs each); heap per idle client {:.1} KiB; heap left after all disconnected {:.1} KiB",
+                took.as_secs_f64() * 1e3,
+                took.as_secs_f64() * 1e6 / CLIENTS as f64,
+                (heap1 - heap0) as f64 / 1024.0 / CLIENTS as f64,
+                (heap2 - heap0) as f64 / 1024.0,
+            );
+        });
+    }
+}
 
 fn fanout(c: &mut Criterion) {
     let rt = openkit_benches::runtime();
@@ -103,5 +175,5 @@ fn fanout(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, fanout);
+criterion_group!(benches, connect_cost, fanout);
 criterion_main!(benches);

@@ -31,6 +31,8 @@ pub(crate) struct Inner {
     pub(crate) search_path: Vec<PathBuf>,
     /// The longest port discovery may run.
     pub(crate) discover_cap: std::time::Duration,
+    /// Encoded event-stream frames and the connect snapshot, shared by every client.
+    pub(crate) feed: Arc<crate::routes::events::FeedCache>,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
                 shell: host.shell(),
                 search_path: host.search_path(),
                 discover_cap: workbench.discover_cap(),
+                feed: Arc::default(),
                 workbench,
                 terminals,
                 policy: Arc::new(policy),
@@ -67,6 +70,7 @@ impl AppState {
             shell: arc.shell.clone(),
             search_path: arc.search_path.clone(),
             discover_cap: arc.discover_cap,
+            feed: Arc::clone(&arc.feed),
         });
         AppState {
             inner: Arc::new(Inner { shutdown, ..inner }),
@@ -101,6 +105,11 @@ impl AppState {
     /// The performance monitor.
     pub fn perf(&self) -> &PerfMonitor {
         self.inner.workbench.perf()
+    }
+
+    /// What the event-stream clients share.
+    pub(crate) fn feed_cache(&self) -> &crate::routes::events::FeedCache {
+        &self.inner.feed
     }
 
     /// A receiver that turns `true` when the server shuts down.

@@ -78,10 +78,51 @@ impl From<crate::error::IoFailure> for ConfigError {
 }
 
 /// Reads and writes both configuration files; read-modify-write cycles are serialised.
+///
+/// The parsed project configuration is kept while the file's stamp (inode, size,
+/// modification and change times) stays the same, so the hot paths that read it on every
+/// request (the worktree list) cost a `stat`. A stamp younger than [`RACY_STAMP`] is not
+/// trusted: a same-size rewrite within the file system's timestamp granularity would look
+/// unchanged.
 #[derive(Debug)]
 pub struct ConfigStore {
     paths: Paths,
     write_lock: Mutex<()>,
+    cached: Mutex<Option<(FileStamp, Option<WorktreeConfig>)>>,
+}
+
+/// How old a file's stamp must be before a cached parse of it is trusted.
+pub const RACY_STAMP: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What identifies one version of a file on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    ino: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    changed: (i64, i64),
+}
+
+impl FileStamp {
+    /// The stamp of `path`, `None` when it cannot be read; and whether it is old enough to
+    /// be trusted.
+    fn of(path: &std::path::Path) -> Option<(FileStamp, bool)> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path).ok()?;
+        let modified = meta.modified().ok();
+        let settled = modified
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age >= RACY_STAMP);
+        Some((
+            FileStamp {
+                ino: meta.ino(),
+                len: meta.len(),
+                modified,
+                changed: (meta.ctime(), meta.ctime_nsec()),
+            },
+            settled,
+        ))
+    }
 }
 
 impl ConfigStore {
@@ -90,6 +131,7 @@ impl ConfigStore {
         ConfigStore {
             paths,
             write_lock: Mutex::new(()),
+            cached: Mutex::new(None),
         }
     }
 
@@ -100,18 +142,31 @@ impl ConfigStore {
 
     /// The project configuration, `None` when the file does not exist.
     pub fn load(&self) -> Result<Option<WorktreeConfig>, ConfigError> {
-        match persist::read_json_object(&self.paths.config_file())? {
-            None => Ok(None),
-            Some(map) => WorktreeConfig::from_object(map)
-                .map(Some)
-                .map_err(|reason| {
-                    PersistError::Corrupt {
-                        path: self.paths.config_file(),
-                        reason,
-                    }
-                    .into()
-                }),
+        let path = self.paths.config_file();
+        let stamp = FileStamp::of(&path);
+        if let Some((stamp, true)) = &stamp
+            && let Some((cached_stamp, config)) =
+                &*self.cached.lock().unwrap_or_else(|e| e.into_inner())
+            && cached_stamp == stamp
+        {
+            return Ok(config.clone());
         }
+        let config = match persist::read_json_object(&path)? {
+            None => None,
+            Some(map) => Some(WorktreeConfig::from_object(map).map_err(|reason| {
+                ConfigError::from(PersistError::Corrupt {
+                    path: path.clone(),
+                    reason,
+                })
+            })?),
+        };
+        // Remember it only when the file did not change while it was read.
+        if let Some((stamp, true)) = stamp
+            && FileStamp::of(&path).is_some_and(|(now, _)| now == stamp)
+        {
+            *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some((stamp, config.clone()));
+        }
+        Ok(config)
     }
 
     /// The project configuration, or the defaults when none exists.
@@ -296,5 +351,35 @@ mod tests {
             .unwrap();
         assert_eq!(cfg.shortcuts["nav-worktrees"], "meta+shift+w");
         assert_eq!(cfg.shortcuts["custom"], "meta+k");
+    }
+
+    #[test]
+    fn a_settled_config_is_parsed_once_and_any_rewrite_is_seen() {
+        let (_d, store) = store();
+        let file = store.paths.config_file();
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, r#"{"baseBranch": "aaaa"}"#).unwrap();
+        // A fresh stamp is never trusted: a same-size rewrite right away is seen.
+        assert_eq!(store.load().unwrap().unwrap().base_branch, "aaaa");
+        std::fs::write(&file, r#"{"baseBranch": "bbbb"}"#).unwrap();
+        assert_eq!(store.load().unwrap().unwrap().base_branch, "bbbb");
+
+        // Once settled, the parse is kept for as long as the stamp stays the same.
+        let old = std::time::SystemTime::now() - 2 * RACY_STAMP;
+        let f = std::fs::File::options().write(true).open(&file).unwrap();
+        f.set_modified(old).unwrap();
+        drop(f);
+        assert_eq!(store.load().unwrap().unwrap().base_branch, "bbbb");
+        assert!(
+            store.cached.lock().unwrap().is_some(),
+            "cached once settled"
+        );
+
+        // An atomic replacement (new inode) is a new stamp.
+        crate::persist::write_json(&file, &json!({"baseBranch": "cccc"})).unwrap();
+        assert_eq!(store.load().unwrap().unwrap().base_branch, "cccc");
+        // So is a removal.
+        std::fs::remove_file(&file).unwrap();
+        assert!(store.load().unwrap().is_none());
     }
 }

@@ -24,7 +24,7 @@ mod watch;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -90,6 +90,8 @@ pub enum Freshener {
 pub struct EngineStats {
     /// Watches held in all (directories and files).
     pub watches: usize,
+    /// Refreshes run so far (each re-reads what changed).
+    pub refreshes: u64,
     /// How each checkout is kept fresh.
     pub checkouts: Vec<(PathBuf, Freshener)>,
 }
@@ -221,6 +223,7 @@ struct Shared {
     polled: Mutex<HashMap<PathBuf, PollState>>,
     started: AtomicBool,
     live: AtomicBool,
+    refreshes: AtomicU64,
 }
 
 impl Drop for Shared {
@@ -248,6 +251,7 @@ impl StatusEngine {
                 polled: Mutex::new(HashMap::new()),
                 started: AtomicBool::new(false),
                 live: AtomicBool::new(false),
+                refreshes: AtomicU64::new(0),
             }),
         }
     }
@@ -422,6 +426,7 @@ impl StatusEngine {
         checkouts.sort_by(|a, b| a.0.cmp(&b.0));
         EngineStats {
             watches: index.len(),
+            refreshes: shared.refreshes.load(Ordering::Relaxed),
             checkouts,
         }
     }
@@ -449,6 +454,9 @@ fn on_notification(shared: &Weak<Shared>, event: notify::Result<notify::Event>) 
     let mut owed = Pending::default();
     match event {
         Ok(event) if event.need_rescan() => owed.everything = true,
+        // Reads change nothing; and the engine's own status checks read the trees, so
+        // taking them for changes would make it chase itself.
+        Ok(event) if is_read(&event.kind) => return,
         Ok(event) => {
             let index = shared.index.read().unwrap_or_else(|e| e.into_inner());
             for path in &event.paths {
@@ -465,6 +473,13 @@ fn on_notification(shared: &Weak<Shared>, event: notify::Result<notify::Event>) 
     }
     shared.lock_pending().merge(owed);
     shared.wake.notify_one();
+}
+
+/// An open, a read or a close without writing.
+fn is_read(kind: &notify::EventKind) -> bool {
+    use notify::event::{AccessKind, AccessMode};
+    matches!(kind, notify::EventKind::Access(access)
+        if !matches!(access, AccessKind::Close(AccessMode::Write)))
 }
 
 impl Shared {
@@ -512,6 +527,7 @@ impl Shared {
 
     /// Does what `pending` owes; returns true when the list changed.
     fn refresh_blocking(&self, pending: Pending, base_branch: &str) -> bool {
+        self.refreshes.fetch_add(1, Ordering::Relaxed);
         let prev = self.current();
         let started = self.started.load(Ordering::Acquire);
         let whole = !started
@@ -858,6 +874,24 @@ impl Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_are_not_changes() {
+        use notify::EventKind;
+        use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind};
+        assert!(is_read(&EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(is_read(&EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        assert!(is_read(&EventKind::Access(AccessKind::Read)));
+        assert!(!is_read(&EventKind::Access(AccessKind::Close(
+            AccessMode::Write
+        ))));
+        assert!(!is_read(&EventKind::Modify(ModifyKind::Any)));
+        assert!(!is_read(&EventKind::Create(CreateKind::File)));
+    }
 
     #[test]
     fn default_settings_poll_within_one_percent_of_a_core() {

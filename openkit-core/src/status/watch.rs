@@ -100,13 +100,23 @@ impl WatchIndex {
         let own = self.owners.get(path);
         let parent = path.parent().and_then(|p| self.owners.get(p));
         // A watched directory that itself changed (deleted, moved) counts for its parent's
-        // role when the parent is watched too, else for its own.
-        let Some(owner) = parent.or(own) else {
+        // role when the parent is watched too, else for its own. Below a recursive watch
+        // (refs), the nearest watched ancestor decides.
+        let Some(owner) = parent.or(own).or_else(|| {
+            path.ancestors()
+                .skip(2)
+                .filter_map(|a| self.owners.get(a))
+                .find(|o| o.role == Role::Refs)
+        }) else {
             return;
         };
         let name = path.file_name().unwrap_or_default();
         match owner.role {
             Role::Tree => {
+                if path == owner.checkout {
+                    // The checkout itself was removed or moved away.
+                    pending.registrations = true;
+                }
                 pending.tree_changed(&owner.checkout, path);
                 if matches!(kind, EventKind::Create(_)) {
                     pending.new_dir(&owner.checkout, path);
@@ -124,6 +134,9 @@ impl WatchIndex {
                     pending.keys_of(&owner.checkout);
                 } else if owner.role == Role::Common && name == OsStr::new("packed-refs") {
                     pending.all_keys = true;
+                } else if owner.role == Role::Common && name == OsStr::new("worktrees") {
+                    // The registration directory appeared (first linked worktree) or went.
+                    pending.registrations = true;
                 } else if own.is_some() {
                     // The administrative directory itself went away.
                     pending.registrations = true;
@@ -284,6 +297,17 @@ mod tests {
             vec![(PathBuf::from("/wt/a"), PathBuf::from("/wt/a/src/new"))]
         );
         assert!(!pending.registrations && !pending.all_keys);
+
+        // The checkout directory itself going away changes the set of worktrees.
+        let index = index_with(&[("/wt/a", Role::Tree, "/wt/a")]);
+        let mut pending = Pending::default();
+        index.classify(
+            &EventKind::Remove(notify::event::RemoveKind::Folder),
+            Path::new("/wt/a"),
+            &mut pending,
+        );
+        assert!(pending.registrations);
+        assert_eq!(pending.gone_dirs, vec![PathBuf::from("/wt/a")]);
     }
 
     #[test]
@@ -305,6 +329,12 @@ mod tests {
         let mut p = Pending::default();
         index.classify(&any, Path::new("/r/.git/refs/heads"), &mut p);
         assert!(p.all_keys);
+        let mut p = Pending::default();
+        index.classify(&any, Path::new("/r/.git/refs/heads/feature/x.lock"), &mut p);
+        assert!(p.all_keys, "deep below the recursive refs watch");
+        let mut p = Pending::default();
+        index.classify(&any, Path::new("/r/.git/worktrees"), &mut p);
+        assert!(p.registrations, "the registration directory itself");
         let mut p = Pending::default();
         index.classify(&any, Path::new("/r/.git/worktrees/b"), &mut p);
         assert!(p.registrations);

@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -38,7 +39,7 @@ pub trait WorktreeEngine: Send + Sync {
     /// The main checkout (id `root`) first, then every linked worktree under
     /// `.openkit/worktrees/` whose directory exists, sorted by id; git status is compared
     /// with `base_branch`.
-    async fn list(&self, base_branch: &str) -> Result<Vec<WorktreeRecord>, WorktreeError>;
+    async fn list(&self, base_branch: &str) -> Result<Arc<Vec<WorktreeRecord>>, WorktreeError>;
 
     /// Checks out `branch` into `.openkit/worktrees/<id>`: an existing local branch, a
     /// remote-only branch as a tracking branch, or a new branch from the base ref.
@@ -251,8 +252,8 @@ impl GitWorktrees {
 
 #[async_trait]
 impl WorktreeEngine for GitWorktrees {
-    async fn list(&self, base_branch: &str) -> Result<Vec<WorktreeRecord>, WorktreeError> {
-        Ok(self.status.list(base_branch).await?.as_ref().clone())
+    async fn list(&self, base_branch: &str) -> Result<Arc<Vec<WorktreeRecord>>, WorktreeError> {
+        Ok(self.status.list(base_branch).await?)
     }
 
     async fn add(

@@ -238,3 +238,29 @@ async fn a_symlink_loop_in_a_worktree_is_not_followed() {
         Freshener::Watched(2)
     );
 }
+
+#[tokio::test]
+async fn at_rest_the_engine_does_nothing_and_lists_cost_no_refresh() {
+    let repo = TestRepo::builder()
+        .file("src/a.rs", "1\n")
+        .file("src/b/c.rs", "2\n")
+        .build();
+    let (wb, _bg) = live(&repo, StatusSettings::default());
+    create(&wb, "feature/rest", None).await;
+    until_live(&wb).await;
+    let engine = wb.status_engine().unwrap();
+    // Let the creation's own notifications settle.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = engine.stats().refreshes;
+    for _ in 0..50 {
+        list(&wb).await;
+    }
+    // Listing reads files (config, the engine's checks read the trees): none of that may
+    // be taken for a change.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        engine.stats().refreshes,
+        before,
+        "no refresh while nothing changes"
+    );
+}

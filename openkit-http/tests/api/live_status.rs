@@ -33,9 +33,10 @@ async fn a_write_from_another_process_reaches_the_list_and_the_stream() {
         .unwrap();
 
     let dirty_in = |list: &serde_json::Value| {
-        list.as_array().unwrap().iter().any(|w| {
-            w["id"] == "watched" && w["hasUncommitted"] == serde_json::Value::Bool(true)
-        })
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["id"] == "watched" && w["hasUncommitted"] == serde_json::Value::Bool(true))
     };
     loop {
         let frame = sse.next().await;
