@@ -10,6 +10,10 @@
 //!   `packed-refs` and the registration directories. A notification marks the work it
 //!   implies ([`pending`]); after a short debounce one refresh does it on the blocking
 //!   pool, re-reading only what changed, and a changed list is announced.
+//! - **Upkeep off the list's path.** Walking trees to add watches, and polling, are done
+//!   by the background task outside the refresh lock, so a large tree or a slow checkout
+//!   never holds up a list; whatever gets newly watched is rechecked once, since it may
+//!   have changed before its watch existed.
 //! - **Polling fallback.** A checkout with more directories than the budget, or met
 //!   when the system's watch limit is exhausted (or when watching is unsupported), is
 //!   polled instead, at an interval that keeps the polling cost near a fixed share of one
@@ -186,6 +190,23 @@ struct Snapshot {
     records: Arc<Vec<WorktreeRecord>>,
 }
 
+/// Watch upkeep a refresh left for the background task.
+#[derive(Debug, Default)]
+struct WatchWork {
+    /// The checkouts now listed, when their set changed.
+    identities: Option<Vec<Identity>>,
+    /// Paths created inside watched directories: `(checkout, path)`.
+    new_dirs: Vec<(PathBuf, PathBuf)>,
+    /// Watched directories that went away.
+    gone_dirs: Vec<PathBuf>,
+}
+
+impl WatchWork {
+    fn is_empty(&self) -> bool {
+        self.identities.is_none() && self.new_dirs.is_empty() && self.gone_dirs.is_empty()
+    }
+}
+
 #[derive(Debug, Clone)]
 struct PollState {
     interval: Duration,
@@ -221,6 +242,7 @@ struct Shared {
     /// Checkouts whose watches are set up.
     watched: Mutex<HashSet<PathBuf>>,
     polled: Mutex<HashMap<PathBuf, PollState>>,
+    watch_work: Mutex<WatchWork>,
     started: AtomicBool,
     live: AtomicBool,
     refreshes: AtomicU64,
@@ -249,6 +271,7 @@ impl StatusEngine {
                 watcher: Mutex::new(None),
                 watched: Mutex::new(HashSet::new()),
                 polled: Mutex::new(HashMap::new()),
+                watch_work: Mutex::new(WatchWork::default()),
                 started: AtomicBool::new(false),
                 live: AtomicBool::new(false),
                 refreshes: AtomicU64::new(0),
@@ -361,6 +384,18 @@ impl StatusEngine {
                 ),
             }
         }
+        // The repository-wide watches exist before the first list is taken, so a worktree
+        // added meanwhile is noticed; each checkout's own watches follow in the
+        // background.
+        if let Some(watcher) = self
+            .shared
+            .watcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            self.shared.watch_repository(watcher);
+        }
         self.shared.started.store(true, Ordering::Release);
         let weak = Arc::downgrade(&self.shared);
         let wake = Arc::clone(&self.shared.wake);
@@ -391,17 +426,39 @@ impl StatusEngine {
                     return;
                 };
                 tokio::time::sleep(shared.settings.debounce).await;
-                shared.take_due_polls();
-                if shared.lock_pending().is_empty() {
+                let base = base_branch();
+                // Watches and polls are set up and run outside the refresh lock: walking
+                // a large tree or polling a slow checkout never holds up a list.
+                let engine = StatusEngine { shared };
+                engine.maintain(&base).await;
+                if engine.shared.lock_pending().is_empty() {
                     continue;
                 }
-                match (StatusEngine { shared }).refresh(&base_branch()).await {
+                match engine.refresh(&base).await {
                     Ok(true) => on_change(),
                     Ok(false) => {}
                     Err(e) => tracing::warn!("worktree status refresh failed: {e}"),
                 }
             }
         })
+    }
+
+    /// Brings the watches in line with the last refresh, then runs the polls that are
+    /// due; what they found is left pending for the next refresh.
+    async fn maintain(&self, base_branch: &str) {
+        let work = std::mem::take(&mut *self.shared.lock_watch_work());
+        let shared = Arc::clone(&self.shared);
+        let base = base_branch.to_string();
+        let done = tokio::task::spawn_blocking(move || {
+            if !work.is_empty() {
+                shared.sync_watches(work);
+            }
+            shared.run_due_polls(&base);
+        })
+        .await;
+        if let Err(e) = done {
+            tracing::warn!("worktree watch upkeep failed: {e}");
+        }
     }
 
     /// Watches held and how each checkout is kept fresh.
@@ -503,28 +560,6 @@ impl Shared {
             .min()
     }
 
-    /// Marks the polled checkouts whose time has come as changed.
-    fn take_due_polls(&self) {
-        let now = Instant::now();
-        let due: Vec<PathBuf> = self
-            .polled
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .filter(|(_, p)| p.due <= now)
-            .map(|(c, _)| c.clone())
-            .collect();
-        if due.is_empty() {
-            return;
-        }
-        let mut pending = self.lock_pending();
-        pending.registrations = true;
-        for checkout in due {
-            pending.tree_unknown(&checkout);
-            pending.keys_of(&checkout);
-        }
-    }
-
     /// Does what `pending` owes; returns true when the list changed.
     fn refresh_blocking(&self, pending: Pending, base_branch: &str) -> bool {
         self.refreshes.fetch_add(1, Ordering::Relaxed);
@@ -539,7 +574,7 @@ impl Shared {
         };
         let paths: Vec<PathBuf> = identities.iter().map(|i| i.record.path.clone()).collect();
         if started {
-            self.sync_watches(&identities, &pending);
+            self.hand_over_watch_work(&identities, &pending, prev.as_deref());
         }
         self.cache.retain(&paths);
 
@@ -561,21 +596,9 @@ impl Shared {
             .unwrap_or_default();
         recheck.extend(paths.iter().filter(|p| !known.contains(p)).cloned());
 
-        // Polled checkouts first, one by one, so each poll's cost is known.
         let mut statuses: HashMap<PathBuf, GitStatus> = HashMap::new();
-        for checkout in self.due_polls(&paths) {
-            let began = Instant::now();
-            let status = self.cache.refresh(
-                std::slice::from_ref(&checkout),
-                base_branch,
-                Freshness::Recheck,
-            );
-            self.reschedule_poll(&checkout, began.elapsed());
-            statuses.insert(checkout, status.first().copied().unwrap_or_default());
-        }
         let scope: Vec<PathBuf> = paths
             .iter()
-            .filter(|p| !statuses.contains_key(*p))
             .filter(|p| {
                 whole || pending.all_keys || recheck.contains(*p) || pending.keys.contains(*p)
             })
@@ -614,15 +637,30 @@ impl Shared {
         changed
     }
 
-    /// The polled checkouts among `paths` whose time has come.
-    fn due_polls(&self, paths: &[PathBuf]) -> Vec<PathBuf> {
-        let polled = self.polled.lock().unwrap_or_else(|e| e.into_inner());
+    /// Polls the checkouts whose time has come, one by one so each poll's cost is known,
+    /// and leaves their keys pending (the cache now holds their fresh dirty bit).
+    fn run_due_polls(&self, base_branch: &str) {
         let now = Instant::now();
-        paths
+        let due: Vec<PathBuf> = self
+            .polled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .filter(|c| polled.get(*c).is_some_and(|p| p.due <= now))
-            .cloned()
-            .collect()
+            .filter(|(_, p)| p.due <= now)
+            .map(|(c, _)| c.clone())
+            .collect();
+        for checkout in due {
+            let began = Instant::now();
+            self.cache.refresh(
+                std::slice::from_ref(&checkout),
+                base_branch,
+                Freshness::Recheck,
+            );
+            self.reschedule_poll(&checkout, began.elapsed());
+            let mut pending = self.lock_pending();
+            pending.registrations = true;
+            pending.keys_of(&checkout);
+        }
     }
 
     /// Sets a polled checkout's next poll so that polling stays within its share of a
@@ -656,37 +694,104 @@ impl Shared {
             );
     }
 
-    /// Brings the watches in line with `identities` and the directories `pending` saw
-    /// created or removed.
-    fn sync_watches(&self, identities: &[Identity], pending: &Pending) {
-        let mut guard = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
-        let root = &self.layout.root;
-        let Some(watcher) = guard.as_mut() else {
-            // Nothing can be watched: poll every checkout.
-            let polled: HashSet<PathBuf> = self
-                .polled
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .keys()
-                .cloned()
-                .collect();
-            let current: HashSet<&PathBuf> = identities.iter().map(|i| &i.record.path).collect();
-            self.polled
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .retain(|c, _| current.contains(c));
-            for i in identities {
-                if !polled.contains(&i.record.path) {
-                    self.poll(
-                        &i.record.path,
-                        Unwatchable::Failed("file watching is unavailable".into()),
-                    );
+    /// Hands the watch upkeep a refresh implies to the background task: the checkouts
+    /// when their set changed, and the directories seen created or removed.
+    fn hand_over_watch_work(
+        &self,
+        identities: &[Identity],
+        pending: &Pending,
+        prev: Option<&Snapshot>,
+    ) {
+        let same_set = prev.is_some_and(|p| {
+            p.identities.len() == identities.len()
+                && p.identities
+                    .iter()
+                    .zip(identities)
+                    .all(|(a, b)| a.record.path == b.record.path && a.git_dir == b.git_dir)
+        });
+        let mut work = self.lock_watch_work();
+        if !same_set {
+            work.identities = Some(identities.to_vec());
+        }
+        work.new_dirs.extend(pending.new_dirs.iter().cloned());
+        work.gone_dirs.extend(pending.gone_dirs.iter().cloned());
+        if !work.is_empty() {
+            self.wake.notify_one();
+        }
+    }
+
+    fn lock_watch_work(&self) -> std::sync::MutexGuard<'_, WatchWork> {
+        self.watch_work.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Brings the watches in line with `work`. Whatever gets newly watched is marked for
+    /// a whole recheck: it may have changed before its watch existed.
+    fn sync_watches(&self, work: WatchWork) {
+        let mut fresh: Vec<PathBuf> = Vec::new();
+        {
+            let mut guard = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
+            match guard.as_mut() {
+                Some(watcher) => {
+                    if let Some(identities) = &work.identities {
+                        self.watch_checkouts(watcher, identities, &mut fresh);
+                    }
+                    self.watch_new_dirs(watcher, &work, &mut fresh);
+                }
+                None => {
+                    if let Some(identities) = &work.identities {
+                        self.poll_all(identities);
+                    }
                 }
             }
+        }
+        if fresh.is_empty() {
             return;
-        };
+        }
+        let mut pending = self.lock_pending();
+        // A checkout may also have gone before its watches existed.
+        pending.registrations = true;
+        for checkout in fresh {
+            pending.tree_unknown(&checkout);
+            pending.keys_of(&checkout);
+        }
+        drop(pending);
+        self.wake.notify_one();
+    }
 
-        // Repository-wide watches (retried each time: some directories appear later).
+    /// Nothing can be watched: every checkout is polled.
+    fn poll_all(&self, identities: &[Identity]) {
+        let current: HashSet<&PathBuf> = identities.iter().map(|i| &i.record.path).collect();
+        let known: HashSet<PathBuf> = {
+            let mut polled = self.polled.lock().unwrap_or_else(|e| e.into_inner());
+            polled.retain(|c, _| current.contains(c));
+            polled.keys().cloned().collect()
+        };
+        for i in identities {
+            if !known.contains(&i.record.path) {
+                self.poll(
+                    &i.record.path,
+                    Unwatchable::Failed("file watching is unavailable".into()),
+                );
+            }
+        }
+    }
+
+    /// The repository-wide watches, and one set per checkout in `identities` (dropping
+    /// those of checkouts that went away).
+    fn watch_checkouts(
+        &self,
+        watcher: &mut RecommendedWatcher,
+        identities: &[Identity],
+        fresh: &mut Vec<PathBuf>,
+    ) {
+        self.watch_repository(watcher);
+        self.unwatch_gone_and_watch_new(watcher, identities, fresh);
+    }
+
+    /// The repository-wide watches (retried each time: some of these directories appear
+    /// later).
+    fn watch_repository(&self, watcher: &mut RecommendedWatcher) {
+        let root = &self.layout.root;
         let common = &self.layout.common_dir;
         let global = [
             (common.clone(), Role::Common, RecursiveMode::NonRecursive),
@@ -712,7 +817,14 @@ impl Shared {
                 self.index_insert(path, role, root);
             }
         }
+    }
 
+    fn unwatch_gone_and_watch_new(
+        &self,
+        watcher: &mut RecommendedWatcher,
+        identities: &[Identity],
+        fresh: &mut Vec<PathBuf>,
+    ) {
         // Checkouts that went away.
         let current: HashSet<&PathBuf> = identities.iter().map(|i| &i.record.path).collect();
         let gone: Vec<PathBuf> = {
@@ -757,6 +869,7 @@ impl Shared {
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .insert(checkout.clone());
+                    fresh.push(checkout.clone());
                 }
                 Err(reason) => {
                     self.unwatch_checkout(watcher, checkout);
@@ -764,15 +877,22 @@ impl Shared {
                 }
             }
         }
+    }
 
-        // Directories created or removed inside watched trees.
-        for dir in &pending.gone_dirs {
+    /// Watches for directories created inside watched trees; forgets removed ones.
+    fn watch_new_dirs(
+        &self,
+        watcher: &mut RecommendedWatcher,
+        work: &WatchWork,
+        fresh: &mut Vec<PathBuf>,
+    ) {
+        for dir in &work.gone_dirs {
             self.index
                 .write()
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(dir);
         }
-        for (checkout, path) in &pending.new_dirs {
+        for (checkout, path) in &work.new_dirs {
             let watched = self
                 .watched
                 .lock()
@@ -786,13 +906,16 @@ impl Shared {
             {
                 continue;
             }
-            if let Err(reason) = self.watch_tree(watcher, checkout, path) {
-                self.unwatch_checkout(watcher, checkout);
-                self.watched
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(checkout);
-                self.poll(checkout, reason);
+            match self.watch_tree(watcher, checkout, path) {
+                Ok(()) => fresh.push(checkout.clone()),
+                Err(reason) => {
+                    self.unwatch_checkout(watcher, checkout);
+                    self.watched
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(checkout);
+                    self.poll(checkout, reason);
+                }
             }
         }
     }

@@ -22,12 +22,16 @@ fn live(repo: &TestRepo, settings: StatusSettings) -> (Arc<Workbench>, openkit_c
     (wb, background)
 }
 
-/// Waits until the engine's snapshot is in place (the first refresh ran).
+/// Waits until the engine's snapshot is in place (the first refresh ran) and every
+/// listed checkout is watched or polled.
 async fn until_live(wb: &Workbench) {
     let engine = wb
         .status_engine()
         .expect("the git engine has a status engine");
-    poll_until("the engine to go live", || async { engine.is_live() }).await;
+    poll_until("the engine to go live", || async {
+        engine.is_live() && engine.stats().checkouts.len() == list(wb).await.len()
+    })
+    .await;
 }
 
 /// Polls `check` every 10 ms until it is true; fails after 10 s.
@@ -263,4 +267,29 @@ async fn at_rest_the_engine_does_nothing_and_lists_cost_no_refresh() {
         before,
         "no refresh while nothing changes"
     );
+}
+
+#[tokio::test]
+async fn past_the_watch_limit_checkouts_are_polled_and_say_why() {
+    let repo = TestRepo::builder()
+        .file("a/1.txt", "1\n")
+        .file("b/2.txt", "1\n")
+        .file("c/3.txt", "1\n")
+        .build();
+    let settings = StatusSettings {
+        max_watches: 3,
+        poll_min_interval: Duration::from_millis(100),
+        ..StatusSettings::default()
+    };
+    let (wb, _bg) = live(&repo, settings);
+    until_live(&wb).await;
+    let stats = wb.status_engine().unwrap().stats();
+    match &stats.checkouts[0].1 {
+        Freshener::Polled { reason, .. } => {
+            assert_eq!(reason, "the system's file-watch limit is reached")
+        }
+        other => panic!("expected polling, got {other:?}"),
+    }
+    std::fs::write(repo.root().join("c/3.txt"), "2\n").unwrap();
+    poll_until("the polled change", || dirty(&wb, "root")).await;
 }
