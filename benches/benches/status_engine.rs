@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use openkit_benches::{get, live_workbench, project_with_worktrees, router, rss_kb, runtime};
+use openkit_benches::{
+    get, live_workbench, project_with_worktrees, router, rss_kb, runtime, worktree_name,
+};
 
 fn list(c: &mut Criterion) {
     let rt = runtime();
@@ -76,7 +78,7 @@ fn freshness(_: &mut Criterion) {
     let rt = runtime();
     let repo = project_with_worktrees(50);
     let (wb, _background) = live_workbench(&rt, &repo);
-    let target = repo.paths().worktree_dir("wt-0025");
+    let target = repo.paths().worktree_dir(&worktree_name(25).0);
     let mut samples = Vec::with_capacity(ROUNDS);
     rt.block_on(async {
         for round in 0..ROUNDS {

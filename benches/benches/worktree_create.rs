@@ -39,7 +39,7 @@ fn create_openkit(
     let (id, branch) = worktree_name(i);
     let request = CreateWorktree {
         branch,
-        id: Some(id),
+        id: Some(id.to_string()),
         name: None,
     };
     let start = Instant::now();

@@ -17,7 +17,7 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use openkit_core::logs::{CommandInfo, Level, OpStatus, OpsLogEvent};
 use openkit_core::testing::TestRepo;
-use openkit_core::{Background, Workbench};
+use openkit_core::{Background, Workbench, WorktreeId};
 use openkit_http::{AppState, SecurityPolicy};
 use tower::ServiceExt;
 
@@ -82,8 +82,9 @@ pub fn project() -> TestRepo {
 }
 
 /// The id (directory name) and branch of the `i`-th fixture worktree.
-pub fn worktree_name(i: usize) -> (String, String) {
-    (format!("wt-{i:04}"), format!("feature/wt-{i:04}"))
+pub fn worktree_name(i: usize) -> (WorktreeId, String) {
+    let id = WorktreeId::parse(&format!("wt-{i:04}")).expect("fixture ids are valid");
+    (id, format!("feature/wt-{i:04}"))
 }
 
 /// A project with `n` linked worktrees under `.openkit/worktrees/`, created with plain

@@ -1,4 +1,4 @@
-//! Worktree ids and branch names: `validate_id`, `validate_branch`,
+//! Worktree ids and branch names: `WorktreeId::parse`, `validate_branch`,
 //! `default_id_for_branch` and `resolve` on arbitrary text (one string per line; the first
 //! line is resolved against the others). A valid id must be a single normal path
 //! component; a valid branch must be a ref name git accepts; nothing may panic.

@@ -79,4 +79,4 @@ pub use paths::{Paths, discover_project};
 pub use workbench::{
     Background, CreateWorktree, Created, DeleteFailure, DeleteReport, RenameWorktree, Workbench,
 };
-pub use worktree::{RecoverAction, WorktreeError, WorktreeInfo, WorktreeStatus};
+pub use worktree::{RecoverAction, WorktreeError, WorktreeId, WorktreeInfo, WorktreeStatus};

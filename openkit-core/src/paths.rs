@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::worktree::WorktreeId;
+
 /// Name of the per-project state directory.
 pub const OPENKIT_DIR: &str = ".openkit";
 
@@ -66,9 +68,11 @@ impl Paths {
         self.openkit_dir().join("worktrees")
     }
 
-    /// The checkout directory of the worktree `id` (the id must be validated first).
-    pub fn worktree_dir(&self, id: &str) -> PathBuf {
-        self.worktrees_dir().join(id)
+    /// The checkout directory of the worktree `id`: `<project>/.openkit/worktrees/<id>`.
+    /// Only a [`WorktreeId`] (validated on construction to be one normal path component)
+    /// can name it, so the result is always directly inside [`Paths::worktrees_dir`].
+    pub fn worktree_dir(&self, id: &WorktreeId) -> PathBuf {
+        self.worktrees_dir().join(id.as_str())
     }
 
     /// `<project>/.openkit/server.json`, the running server's address.
@@ -155,7 +159,8 @@ mod tests {
     fn derived_paths() {
         let p = Paths::new("/repo", "/home/u/.openkit");
         assert_eq!(p.config_file(), Path::new("/repo/.openkit/config.json"));
-        assert_eq!(p.worktree_dir("a"), Path::new("/repo/.openkit/worktrees/a"));
+        let id = WorktreeId::parse("a").unwrap();
+        assert_eq!(p.worktree_dir(&id), Path::new("/repo/.openkit/worktrees/a"));
         assert_eq!(p.global_dir(), Path::new("/home/u/.openkit"));
     }
 }

@@ -23,8 +23,8 @@ use crate::paths::Paths;
 use crate::ports::{DevServerRuntime, DevServers, Terminals};
 use crate::provision;
 use crate::worktree::{
-    ROOT_ID, RecoverAction, Resolution, WorktreeEngine, WorktreeError, WorktreeInfo,
-    WorktreeStatus, default_id_for_branch, resolve, validate_branch, validate_id,
+    ROOT_ID, RecoverAction, Resolution, WorktreeEngine, WorktreeError, WorktreeId, WorktreeInfo,
+    WorktreeStatus, default_id_for_branch, resolve, validate_branch,
 };
 
 /// A request to create a worktree.
@@ -413,16 +413,15 @@ impl Workbench {
             .or(request.name.as_deref())
             .map(str::trim)
         {
-            Some(id) if !id.is_empty() => id.to_string(),
-            _ => default_id_for_branch(&branch),
+            Some(id) if !id.is_empty() => WorktreeId::parse(id)?,
+            _ => WorktreeId::parse(&default_id_for_branch(&branch))?,
         };
-        validate_id(&id).map_err(|reason| WorktreeError::InvalidId { reason })?;
         let config = self.config.load()?.unwrap_or_default();
 
-        let guard = self.locks.lock(&id).await;
+        let guard = self.locks.lock(id.as_str()).await;
         self.resync();
         let existing = self.list_worktrees().await?;
-        if let Some(other) = existing.iter().find(|w| w.id.eq_ignore_ascii_case(&id)) {
+        if let Some(other) = existing.iter().find(|w| id.eq_ignore_case(&w.id)) {
             return Err(WorktreeError::Exists {
                 id: other.id.clone(),
             });
@@ -434,13 +433,13 @@ impl Workbench {
         }
         let path = self.paths.worktree_dir(&id);
         if path.exists() {
-            return Err(WorktreeError::Exists { id });
+            return Err(WorktreeError::Exists { id: id.to_string() });
         }
         self.creating
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(
-                id.clone(),
+                id.to_string(),
                 Creating {
                     branch: branch.clone(),
                     path: path.clone(),
@@ -449,7 +448,7 @@ impl Workbench {
         self.notify(Some(ActivityNotice::worktree(
             "creation_started",
             Severity::Info,
-            &id,
+            id.as_str(),
             format!("Creating worktree {id}"),
         )));
 
@@ -465,7 +464,7 @@ impl Workbench {
                 self.creating
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
+                    .remove(id.as_str());
                 if self.paths.worktree_dir(&id).exists() {
                     let _ = self.engine.remove(&id).await;
                 }
@@ -473,7 +472,7 @@ impl Workbench {
                     ActivityNotice::worktree(
                         "creation_failed",
                         Severity::Error,
-                        &id,
+                        id.as_str(),
                         format!("Creating worktree {id} failed"),
                     )
                     .with_detail(err.to_string()),
@@ -485,13 +484,13 @@ impl Workbench {
 
         let install = config.install_command.trim().to_string();
         if !config.auto_install || install.is_empty() {
-            self.finish_creation(&id, None).await;
+            self.finish_creation(id.as_str(), None).await;
             return Ok(Created {
-                worktree: self.worktree(&id).await?,
+                worktree: self.worktree(id.as_str()).await?,
                 settled: None,
             });
         }
-        let worktree = self.worktree(&id).await?;
+        let worktree = self.worktree(id.as_str()).await?;
         let this = Arc::clone(self);
         let install_dir = outcome.path.join(&config.project_dir);
         let settled = tokio::spawn(async move {
@@ -510,11 +509,11 @@ impl Workbench {
             };
             match result {
                 Ok(()) => {
-                    this.finish_creation(&id, None).await;
+                    this.finish_creation(id.as_str(), None).await;
                     Ok(())
                 }
                 Err(reason) => {
-                    let _guard = this.locks.lock(&id).await;
+                    let _guard = this.locks.lock(id.as_str()).await;
                     let _ = this.engine.remove(&id).await;
                     if outcome.created_branch {
                         let _ = this
@@ -522,8 +521,11 @@ impl Workbench {
                             .discard_branch_if_empty(&branch, &config.base_branch)
                             .await;
                     }
-                    this.finish_creation(&id, Some(&reason)).await;
-                    Err(WorktreeError::CreateFailed { id, reason })
+                    this.finish_creation(id.as_str(), Some(&reason)).await;
+                    Err(WorktreeError::CreateFailed {
+                        id: id.to_string(),
+                        reason,
+                    })
                 }
             }
         });
@@ -598,16 +600,15 @@ impl Workbench {
                 reason: "Provide \"name\" and/or \"branch\"".into(),
             });
         }
-        if let Some(n) = new_id {
-            validate_id(n).map_err(|reason| WorktreeError::InvalidId { reason })?;
-        }
+        let new_id = new_id.map(WorktreeId::parse).transpose()?;
         if let Some(b) = new_branch {
             validate_branch(b).map_err(|reason| WorktreeError::InvalidBranch { reason })?;
         }
         let info = self.resolve_mutable(id, "renamed").await?;
+        let current = WorktreeId::listed(&info.id)?;
         let _guard = self.locks.lock(&info.id).await;
-        let _new_guard = match new_id {
-            Some(n) if !n.eq_ignore_ascii_case(&info.id) => Some(self.locks.lock(n).await),
+        let _new_guard = match &new_id {
+            Some(n) if !n.eq_ignore_case(&info.id) => Some(self.locks.lock(n.as_str()).await),
             _ => None,
         };
         if self.dev_servers.runtime(&info.id).is_some() {
@@ -616,19 +617,23 @@ impl Workbench {
                 what: "its dev server is running; stop it first".into(),
             });
         }
-        if let Some(n) = new_id {
+        if let Some(n) = &new_id {
             let list = self.list_worktrees().await?;
             if let Some(other) = list
                 .iter()
-                .find(|w| w.id != info.id && w.id.eq_ignore_ascii_case(n))
+                .find(|w| w.id != info.id && n.eq_ignore_case(&w.id))
             {
                 return Err(WorktreeError::Exists {
                     id: other.id.clone(),
                 });
             }
         }
-        self.engine.rename(&info.id, new_id, new_branch).await?;
-        let final_id = new_id.unwrap_or(&info.id).to_string();
+        self.engine
+            .rename(&current, new_id.as_ref(), new_branch)
+            .await?;
+        let final_id = new_id
+            .as_ref()
+            .map_or_else(|| info.id.clone(), WorktreeId::to_string);
         if final_id != info.id {
             self.notes.relink_worktree(&info.id, Some(&final_id))?;
             links::move_worktree_settings(&self.paths, &info.id, Some(&final_id))?;
@@ -651,21 +656,22 @@ impl Workbench {
             delete_op_id: delete_op_id.clone(),
             error,
         };
-        // Ids resolve only against directory names found on disk, so a malformed id can
-        // never reach the file system; it is reported as invalid rather than missing. A
-        // worktree added behind OpenKit's back under a name outside the id alphabet can
-        // still be deleted by that name.
+        // Ids resolve only against directory names found on disk, and the path comes from
+        // the listed name as a `WorktreeId`, so a malformed id can never reach the file
+        // system; it is reported as invalid rather than missing. A worktree added behind
+        // OpenKit's back under a name outside the id alphabet can still be deleted by
+        // that name.
         let info = match self.resolve_mutable(id, "deleted").await {
-            Err(WorktreeError::NotFound { .. }) if validate_id(id).is_err() => {
-                let reason = validate_id(id).err().unwrap_or_default();
-                return Err(fail(WorktreeError::InvalidId { reason }));
+            Err(missing @ WorktreeError::NotFound { .. }) => {
+                return Err(fail(WorktreeId::parse(id).err().unwrap_or(missing)));
             }
             other => other.map_err(fail)?,
         };
+        let target = WorktreeId::listed(&info.id).map_err(fail)?;
         let _guard = self.locks.lock(&info.id).await;
         let removed_running_process = self.dev_servers.stop(&info.id).await;
         let removed_terminal_sessions = self.terminals.close_worktree_sessions(&info.id).await;
-        self.engine.remove(&info.id).await.map_err(fail)?;
+        self.engine.remove(&target).await.map_err(fail)?;
         let cleared_links = self
             .notes
             .relink_worktree(&info.id, None)
@@ -699,12 +705,15 @@ impl Workbench {
                 action: "recovered",
             });
         }
-        validate_id(id).map_err(|reason| WorktreeError::InvalidId { reason })?;
+        // The request is checked like a new id; the path comes from the canonical name
+        // it resolves to among the known ones.
+        WorktreeId::parse(id)?;
         if let Some(b) = branch {
             validate_branch(b).map_err(|reason| WorktreeError::InvalidBranch { reason })?;
         }
         let known = self.engine.known_ids().await;
         let canonical = resolve_in(id, known.iter().map(String::as_str))?;
+        let target = WorktreeId::listed(&canonical)?;
         let _guard = self.locks.lock(&canonical).await;
         if self
             .creating
@@ -718,7 +727,7 @@ impl Workbench {
             });
         }
         self.engine
-            .recover(&canonical, action, branch, &self.base_branch())
+            .recover(&target, action, branch, &self.base_branch())
             .await?;
         self.notify(Some(ActivityNotice::worktree(
             "worktree_recovered",

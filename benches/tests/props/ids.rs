@@ -7,10 +7,10 @@
 use std::ffi::OsStr;
 use std::path::{Component, Path};
 
-use openkit_core::Paths;
 use openkit_core::worktree::{
-    MAX_ID_LEN, ROOT_ID, Resolution, default_id_for_branch, resolve, validate_branch, validate_id,
+    MAX_ID_LEN, ROOT_ID, Resolution, WorktreeId, default_id_for_branch, resolve, validate_branch,
 };
+use openkit_core::{DomainError, Paths};
 
 /// Splits `input` into lines: the first is the wanted id, the others the known ids. Every
 /// line goes through [`id`], [`branch`] and [`default_id`], then the first is resolved
@@ -27,13 +27,20 @@ pub fn lines(input: &str) {
     resolution(wanted, &known);
 }
 
-/// A valid id is a single normal path component: not empty, at most `MAX_ID_LEN` bytes,
-/// no `/`, `\`, NUL or `..`, not `root`, and `<worktrees dir>/<id>` stays directly in the
-/// worktrees directory.
+/// `WorktreeId::parse` either refuses the string as `INVALID_WORKTREE_ID` or yields an id
+/// that is a single normal path component: not empty, at most `MAX_ID_LEN` bytes, no `/`,
+/// `\`, NUL or `..`, not `root`, and whose `worktree_dir` is directly in the worktrees
+/// directory.
 pub fn id(id: &str) {
-    if validate_id(id).is_err() {
-        return;
-    }
+    let parsed = match WorktreeId::parse(id) {
+        Ok(parsed) => parsed,
+        Err(err) => {
+            assert_eq!(err.code(), "INVALID_WORKTREE_ID", "{id:?}: {err}");
+            return;
+        }
+    };
+    assert_eq!(parsed.as_str(), id);
+    assert_eq!(parsed.to_string(), id);
     assert!(!id.is_empty() && id.len() <= MAX_ID_LEN, "{id:?}");
     assert!(
         !id.contains(['/', '\\', '\0']) && !id.contains(".."),
@@ -43,7 +50,7 @@ pub fn id(id: &str) {
     let components: Vec<Component<'_>> = Path::new(id).components().collect();
     assert_eq!(components, [Component::Normal(OsStr::new(id))], "{id:?}");
     let paths = Paths::new("/project", "/home/.openkit");
-    let dir = paths.worktree_dir(id);
+    let dir = paths.worktree_dir(&parsed);
     assert_eq!(
         dir.parent(),
         Some(paths.worktrees_dir().as_path()),
@@ -85,7 +92,7 @@ pub fn default_id(branch: &str) {
         derived.is_empty()
             || derived.len() > MAX_ID_LEN
             || derived.eq_ignore_ascii_case(ROOT_ID)
-            || validate_id(&derived).is_ok(),
+            || WorktreeId::parse(&derived).is_ok(),
         "{branch:?} -> {derived:?}"
     );
 }

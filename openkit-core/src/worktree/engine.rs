@@ -12,7 +12,7 @@ use crate::git::repo;
 use crate::git::{GitCli, GitError};
 use crate::paths::Paths;
 use crate::status::{Layout, StatusEngine, StatusSettings};
-use crate::worktree::{WorktreeError, WorktreeRecord};
+use crate::worktree::{WorktreeError, WorktreeId, WorktreeRecord};
 
 /// How to recover an inconsistent worktree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,14 +45,14 @@ pub trait WorktreeEngine: Send + Sync {
     /// remote-only branch as a tracking branch, or a new branch from the base ref.
     async fn add(
         &self,
-        id: &str,
+        id: &WorktreeId,
         branch: &str,
         base_branch: &str,
     ) -> Result<AddOutcome, WorktreeError>;
 
     /// Removes the checkout (force), falling back to deleting the directory, then prunes.
     /// The branch is kept.
-    async fn remove(&self, id: &str) -> Result<(), WorktreeError>;
+    async fn remove(&self, id: &WorktreeId) -> Result<(), WorktreeError>;
 
     /// Deletes `branch` if it points at the same commit as when it was created from the
     /// base, i.e. it holds no work. Used to clean up a failed creation.
@@ -65,22 +65,23 @@ pub trait WorktreeEngine: Send + Sync {
     /// Renames the branch checked out in `id` and/or moves the checkout to `new_id`.
     async fn rename(
         &self,
-        id: &str,
-        new_id: Option<&str>,
+        id: &WorktreeId,
+        new_id: Option<&WorktreeId>,
         new_branch: Option<&str>,
     ) -> Result<(), WorktreeError>;
 
     /// Repairs the worktree `id`; `branch` overrides the branch git remembers.
     async fn recover(
         &self,
-        id: &str,
+        id: &WorktreeId,
         action: RecoverAction,
         branch: Option<&str>,
         base_branch: &str,
     ) -> Result<(), WorktreeError>;
 
     /// Every id that names a worktree in some state: registered with git (even when its
-    /// directory is gone) or present as a directory under `.openkit/worktrees/`.
+    /// directory is gone) or present as a directory under `.openkit/worktrees/`. These are
+    /// names to resolve a request against; the canonical one becomes a [`WorktreeId`].
     async fn known_ids(&self) -> Vec<String>;
 
     /// The live status engine behind [`WorktreeEngine::list`], if this engine has one to
@@ -142,10 +143,10 @@ impl GitWorktrees {
         self.status.layout().managed_registrations()
     }
 
-    fn registration(&self, id: &str) -> Option<repo::Registration> {
+    fn registration(&self, id: &WorktreeId) -> Option<repo::Registration> {
         self.managed_registrations()
             .into_iter()
-            .find(|(rid, _)| rid == id)
+            .find(|(rid, _)| id == rid.as_str())
             .map(|(_, r)| r)
     }
 
@@ -258,7 +259,7 @@ impl WorktreeEngine for GitWorktrees {
 
     async fn add(
         &self,
-        id: &str,
+        id: &WorktreeId,
         branch: &str,
         base_branch: &str,
     ) -> Result<AddOutcome, WorktreeError> {
@@ -313,7 +314,7 @@ impl WorktreeEngine for GitWorktrees {
         }
     }
 
-    async fn remove(&self, id: &str) -> Result<(), WorktreeError> {
+    async fn remove(&self, id: &WorktreeId) -> Result<(), WorktreeError> {
         let _mutating = self.mutations.lock().await;
         let path = self.paths.worktree_dir(id);
         let _changing = self.status.changing(&path);
@@ -363,8 +364,8 @@ impl WorktreeEngine for GitWorktrees {
 
     async fn rename(
         &self,
-        id: &str,
-        new_id: Option<&str>,
+        id: &WorktreeId,
+        new_id: Option<&WorktreeId>,
         new_branch: Option<&str>,
     ) -> Result<(), WorktreeError> {
         let _mutating = self.mutations.lock().await;
@@ -415,7 +416,7 @@ impl WorktreeEngine for GitWorktrees {
 
     async fn recover(
         &self,
-        id: &str,
+        id: &WorktreeId,
         action: RecoverAction,
         branch: Option<&str>,
         base_branch: &str,

@@ -1,4 +1,19 @@
 //! Worktree ids and branch names: validation, defaults and canonical resolution.
+//!
+//! A [`WorktreeId`] names a linked worktree and is the only way to its checkout path
+//! ([`Paths::worktree_dir`](crate::Paths::worktree_dir)): it is built by
+//! [`WorktreeId::parse`] from what a user asked for, or from a name OpenKit read back
+//! from git's registrations or `.openkit/worktrees/`, and either way it is one normal path
+//! component. The main checkout is never a `WorktreeId`: it is the synthetic entry
+//! [`ROOT_ID`] in the list and is refused by every operation that needs a path.
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::path::{Component, Path};
+
+use serde::Serialize;
+
+use super::WorktreeError;
 
 /// The id of the synthetic entry for the main checkout.
 pub const ROOT_ID: &str = "root";
@@ -6,9 +21,78 @@ pub const ROOT_ID: &str = "root";
 /// Longest accepted worktree id.
 pub const MAX_ID_LEN: usize = 128;
 
-/// Checks a worktree id: `^[a-zA-Z0-9][a-zA-Z0-9 -]*$`, at most [`MAX_ID_LEN`] bytes, and
-/// not the reserved `root`. Such an id is always a single safe path component.
-pub fn validate_id(id: &str) -> Result<(), String> {
+/// The id of a linked worktree: the name of its directory in `.openkit/worktrees/`.
+///
+/// Built only by [`WorktreeId::parse`] (ids a user chose: `^[a-zA-Z0-9][a-zA-Z0-9 -]*$`,
+/// at most [`MAX_ID_LEN`] bytes, not `root` in any case) or, inside the crate, from a name
+/// read back from the listing (which may lie outside that alphabet but is still checked to
+/// be one normal path component). So `Paths::worktree_dir(&id)` is always a directory
+/// directly inside `.openkit/worktrees/`. Serialises as the plain string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct WorktreeId(String);
+
+impl WorktreeId {
+    /// Validates an id a user chose: `^[a-zA-Z0-9][a-zA-Z0-9 -]*$`, at most
+    /// [`MAX_ID_LEN`] bytes, and not the reserved `root` (in any case). Fails with
+    /// [`WorktreeError::InvalidId`] (`INVALID_WORKTREE_ID`).
+    pub fn parse(id: &str) -> Result<WorktreeId, WorktreeError> {
+        check_id(id).map_err(|reason| WorktreeError::InvalidId { reason })?;
+        Ok(WorktreeId(id.to_string()))
+    }
+
+    /// An id read back from git's registrations or a directory name under
+    /// `.openkit/worktrees/`. A checkout added with plain `git worktree add` may be named
+    /// outside the id alphabet (`my.feature`) and must stay manageable, so only what makes
+    /// the name a path is checked: it is exactly one normal path component (not empty, no
+    /// separator, not `.` or `..`) without NUL.
+    pub(crate) fn listed(name: &str) -> Result<WorktreeId, WorktreeError> {
+        let one_component = Path::new(name)
+            .components()
+            .eq([Component::Normal(OsStr::new(name))]);
+        if !one_component || name.contains('\0') {
+            return Err(WorktreeError::InvalidId {
+                reason: format!(
+                    "Worktree directory name \"{}\" is not a single path component",
+                    name.escape_debug()
+                ),
+            });
+        }
+        Ok(WorktreeId(name.to_string()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// True when `other` names this worktree up to ASCII case (ids are unique
+    /// case-insensitively, and locks are keyed by the case-folded id).
+    pub fn eq_ignore_case(&self, other: &str) -> bool {
+        self.0.eq_ignore_ascii_case(other)
+    }
+}
+
+impl fmt::Display for WorktreeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for WorktreeId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for WorktreeId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+/// Checks a user-chosen worktree id (see [`WorktreeId::parse`]); the error is the reason.
+fn check_id(id: &str) -> Result<(), String> {
     let mut chars = id.chars();
     let Some(first) = chars.next() else {
         return Err("Worktree id must not be empty".into());
@@ -133,16 +217,69 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The checkout directory of `id` in a fixed project, and the worktrees directory.
+    fn dir_of(id: &WorktreeId) -> (std::path::PathBuf, std::path::PathBuf) {
+        let paths = crate::Paths::new("/project", "/home/u/.openkit");
+        (paths.worktree_dir(id), paths.worktrees_dir())
+    }
+
+    /// `dir` is `<worktrees>/<name>`: one normal component directly inside.
+    fn is_one_component_inside(dir: &Path, worktrees: &Path, name: &str) -> bool {
+        dir.parent() == Some(worktrees)
+            && dir.file_name() == Some(OsStr::new(name))
+            && dir
+                .strip_prefix(worktrees)
+                .is_ok_and(|rest| rest.components().eq([Component::Normal(OsStr::new(name))]))
+    }
+
     #[test]
     fn ids() {
-        for ok in ["a", "LOCAL-3", "my task 2", "0x"] {
-            assert!(validate_id(ok).is_ok(), "{ok}");
+        for ok in ["a", "LOCAL-3", "my task 2", "0x", "Rooted", "roo"] {
+            let id = WorktreeId::parse(ok).unwrap();
+            assert_eq!(id.as_str(), ok);
+            assert_eq!(id.to_string(), ok);
+            assert_eq!(id, ok);
+        }
+        assert!(WorktreeId::parse(&"a".repeat(MAX_ID_LEN)).is_ok());
+        for bad in [
+            "", "..", ".", "a/b", "-a", " a", "a\0b", "root", "ROOT", "Root", "a.b", "a_b", "ü",
+            "a\\b", "/a", "a/",
+        ] {
+            let err = WorktreeId::parse(bad).unwrap_err();
+            assert!(matches!(err, WorktreeError::InvalidId { .. }), "{bad:?}");
+            assert_eq!(crate::error::DomainError::code(&err), "INVALID_WORKTREE_ID");
+        }
+        assert!(WorktreeId::parse(&"a".repeat(MAX_ID_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn ids_serialise_as_the_plain_string_and_compare_case_folded() {
+        let id = WorktreeId::parse("My Task-2").unwrap();
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"My Task-2\"");
+        assert!(id.eq_ignore_case("my task-2"));
+        assert!(!id.eq_ignore_case("my task-3"));
+        assert_ne!(id, WorktreeId::parse("my task-2").unwrap());
+    }
+
+    #[test]
+    fn listed_names_need_only_be_one_path_component() {
+        for ok in ["my.feature", "a_b", "ü", "x".repeat(200).as_str(), "a b"] {
+            let id = WorktreeId::listed(ok).unwrap();
+            let (dir, worktrees) = dir_of(&id);
+            assert!(is_one_component_inside(&dir, &worktrees, ok), "{ok:?}");
         }
         for bad in [
-            "", "..", "a/b", "-a", " a", "a\0b", "root", "ROOT", "a.b", "a_b", "ü",
+            "", ".", "..", "a/b", "/a", "a/", "./a", "a/.", "a\0b", "../x",
         ] {
-            assert!(validate_id(bad).is_err(), "{bad:?}");
+            let err = WorktreeId::listed(bad).unwrap_err();
+            assert!(matches!(err, WorktreeError::InvalidId { .. }), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn worktree_dirs_are_built_from_ids() {
+        let (dir, _) = dir_of(&WorktreeId::parse("a").unwrap());
+        assert_eq!(dir, Path::new("/project/.openkit/worktrees/a"));
     }
 
     #[test]
@@ -185,11 +322,42 @@ mod tests {
     }
 
     proptest! {
+        /// Any string either fails `parse` or is an id whose checkout directory is
+        /// exactly one component directly inside `.openkit/worktrees/`.
         #[test]
-        fn valid_ids_are_safe_path_components(id in "\\PC{0,40}") {
-            if validate_id(&id).is_ok() {
-                prop_assert!(!id.contains('/') && !id.contains('\0') && !id.contains(".."));
-                prop_assert!(std::path::Path::new(&id).components().count() == 1);
+        fn parsed_ids_are_one_component_inside_the_worktrees_dir(
+            id in prop_oneof![
+                "\\PC{0,40}",
+                ".{0,40}",
+                "[a-zA-Z0-9./\\\\ _-]{0,12}",
+                "[rR][oO][oO][tT]",
+                "[a-zA-Z0-9][a-zA-Z0-9 -]{0,140}",
+            ],
+        ) {
+            if let Ok(parsed) = WorktreeId::parse(&id) {
+                prop_assert_eq!(parsed.as_str(), id.as_str());
+                prop_assert!(!id.is_empty() && id.len() <= MAX_ID_LEN);
+                prop_assert!(!id.contains(['/', '\\', '\0']) && !id.contains(".."));
+                prop_assert!(!id.eq_ignore_ascii_case(ROOT_ID));
+                let (dir, worktrees) = dir_of(&parsed);
+                prop_assert!(is_one_component_inside(&dir, &worktrees, &id), "{:?}", dir);
+            }
+        }
+
+        /// A name read back from the listing is accepted only when its directory is one
+        /// component directly inside `.openkit/worktrees/`.
+        #[test]
+        fn listed_names_are_one_component_inside_the_worktrees_dir(
+            name in prop_oneof!["\\PC{0,40}", ".{0,40}", "[a./\\\\]{0,6}"],
+        ) {
+            if let Ok(listed) = WorktreeId::listed(&name) {
+                prop_assert!(!name.is_empty() && name != "." && name != "..");
+                prop_assert!(!name.contains(['/', '\0']));
+                let (dir, worktrees) = dir_of(&listed);
+                prop_assert!(is_one_component_inside(&dir, &worktrees, &name), "{:?}", dir);
+            }
+            if WorktreeId::parse(&name).is_ok() {
+                prop_assert!(WorktreeId::listed(&name).is_ok());
             }
         }
 
@@ -197,7 +365,7 @@ mod tests {
         fn default_ids_of_valid_branches_are_valid_or_empty(branch in "[a-zA-Z0-9][a-zA-Z0-9/_.-]{0,30}") {
             if validate_branch(&branch).is_ok() {
                 let id = default_id_for_branch(&branch);
-                prop_assert!(id.is_empty() || id.eq_ignore_ascii_case("root") || validate_id(&id).is_ok(), "{}", id);
+                prop_assert!(id.is_empty() || id.eq_ignore_ascii_case("root") || WorktreeId::parse(&id).is_ok(), "{}", id);
             }
         }
 
