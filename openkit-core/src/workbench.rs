@@ -168,6 +168,8 @@ pub struct Workbench {
     issue_sources: Arc<IssueSources>,
     perf: PerfMonitor,
     discover_cap: Duration,
+    /// The last list [`Workbench::worktrees`] handed out.
+    last_list: Mutex<Option<Arc<Vec<WorktreeInfo>>>>,
     creating: Mutex<BTreeMap<String, Creating>>,
     locks: KeyedLocks,
 }
@@ -197,6 +199,7 @@ impl Workbench {
             backbone: s.backbone,
             perf: s.perf,
             discover_cap: s.discover_cap,
+            last_list: Mutex::new(None),
             creating: Mutex::new(BTreeMap::new()),
             locks: KeyedLocks::default(),
         }
@@ -362,6 +365,22 @@ impl Workbench {
         }
         out[1..].sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
+    }
+
+    /// The list [`Workbench::list_worktrees`] gives, shared: while it stays the same,
+    /// every call returns the same `Arc`, so a frontend can keep what it derived from it
+    /// (an encoded response) for as long as the pointer is unchanged.
+    pub async fn worktrees(&self) -> Result<Arc<Vec<WorktreeInfo>>, WorktreeError> {
+        let list = self.list_worktrees().await?;
+        let mut last = self.last_list.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(prev) = last.as_ref()
+            && **prev == list
+        {
+            return Ok(Arc::clone(prev));
+        }
+        let list = Arc::new(list);
+        *last = Some(Arc::clone(&list));
+        Ok(list)
     }
 
     /// Makes the next list re-read git's registrations before answering, so a worktree

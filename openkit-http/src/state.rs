@@ -33,6 +33,8 @@ pub(crate) struct Inner {
     pub(crate) discover_cap: std::time::Duration,
     /// Encoded event-stream frames and the connect snapshot, shared by every client.
     pub(crate) feed: Arc<crate::routes::events::FeedCache>,
+    /// The encoded body of the last `GET /api/worktrees`.
+    pub(crate) list_body: Arc<crate::routes::worktrees::ListBody>,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
                 search_path: host.search_path(),
                 discover_cap: workbench.discover_cap(),
                 feed: Arc::default(),
+                list_body: Arc::default(),
                 workbench,
                 terminals,
                 policy: Arc::new(policy),
@@ -71,6 +74,7 @@ impl AppState {
             search_path: arc.search_path.clone(),
             discover_cap: arc.discover_cap,
             feed: Arc::clone(&arc.feed),
+            list_body: Arc::clone(&arc.list_body),
         });
         AppState {
             inner: Arc::new(Inner { shutdown, ..inner }),

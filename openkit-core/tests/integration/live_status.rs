@@ -293,3 +293,23 @@ async fn past_the_watch_limit_checkouts_are_polled_and_say_why() {
     std::fs::write(repo.root().join("c/3.txt"), "2\n").unwrap();
     poll_until("the polled change", || dirty(&wb, "root")).await;
 }
+
+#[tokio::test]
+async fn an_unchanged_list_is_handed_out_as_the_same_arc() {
+    let repo = TestRepo::new();
+    let (wb, _bg) = live(&repo, StatusSettings::default());
+    until_live(&wb).await;
+    let first = wb.worktrees().await.unwrap();
+    let second = wb.worktrees().await.unwrap();
+    assert!(Arc::ptr_eq(&first, &second), "nothing changed");
+    let wt = create(&wb, "feature/arc", None).await;
+    let third = wb.worktrees().await.unwrap();
+    assert!(!Arc::ptr_eq(&second, &third));
+    assert_eq!(third.len(), 2);
+    std::fs::write(wt.path.join("x.txt"), "x\n").unwrap();
+    poll_until("a new list for the change", || async {
+        let now = wb.worktrees().await.unwrap();
+        !Arc::ptr_eq(&now, &third) && now[1].has_uncommitted
+    })
+    .await;
+}

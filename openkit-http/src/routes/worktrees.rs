@@ -1,8 +1,13 @@
 //! `/api/worktrees`: list, create, rename, delete, logs, recover.
 
+use std::sync::{Arc, Mutex};
+
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use openkit_core::worktree::WorktreeInfo as CoreWorktreeInfo;
 use openkit_core::{CreateWorktree, RecoverAction, RenameWorktree};
 
 use crate::error::{ApiError, ApiPath, ApiResult, JsonBody};
@@ -24,11 +29,38 @@ use crate::wire::worktrees::{
         (status = 409, description = "A config file could not be parsed (`CORRUPT_FILE`)", body = ErrorBody),
     )
 )]
-pub async fn list(State(state): State<AppState>) -> ApiResult<Json<WorktreeList>> {
-    let worktrees = state.workbench().list_worktrees().await?;
-    Ok(Json(WorktreeList {
-        worktrees: worktree_list(&worktrees),
-    }))
+pub async fn list(State(state): State<AppState>) -> ApiResult<Response> {
+    let worktrees = state.workbench().worktrees().await?;
+    let body = state.inner.list_body.encoded(&worktrees, |list| {
+        serde_json::to_vec(&WorktreeList {
+            worktrees: worktree_list(list),
+        })
+        .expect("wire types serialize")
+    });
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The encoded body of the last worktree list, reused while the workbench hands out the
+/// same list (most lists: nothing changed), so a list costs no serialisation then.
+#[derive(Default)]
+pub struct ListBody(Mutex<Option<(Arc<Vec<CoreWorktreeInfo>>, Bytes)>>);
+
+impl ListBody {
+    fn encoded(
+        &self,
+        list: &Arc<Vec<CoreWorktreeInfo>>,
+        encode: impl FnOnce(&[CoreWorktreeInfo]) -> Vec<u8>,
+    ) -> Bytes {
+        let mut cached = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((of, body)) = cached.as_ref()
+            && Arc::ptr_eq(of, list)
+        {
+            return body.clone();
+        }
+        let body = Bytes::from(encode(list));
+        *cached = Some((Arc::clone(list), body.clone()));
+        body
+    }
 }
 
 /// `POST /api/worktrees`
