@@ -116,7 +116,8 @@ pub fn workbench(repo: &TestRepo) -> Arc<Workbench> {
 
 /// A workbench for `repo` with its background tasks running (live status engine and
 /// worktree publisher), as `openkit serve` runs it, once its first status snapshot is
-/// in place. Call inside `rt`'s context; keep the [`Background`] alive.
+/// in place and every checkout is watched (or polled). Call inside `rt`'s context; keep
+/// the [`Background`] alive.
 pub fn live_workbench(
     rt: &tokio::runtime::Runtime,
     repo: &TestRepo,
@@ -128,7 +129,9 @@ pub fn live_workbench(
             .status_engine()
             .expect("the git engine has a status engine");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-        while !engine.is_live() {
+        let watched =
+            || engine.is_live() && engine.stats().checkouts.len() == repo_worktrees(repo) + 1;
+        while !watched() {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the engine never went live"
@@ -138,6 +141,11 @@ pub fn live_workbench(
         background
     });
     (wb, background)
+}
+
+/// Linked worktrees registered under the fixture's `.openkit/worktrees/`.
+fn repo_worktrees(repo: &TestRepo) -> usize {
+    std::fs::read_dir(repo.paths().worktrees_dir()).map_or(0, |d| d.count())
 }
 
 /// The complete HTTP API over `workbench`, as `openkit serve` would mount it on [`PORT`].

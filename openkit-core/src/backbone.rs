@@ -673,11 +673,21 @@ impl CommandObserver for Backbone {
     fn command_finished(&self, r: &CommandRecord) {
         let ok = r.exit_code == Some(0);
         let summary = format!("{} {}", r.command, r.args.join(" "));
+        let summary = if r.timed_out {
+            format!("timed out: {summary}")
+        } else {
+            summary
+        };
+        let level = match (ok, r.timed_out) {
+            (_, true) => Level::Error,
+            (true, false) => Level::Debug,
+            (false, false) => Level::Warning,
+        };
         let mut event = OpsLogEvent::new(
             &r.command,
             "command.run",
             &truncate(&summary, 300),
-            if ok { Level::Debug } else { Level::Warning },
+            level,
             if ok {
                 OpStatus::Succeeded
             } else {
@@ -690,11 +700,15 @@ impl CommandObserver for Backbone {
             cwd: Some(r.cwd.to_string_lossy().into_owned()),
             pid: None,
             exit_code: r.exit_code,
-            signal: None,
+            // A timed-out command's process group is killed.
+            signal: r.timed_out.then(|| "SIGKILL".to_string()),
             duration_ms: Some(r.duration.as_millis() as u64),
             stdout: Some(r.stdout.clone()),
             stderr: Some(r.stderr.clone()),
         });
+        if r.timed_out {
+            event.metadata = Some(serde_json::json!({ "timedOut": true }));
+        }
         self.enqueue_ops(event);
     }
 }

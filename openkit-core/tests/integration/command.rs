@@ -366,3 +366,46 @@ async fn a_missing_program_is_reported_not_hung() {
     let err = within(git.run(dir.path(), ["status"])).await.unwrap_err();
     assert_eq!(err.code(), "GIT_UNAVAILABLE");
 }
+
+#[tokio::test]
+async fn a_timeout_is_an_error_in_the_ops_log() {
+    let repo = TestRepo::new();
+    let backbone = Backbone::new(repo.paths());
+    let runner = CommandRunner::new(HostEnv::empty().with_var("PATH", path()))
+        .with_observer(backbone.clone() as Arc<dyn CommandObserver>);
+    let result = within(
+        runner.run(
+            CommandSpec::new("sh", repo.root())
+                .args(["-c", "sleep 30"])
+                .timeout(std::time::Duration::from_millis(200)),
+        ),
+    )
+    .await;
+    assert!(result.is_err(), "timed out");
+    backbone.flush();
+    let events = backbone
+        .ops()
+        .query(&OpsQuery {
+            limit: 100,
+            ..OpsQuery::default()
+        })
+        .unwrap();
+    let event = events
+        .iter()
+        .find(|e| e.command.as_ref().is_some_and(|c| c.command == "sh"))
+        .expect("the command is in the ops log");
+    assert_eq!(event.level, openkit_core::logs::Level::Error);
+    assert!(
+        event.message.starts_with("timed out: sh"),
+        "{}",
+        event.message
+    );
+    assert_eq!(
+        event.metadata,
+        Some(serde_json::json!({ "timedOut": true }))
+    );
+    assert_eq!(
+        event.command.as_ref().unwrap().signal.as_deref(),
+        Some("SIGKILL")
+    );
+}

@@ -313,3 +313,19 @@ async fn an_unchanged_list_is_handed_out_as_the_same_arc() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_dropped_workbench_is_freed_with_its_watches() {
+    let repo = TestRepo::new();
+    let (wb, background) = live(&repo, StatusSettings::default());
+    create(&wb, "feature/freed", None).await;
+    until_live(&wb).await;
+    let weak = Arc::downgrade(&wb);
+    drop(background);
+    drop(wb);
+    // Aborted tasks let go of what they held once the runtime polls them.
+    poll_until("the workbench to be freed", || async {
+        weak.upgrade().is_none()
+    })
+    .await;
+}

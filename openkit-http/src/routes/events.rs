@@ -224,7 +224,9 @@ async fn start(
     for fresh in [false, true] {
         let snapshot = cache.snapshot(state, fresh).await;
         let sub = bus.subscribe(Some(snapshot.head));
-        if let Resume::Replay(items) = &sub.resume {
+        if let Resume::Replay(items) = &sub.resume
+            && (fresh || items.len() <= CLIENT_QUEUE)
+        {
             let mut frames = snapshot.frames.clone();
             frames.extend(
                 items
@@ -241,6 +243,10 @@ async fn start(
 }
 
 /// Feeds one client until it disconnects or the server shuts down.
+///
+/// The next bus event is taken only once the client's queue has room for it, so a client
+/// that stops reading holds at most its queue of (mostly shared) frames; the bus keeps
+/// the rest, and a client that falls behind it is resynced.
 async fn pump(state: AppState, last_seen: Option<u64>, tx: mpsc::Sender<Bytes>) {
     let (mut pending, sub, mut snapshot) = start(&state, last_seen).await;
     let mut receiver = sub.receiver;
@@ -253,10 +259,17 @@ async fn pump(state: AppState, last_seen: Option<u64>, tx: mpsc::Sender<Bytes>) 
                 return; // the client went away
             }
         }
+        let permit = tokio::select! {
+            permit = tx.reserve() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return, // the client went away
+            },
+            _ = server_stopping(&mut shutdown) => return,
+        };
         let next = tokio::select! {
             next = receiver.recv() => next,
             _ = keep_alive.tick() => {
-                pending.push(Bytes::from_static(b":keep-alive\n\n"));
+                permit.send(Bytes::from_static(b":keep-alive\n\n"));
                 // Long past the snapshot: stop pinning it.
                 snapshot = None;
                 continue;
@@ -270,7 +283,7 @@ async fn pump(state: AppState, last_seen: Option<u64>, tx: mpsc::Sender<Bytes>) 
                     .as_ref()
                     .is_some_and(|s| item.seq <= s.settled && already_sent(&item.event, &s.seen));
                 if !repeated {
-                    pending.push(state.feed_cache().live(&state, &item));
+                    permit.send(state.feed_cache().live(&state, &item));
                 }
                 // Past what the snapshot could hold, nothing live can repeat it.
                 if snapshot.as_ref().is_some_and(|s| item.seq > s.settled) {
@@ -279,6 +292,7 @@ async fn pump(state: AppState, last_seen: Option<u64>, tx: mpsc::Sender<Bytes>) 
             }
             Err(broadcast::error::RecvError::Lagged(_)) => {
                 // Too slow: skip ahead to the present with a fresh snapshot.
+                drop(permit);
                 let (frames, sub, fresh) = start(&state, None).await;
                 receiver = sub.receiver;
                 snapshot = fresh;
