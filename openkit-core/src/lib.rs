@@ -68,7 +68,7 @@ pub mod tasks;
 pub mod workbench;
 pub mod worktree;
 
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use compose::Composition;

@@ -471,27 +471,8 @@ mod tests {
 
     #[test]
     fn built_in_sources_need_no_adapter_and_registered_ones_are_accepted() {
-        use crate::issues::{Capabilities, Issue, IssueId, IssueSource, IssueSummary, SourceId};
-
-        struct Acme(SourceId);
-        #[async_trait::async_trait]
-        impl IssueSource for Acme {
-            fn source(&self) -> &SourceId {
-                &self.0
-            }
-            fn capabilities(&self) -> Capabilities {
-                Capabilities::READ_ONLY
-            }
-            async fn list(&self) -> Result<Vec<IssueSummary>, IssueError> {
-                Ok(Vec::new())
-            }
-            async fn get(&self, id: &IssueId) -> Result<Issue, IssueError> {
-                Err(IssueError::NotFound(IssueRef::new(
-                    self.0.clone(),
-                    id.clone(),
-                )))
-            }
-        }
+        use crate::issues::Capabilities;
+        use crate::testing::MemoryIssues;
 
         let (dir, s) = store();
         for builtin in crate::issues::BUILTIN_SOURCES {
@@ -505,7 +486,9 @@ mod tests {
         }
         assert!(s.issue("acme", "A-1").is_err());
         let sources = Arc::new(IssueSources::new());
-        sources.register(Arc::new(Acme(SourceId::new("acme").unwrap())));
+        sources.register(Arc::new(
+            MemoryIssues::new("acme").with_capabilities(Capabilities::READ_ONLY),
+        ));
         let s = NotesStore::new(Paths::new(dir.path(), dir.path().join("g"))).with_sources(sources);
         let acme = s.issue("acme", "A-1").unwrap();
         s.link(&acme, Some("wt")).unwrap();

@@ -468,32 +468,15 @@ mod tests {
 
     #[test]
     fn registered_sources_get_their_own_scripts() {
-        use crate::issues::{Capabilities, Issue, IssueId, IssueRef, IssueSource, IssueSummary};
-
-        struct Acme(SourceId);
-        #[async_trait::async_trait]
-        impl IssueSource for Acme {
-            fn source(&self) -> &SourceId {
-                &self.0
-            }
-            fn capabilities(&self) -> Capabilities {
-                Capabilities::READ_ONLY
-            }
-            async fn list(&self) -> Result<Vec<IssueSummary>, IssueError> {
-                Ok(Vec::new())
-            }
-            async fn get(&self, id: &IssueId) -> Result<Issue, IssueError> {
-                Err(IssueError::NotFound(IssueRef::new(
-                    self.0.clone(),
-                    id.clone(),
-                )))
-            }
-        }
+        use crate::issues::Capabilities;
+        use crate::testing::MemoryIssues;
 
         let (dir, s) = store();
         assert!(s.source(Some("acme")).is_err());
         let sources = Arc::new(IssueSources::new());
-        sources.register(Arc::new(Acme(src("acme"))));
+        sources.register(Arc::new(
+            MemoryIssues::new("acme").with_capabilities(Capabilities::READ_ONLY),
+        ));
         let s = s.with_sources(sources);
         let acme = s.source(Some("acme")).unwrap().unwrap();
         s.put(
