@@ -35,6 +35,9 @@ pub struct SpawnOptions {
     pub shell: Option<String>,
     /// Extra environment.
     pub env: Vec<(String, String)>,
+    /// The whole environment the shell starts from (the host environment the frontend
+    /// was handed); `None` inherits this process's.
+    pub base_env: Option<Vec<(std::ffi::OsString, std::ffi::OsString)>>,
 }
 
 /// A failed terminal operation.
@@ -127,6 +130,12 @@ impl TerminalManager {
             cmd.arg(command);
         }
         cmd.cwd(&opts.cwd);
+        if let Some(base) = &opts.base_env {
+            cmd.env_clear();
+            for (k, v) in base {
+                cmd.env(k, v);
+            }
+        }
         cmd.env("TERM", "xterm-256color");
         cmd.env("COLORTERM", "truecolor");
         for (k, v) in &opts.env {

@@ -13,6 +13,7 @@ fn opts(cwd: &Path, startup: Option<&str>) -> SpawnOptions {
         startup_command: startup.map(str::to_string),
         shell: Some("/bin/sh".into()),
         env: vec![("PS1".into(), "$ ".into())],
+        base_env: None,
     }
 }
 
@@ -228,4 +229,24 @@ async fn many_sessions_and_shutdown_leave_no_process() {
     }
     assert!(pids.iter().all(|p| !alive(*p)), "no orphans after shutdown");
     assert!(terms.is_empty());
+}
+
+#[tokio::test]
+async fn a_given_base_environment_is_all_the_shell_gets() {
+    let dir = tempfile::tempdir().unwrap();
+    let terms = TerminalManager::new();
+    let mut options = opts(dir.path(), Some("env; echo END-OF-ENV"));
+    options.base_env = Some(vec![
+        ("PATH".into(), "/usr/bin:/bin".into()),
+        ("OPENKIT_HOST_MARKER".into(), "from-the-host".into()),
+    ]);
+    let s = terms.spawn("w", None, options).unwrap();
+    let mut att = terms.attach(&s.id, true).unwrap();
+    let seen = read_until(&mut att, "END-OF-ENV").await;
+    assert!(seen.contains("OPENKIT_HOST_MARKER=from-the-host"), "{seen}");
+    assert!(seen.contains("TERM=xterm-256color"), "{seen}");
+    assert!(
+        std::env::var_os("HOME").is_some() && !seen.lines().any(|l| l.starts_with("HOME=")),
+        "nothing of this process's own environment: {seen}"
+    );
 }

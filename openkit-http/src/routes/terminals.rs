@@ -97,6 +97,14 @@ pub async fn create(
             startup_command: startup,
             shell: state.inner.shell.clone(),
             env: Vec::new(),
+            base_env: Some(
+                state
+                    .workbench()
+                    .host()
+                    .vars()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect(),
+            ),
         },
     )?;
     Ok(Json(TerminalCreated {
