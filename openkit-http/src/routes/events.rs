@@ -28,6 +28,7 @@ use openkit_core::logs::{ActivityQuery, OpsQuery};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 
+use crate::routes::worktrees::ListBody;
 use crate::state::AppState;
 use crate::wire::events::FeedEvent as WireEvent;
 use crate::wire::worktrees::worktree_list;
@@ -53,8 +54,19 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// One SSE frame (`id:` and `data:` lines), encoded.
 fn frame(id: &str, data: &impl Serialize) -> Bytes {
-    let json = serde_json::to_string(data).expect("wire events serialize");
-    Bytes::from(format!("id: {id}\ndata: {json}\n\n"))
+    let json = serde_json::to_vec(data).expect("wire events serialize");
+    encoded_frame(id, &json)
+}
+
+/// One SSE frame around `json`, already encoded.
+fn encoded_frame(id: &str, json: &[u8]) -> Bytes {
+    let mut frame = Vec::with_capacity(json.len() + id.len() + 16);
+    frame.extend_from_slice(b"id: ");
+    frame.extend_from_slice(id.as_bytes());
+    frame.extend_from_slice(b"\ndata: ");
+    frame.extend_from_slice(json);
+    frame.extend_from_slice(b"\n\n");
+    Bytes::from(frame)
 }
 
 /// What every client of the stream shares: encoded live frames and the last connect
@@ -63,6 +75,8 @@ fn frame(id: &str, data: &impl Serialize) -> Bytes {
 pub struct FeedCache {
     frames: Mutex<VecDeque<(u64, Bytes)>>,
     snapshot: tokio::sync::Mutex<Option<Arc<Snapshot>>>,
+    /// The `worktrees` event of the last list, encoded once per distinct list.
+    worktrees: ListBody,
 }
 
 /// A connect snapshot: built from bus sequence `head` on; log events published up to
@@ -117,13 +131,16 @@ async fn build_snapshot(state: &AppState) -> Snapshot {
     let head = bus.head();
     let id = bus.event_id(head);
     let mut frames = Vec::with_capacity(3);
-    match state.workbench().list_worktrees().await {
-        Ok(list) => frames.push(frame(
-            &id,
-            &WireEvent::Worktrees {
-                worktrees: worktree_list(&list),
-            },
-        )),
+    match state.workbench().worktrees().await {
+        Ok(list) => {
+            let json = state.feed_cache().worktrees.encoded(&list, |list| {
+                serde_json::to_vec(&WireEvent::Worktrees {
+                    worktrees: worktree_list(list),
+                })
+                .expect("wire events serialize")
+            });
+            frames.push(encoded_frame(&id, &json));
+        }
         Err(e) => tracing::warn!("event stream: could not list worktrees: {e}"),
     }
     let activity = state
@@ -225,7 +242,7 @@ async fn start(
         let snapshot = cache.snapshot(state, fresh).await;
         let sub = bus.subscribe(Some(snapshot.head));
         if let Resume::Replay(items) = &sub.resume
-            && (fresh || items.len() <= CLIENT_QUEUE)
+            && (fresh || items.len() <= FRAME_CACHE)
         {
             let mut frames = snapshot.frames.clone();
             frames.extend(

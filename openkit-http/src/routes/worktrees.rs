@@ -46,7 +46,7 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Response> {
 pub struct ListBody(Mutex<Option<(Arc<Vec<CoreWorktreeInfo>>, Bytes)>>);
 
 impl ListBody {
-    fn encoded(
+    pub(crate) fn encoded(
         &self,
         list: &Arc<Vec<CoreWorktreeInfo>>,
         encode: impl FnOnce(&[CoreWorktreeInfo]) -> Vec<u8>,
