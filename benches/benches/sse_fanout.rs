@@ -50,8 +50,12 @@ async fn connect(app: &axum::Router) -> tokio::task::JoinHandle<()> {
     let mut frames = 0;
     while frames < 3 {
         let frame = body.frame().await.expect("stream open").expect("a frame");
-        if let Ok(data) = frame.into_data() {
-            frames += String::from_utf8_lossy(&data).matches("data:").count();
+        // The server sends one SSE frame per body chunk; keep-alive comments start
+        // with ':'. Counting chunks keeps the client's own cost out of the figure.
+        if let Ok(data) = frame.into_data()
+            && !data.starts_with(b":")
+        {
+            frames += 1;
         }
     }
     tokio::spawn(async move { while let Some(Ok(_)) = body.frame().await {} })
