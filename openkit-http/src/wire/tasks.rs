@@ -13,6 +13,54 @@ use utoipa::ToSchema;
 use super::worktrees::WorktreeInfo;
 use super::{False, True};
 
+/// A task's status on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub enum Status {
+    /// Not started.
+    #[serde(rename = "todo")]
+    Todo,
+    /// Being worked on.
+    #[serde(rename = "in-progress")]
+    InProgress,
+    /// Finished.
+    #[serde(rename = "done")]
+    Done,
+}
+
+impl From<TaskStatus> for Status {
+    fn from(s: TaskStatus) -> Self {
+        match s {
+            TaskStatus::Todo => Status::Todo,
+            TaskStatus::InProgress => Status::InProgress,
+            TaskStatus::Done => Status::Done,
+        }
+    }
+}
+
+/// A task's priority on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub enum Priority {
+    /// Urgent.
+    #[serde(rename = "high")]
+    High,
+    /// The default.
+    #[serde(rename = "medium")]
+    Medium,
+    /// Whenever.
+    #[serde(rename = "low")]
+    Low,
+}
+
+impl From<TaskPriority> for Priority {
+    fn from(p: TaskPriority) -> Self {
+        match p {
+            TaskPriority::High => Priority::High,
+            TaskPriority::Medium => Priority::Medium,
+            TaskPriority::Low => Priority::Low,
+        }
+    }
+}
+
 /// A local task with what every view adds: `identifier` and the linked worktree.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -23,10 +71,10 @@ pub struct Task {
     pub title: String,
     /// Description (Markdown).
     pub description: String,
-    /// `todo`, `in-progress` or `done`.
-    pub status: String,
-    /// `high`, `medium` or `low`.
-    pub priority: String,
+    /// Where the task stands.
+    pub status: Status,
+    /// How much it matters.
+    pub priority: Priority,
     /// Labels.
     pub labels: Vec<String>,
     /// ISO-8601 UTC.
@@ -62,8 +110,8 @@ impl Task {
             id: task.id.clone(),
             title: task.title.clone(),
             description: task.description.clone(),
-            status: task.status.as_str().to_string(),
-            priority: task.priority.as_str().to_string(),
+            status: task.status.into(),
+            priority: task.priority.into(),
             labels: task.labels.clone(),
             created_at: task.created_at.clone(),
             updated_at: task.updated_at.clone(),
@@ -164,9 +212,11 @@ pub struct TaskRequest {
     pub title: Option<String>,
     /// Description (Markdown).
     pub description: Option<String>,
-    /// `todo`, `in-progress` or `done`.
+    /// `todo`, `in-progress` or `done` (anything else: `INVALID_INPUT`).
+    #[schema(value_type = Option<Status>)]
     pub status: Option<String>,
-    /// `high`, `medium` or `low`.
+    /// `high`, `medium` or `low` (anything else: `INVALID_INPUT`).
+    #[schema(value_type = Option<Priority>)]
     pub priority: Option<String>,
     /// Labels.
     pub labels: Option<Vec<String>>,
@@ -197,7 +247,8 @@ pub struct RecoverTaskRequest {
     pub title: Option<String>,
     /// Description.
     pub description: Option<String>,
-    /// Priority.
+    /// `high`, `medium` or `low` (anything else: `INVALID_INPUT`).
+    #[schema(value_type = Option<Priority>)]
     pub priority: Option<String>,
     /// Labels.
     pub labels: Option<Vec<String>>,

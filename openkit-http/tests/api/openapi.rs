@@ -587,3 +587,17 @@ fn the_validator_rejects_a_malformed_envelope() {
         &json!({ "success": true, "error": "x", "code": "not snake" }),
     );
 }
+
+#[test]
+fn task_status_and_priority_are_documented_as_their_words() {
+    let doc = serde_json::to_value(openkit_http::openapi::document()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["Status"]["enum"],
+        serde_json::json!(["todo", "in-progress", "done"])
+    );
+    assert_eq!(
+        schemas["Priority"]["enum"],
+        serde_json::json!(["high", "medium", "low"])
+    );
+}
