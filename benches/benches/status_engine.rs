@@ -22,6 +22,7 @@
 //! `OPENKIT_BENCH_PRINTED=idle,watches` runs only those printed measurements, `none` none).
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
@@ -29,6 +30,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use openkit_benches::{
     get, live_workbench, project_with_worktrees, router, rss_kb, runtime, worktree_name,
 };
+use openkit_core::logs::OpsQuery;
 
 fn list(c: &mut Criterion) {
     let rt = runtime();
@@ -142,19 +144,32 @@ fn idle(_: &mut Criterion) {
     let rt = runtime();
     let repo = project_with_worktrees(50);
     let (wb, _background) = live_workbench(&rt, &repo);
-    let app = router(wb);
+    let app = router(Arc::clone(&wb));
     // Serve once, as a dashboard would on opening, then idle.
     rt.block_on(get(&app, "/api/worktrees"));
     let ticks = ticks_per_second();
-    let (cpu0, forks0, t0) = (cpu_ticks(), forks(), Instant::now());
+    let commands = || {
+        wb.backbone().flush();
+        let events = wb
+            .backbone()
+            .ops()
+            .query(&OpsQuery {
+                limit: usize::MAX,
+                ..OpsQuery::default()
+            })
+            .expect("reading the ops log");
+        events.iter().filter(|e| e.command.is_some()).count()
+    };
+    let (cpu0, forks0, commands0, t0) = (cpu_ticks(), forks(), commands(), Instant::now());
     rt.block_on(async { tokio::time::sleep(Duration::from_secs(secs)).await });
-    let (cpu1, forks1, wall) = (cpu_ticks(), forks(), t0.elapsed());
+    let (cpu1, forks1, commands1, wall) = (cpu_ticks(), forks(), commands(), t0.elapsed());
     let cpu = (cpu1 - cpu0) as f64 / ticks;
     println!(
-        "status_engine/idle N=50 for {:.0} s: CPU {:.3} s ({:.3}% of one core), processes forked on the machine meanwhile: {}",
+        "status_engine/idle N=50 for {:.0} s: CPU {:.3} s ({:.3}% of one core); commands OpenKit ran (every child goes through the runner and its ops-log record): {}; processes forked on the whole machine meanwhile (an upper bound, other programs included): {}",
         wall.as_secs_f64(),
         cpu,
         100.0 * cpu / wall.as_secs_f64(),
+        commands1 - commands0,
         forks1 - forks0,
     );
 }

@@ -207,7 +207,8 @@ impl Workbench {
 
     /// Starts the background tasks: the live status engine (when the worktree engine has
     /// one) and the publisher that turns "worktrees changed" into full-list events on the
-    /// bus. Needs a tokio runtime.
+    /// bus. Needs a tokio runtime. Call it once per workbench: the status engine starts
+    /// only the first time.
     pub fn start_background(self: &Arc<Self>) -> Background {
         let mut tasks = vec![tokio::spawn(publish_worktree_changes(
             Arc::clone(&self.backbone),

@@ -363,12 +363,16 @@ impl StatusEngine {
 
     /// Starts watching (or polling) and keeping the snapshot fresh; `on_change` runs after
     /// every refresh that changed the list. The task ends when the engine is dropped.
-    /// Needs a tokio runtime.
+    /// Needs a tokio runtime. An engine starts once; later calls do nothing.
     pub fn start(
         &self,
         base_branch: impl Fn() -> String + Send + Sync + 'static,
         on_change: impl Fn() + Send + Sync + 'static,
     ) -> tokio::task::JoinHandle<()> {
+        if self.shared.started.swap(true, Ordering::AcqRel) {
+            // Started before: one engine keeps one set of watches.
+            return tokio::spawn(async {});
+        }
         if self.shared.settings.watch {
             let weak = Arc::downgrade(&self.shared);
             match notify::recommended_watcher(move |event| on_notification(&weak, event)) {
@@ -396,7 +400,6 @@ impl StatusEngine {
         {
             self.shared.watch_repository(watcher);
         }
-        self.shared.started.store(true, Ordering::Release);
         let weak = Arc::downgrade(&self.shared);
         let wake = Arc::clone(&self.shared.wake);
         let engine = self.clone();
