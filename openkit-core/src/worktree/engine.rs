@@ -150,8 +150,11 @@ impl GitWorktrees {
             .map(|(_, r)| r)
     }
 
-    /// The ref new branches start from: the base branch (local, then `origin/`), else
+    /// The commit new branches start from: the base branch (local, then `origin/`), else
     /// develop, main, master, else HEAD.
+    ///
+    /// Named by its commit id: a branch someone made by hand whose name shadows a ref
+    /// (`refs/heads/main`, `origin/main`) cannot make it ambiguous.
     fn base_ref(&self, base_branch: &str) -> Option<String> {
         let repo = git2::Repository::open(self.root()).ok()?;
         let mut candidates = vec![base_branch.to_string()];
@@ -161,8 +164,12 @@ impl GitWorktrees {
                 format!("refs/heads/{name}"),
                 format!("refs/remotes/origin/{name}"),
             ] {
-                if repo.refname_to_id(&full).is_ok() {
-                    return Some(full);
+                let commit = repo
+                    .find_reference(&full)
+                    .and_then(|r| r.peel_to_commit())
+                    .map(|c| c.id());
+                if let Ok(commit) = commit {
+                    return Some(commit.to_string());
                 }
             }
         }
@@ -170,6 +177,30 @@ impl GitWorktrees {
             .ok()
             .and_then(|h| h.target())
             .map(|oid| oid.to_string())
+    }
+
+    /// Refuses a new branch name that is also a remote-tracking branch or a tag
+    /// (`origin/main`): git would find the short name ambiguous from then on.
+    fn check_unambiguous(&self, branch: &str) -> Result<(), WorktreeError> {
+        let Ok(repo) = git2::Repository::open(self.root()) else {
+            return Ok(());
+        };
+        if repo.find_reference(&format!("refs/heads/{branch}")).is_ok() {
+            return Ok(()); // an existing branch is checked out as it is
+        }
+        for taken in [
+            format!("refs/remotes/{branch}"),
+            format!("refs/tags/{branch}"),
+        ] {
+            if repo.find_reference(&taken).is_ok() {
+                return Err(WorktreeError::InvalidBranch {
+                    reason: format!(
+                        "Invalid branch name \"{branch}\": {taken} exists, so git would find the name ambiguous"
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn remote_branch_exists(&self, branch: &str) -> bool {
@@ -267,6 +298,7 @@ impl WorktreeEngine for GitWorktrees {
         if path.exists() {
             return Err(WorktreeError::Exists { id: id.to_string() });
         }
+        self.check_unambiguous(branch)?;
         if !repo::has_commits(self.root()) {
             return Err(WorktreeError::NoCommits);
         }

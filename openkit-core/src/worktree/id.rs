@@ -113,8 +113,32 @@ fn check_id(id: &str) -> Result<(), String> {
     if id.eq_ignore_ascii_case(ROOT_ID) {
         return Err("\"root\" is reserved for the main checkout".into());
     }
+    if is_git_special(id) {
+        return Err(format!(
+            "\"{id}\" is a name git reserves (HEAD, FETCH_HEAD, ...); choose another id"
+        ));
+    }
     Ok(())
 }
+
+/// Names git gives a meaning of its own at the top of a repository (`HEAD`, `FETCH_HEAD`,
+/// `ORIG_HEAD`, ...), in any case.
+fn is_git_special(name: &str) -> bool {
+    const SPECIAL: [&str; 7] = [
+        "HEAD",
+        "FETCH_HEAD",
+        "ORIG_HEAD",
+        "MERGE_HEAD",
+        "CHERRY_PICK_HEAD",
+        "REVERT_HEAD",
+        "BISECT_HEAD",
+    ];
+    SPECIAL.iter().any(|s| s.eq_ignore_ascii_case(name))
+}
+
+/// Prefixes under which git's short-name lookup would find a branch as well as what the
+/// name says (`heads/main` is also `refs/heads/main`).
+const AMBIGUOUS_PREFIXES: [&str; 4] = ["refs/", "heads/", "tags/", "remotes/"];
 
 /// Checks a branch name: `^[a-zA-Z0-9][a-zA-Z0-9/_.-]*$`, no `..`, and the rules of
 /// `git check-ref-format` that the pattern leaves open.
@@ -151,8 +175,13 @@ pub fn validate_branch(branch: &str) -> Result<(), String> {
     {
         return invalid("no path component may start with \".\" or end with \".lock\"");
     }
-    if branch == "HEAD" {
-        return invalid("HEAD is not a branch");
+    if is_git_special(branch) {
+        return invalid("git reserves that name");
+    }
+    if let Some(prefix) = AMBIGUOUS_PREFIXES.iter().find(|p| branch.starts_with(*p)) {
+        return invalid(&format!(
+            "a name starting with \"{prefix}\" would be ambiguous with git's own refs"
+        ));
     }
     Ok(())
 }
@@ -242,8 +271,25 @@ mod tests {
         }
         assert!(WorktreeId::parse(&"a".repeat(MAX_ID_LEN)).is_ok());
         for bad in [
-            "", "..", ".", "a/b", "-a", " a", "a\0b", "root", "ROOT", "Root", "a.b", "a_b", "ü",
-            "a\\b", "/a", "a/",
+            "",
+            "..",
+            ".",
+            "a/b",
+            "-a",
+            " a",
+            "a\0b",
+            "root",
+            "ROOT",
+            "Root",
+            "a.b",
+            "a_b",
+            "ü",
+            "HEAD",
+            "head",
+            "FETCH_HEAD",
+            "a\\b",
+            "/a",
+            "a/",
         ] {
             let err = WorktreeId::parse(bad).unwrap_err();
             assert!(matches!(err, WorktreeError::InvalidId { .. }), "{bad:?}");
@@ -288,7 +334,24 @@ mod tests {
             assert!(validate_branch(ok).is_ok(), "{ok}");
         }
         for bad in [
-            "", "/a", "a..b", "a/", "a.lock", "a/.b", "a b", "a~1", "a:b", "-x", "a//b", "HEAD",
+            "",
+            "/a",
+            "a..b",
+            "a/",
+            "a.lock",
+            "a/.b",
+            "a b",
+            "a~1",
+            "a:b",
+            "-x",
+            "a//b",
+            "HEAD",
+            "FETCH_HEAD",
+            "orig_head",
+            "refs/heads/main",
+            "heads/main",
+            "tags/v1",
+            "remotes/origin/main",
         ] {
             assert!(validate_branch(bad).is_err(), "{bad:?}");
         }

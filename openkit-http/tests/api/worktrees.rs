@@ -347,3 +347,48 @@ async fn a_worktree_named_outside_the_id_alphabet_can_still_be_deleted() {
             .exists()
     );
 }
+
+#[tokio::test]
+async fn branch_names_git_would_find_ambiguous_are_refused_and_never_break_creation() {
+    let api = Api::with_repo(TestRepo::builder().with_origin().build());
+    api.repo.git(["fetch", "-q", "origin"]);
+    api.repo.git(["tag", "v1"]);
+    for (branch, id) in [
+        ("refs/heads/main", None),
+        ("heads/main", None),
+        ("remotes/origin/main", None),
+        ("tags/v1", None),
+        ("FETCH_HEAD", None),
+        ("origin/main", Some("o")),
+        ("v1", Some("t")),
+    ] {
+        let mut body = json!({ "branch": branch });
+        if let Some(id) = id {
+            body["id"] = json!(id);
+        }
+        let res = api.post("/api/worktrees", body).await;
+        assert_error(&res, StatusCode::BAD_REQUEST, "INVALID_BRANCH_NAME");
+        assert!(
+            res.1["error"].as_str().unwrap().contains(branch),
+            "{branch}: {}",
+            res.1
+        );
+    }
+    let head_id = api
+        .post(
+            "/api/worktrees",
+            json!({ "branch": "feature/h", "id": "HEAD" }),
+        )
+        .await;
+    assert_error(&head_id, StatusCode::BAD_REQUEST, "INVALID_WORKTREE_ID");
+
+    // Branches made by hand that shadow refs do not break the next creations.
+    api.repo.git(["branch", "refs/heads/main"]);
+    api.repo.git(["branch", "origin/main"]);
+    for branch in ["feature/after", "feature/again"] {
+        let (status, body) = api
+            .post("/api/worktrees", json!({ "branch": branch }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{branch}: {body}");
+    }
+}
