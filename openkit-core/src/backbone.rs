@@ -561,9 +561,7 @@ impl Backbone {
         event
             .project_name
             .get_or_insert_with(|| self.project_name.clone());
-        if let Some(meta) = event.metadata.as_mut() {
-            redact_json(meta);
-        }
+        redact_activity(&mut event);
         Some(event)
     }
 
@@ -659,6 +657,33 @@ impl EventSink for Backbone {
                 self.enqueue_activity(activity_from_notice(notice));
             }
         }
+    }
+}
+
+/// Scrubs secrets out of an activity event the way the ops log is scrubbed: title,
+/// detail and group key through [`redact_text`], metadata and unknown fields through
+/// [`redact_json`]. The backbone applies it to every event it stores or broadcasts; a
+/// frontend that echoes an event it did not record (one the settings suppressed) applies
+/// it too.
+pub fn redact_activity(event: &mut ActivityEvent) {
+    let title = redact_text(&event.title);
+    if title != event.title {
+        event.title = title;
+    }
+    for text in [event.detail.as_mut(), event.group_key.as_mut()]
+        .into_iter()
+        .flatten()
+    {
+        let clean = redact_text(text);
+        if clean != *text {
+            *text = clean;
+        }
+    }
+    if let Some(meta) = event.metadata.as_mut() {
+        redact_json(meta);
+    }
+    for value in event.extra.values_mut() {
+        redact_json(value);
     }
 }
 

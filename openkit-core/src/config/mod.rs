@@ -41,6 +41,17 @@ pub enum ConfigError {
         /// Why.
         reason: String,
     },
+    /// A patch would write a credential-shaped key into the committed `config.json`.
+    #[error(
+        "Refusing to store \"{key}\" in .openkit/config.json: it looks like a credential and \
+         config.json is committed to git. Tracker credentials belong in \
+         .openkit/integrations.json (private to this machine, mode 0600); settings for this \
+         machine only belong in .openkit/config.local.json (not committed)"
+    )]
+    SecretKey {
+        /// Where the key is in the patch, e.g. `jira.apiToken`.
+        key: String,
+    },
     /// A config file could not be read or written.
     #[error(transparent)]
     Persist(#[from] PersistError),
@@ -55,6 +66,7 @@ impl DomainError for ConfigError {
             ConfigError::NotInitialized => ErrorKind::NotFound,
             ConfigError::AlreadyExists => ErrorKind::InvalidInput,
             ConfigError::Invalid { .. } => ErrorKind::InvalidInput,
+            ConfigError::SecretKey { .. } => ErrorKind::InvalidInput,
             ConfigError::Persist(e) => e.kind(),
             ConfigError::Git(e) => e.kind(),
         }
@@ -65,6 +77,7 @@ impl DomainError for ConfigError {
             ConfigError::NotInitialized => "CONFIG_NOT_FOUND",
             ConfigError::AlreadyExists => "CONFIG_EXISTS",
             ConfigError::Invalid { .. } => "INVALID_CONFIG",
+            ConfigError::SecretKey { .. } => "SECRET_IN_CONFIG",
             ConfigError::Persist(e) => e.code(),
             ConfigError::Git(e) => e.code(),
         }
@@ -188,7 +201,9 @@ impl ConfigStore {
 
     /// Applies a partial update to the project configuration (JSON merge patch). Keys in
     /// [`LOCAL_ONLY_KEYS`] go to the local configuration instead. Nothing is written unless
-    /// the whole result is valid.
+    /// the whole result is valid, and a patch that would store a credential-shaped key
+    /// (see [`secret_key_in_patch`]) in the committed `config.json` is refused
+    /// ([`ConfigError::SecretKey`]).
     pub fn patch(&self, patch: Map<String, Value>) -> Result<WorktreeConfig, ConfigError> {
         let (local, project): (Map<String, Value>, Map<String, Value>) = patch
             .into_iter()
@@ -196,6 +211,9 @@ impl ConfigStore {
         let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut current = persist::read_json_object(&self.paths.config_file())?
             .ok_or(ConfigError::NotInitialized)?;
+        if let Some(key) = secret_key_in_patch(&project, Some(&current)) {
+            return Err(ConfigError::SecretKey { key });
+        }
         merge_patch(&mut current, project);
         let config = WorktreeConfig::from_object(current.clone())
             .map_err(|reason| ConfigError::Invalid { reason })?;
@@ -266,6 +284,52 @@ impl ConfigStore {
     }
 }
 
+/// The first key of a JSON merge `patch`, at any depth (arrays included), that names a
+/// secret ([`is_secret_key`](crate::redact::is_secret_key): `token`, `apiToken`,
+/// `password`, `secret`, `apiKey`, `credentials`, ...) and would be written: its value is
+/// not `null` (removing such a key is always allowed) and differs from what `current`
+/// already holds there (so a client that sends back the configuration it read is not
+/// refused for a key that was already in the file). Returned as a dotted path
+/// (`jira.apiToken`, `items[0].password`).
+pub fn secret_key_in_patch(
+    patch: &Map<String, Value>,
+    current: Option<&Map<String, Value>>,
+) -> Option<String> {
+    fn in_value(value: &Value, path: &str) -> Option<String> {
+        match value {
+            Value::Object(map) => secret_key_in_patch(map, None).map(|k| format!("{path}.{k}")),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| in_value(v, &format!("{path}[{i}]"))),
+            _ => None,
+        }
+    }
+    for (key, value) in patch {
+        if value.is_null() {
+            continue;
+        }
+        let existing = current.and_then(|c| c.get(key));
+        if existing == Some(value) {
+            continue;
+        }
+        if crate::redact::is_secret_key(key) {
+            return Some(key.clone());
+        }
+        let found = match (value, existing) {
+            // A nested object merges: compare key by key with what is there.
+            (Value::Object(inner), Some(Value::Object(old))) => {
+                secret_key_in_patch(inner, Some(old)).map(|k| format!("{key}.{k}"))
+            }
+            _ => in_value(value, key),
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,6 +381,62 @@ mod tests {
         assert_eq!(err.code(), "INVALID_CONFIG");
         assert_eq!(std::fs::read(store.paths.config_file()).unwrap(), before);
         assert!(!store.paths.local_config_file().exists());
+    }
+
+    #[test]
+    fn secret_shaped_keys_are_refused_before_anything_is_written() {
+        let (_d, store) = store();
+        persist::write_json(
+            &store.paths.config_file(),
+            &json!({"startCommand": "x", "legacy": {"apiKey": "old"}}),
+        )
+        .unwrap();
+        let before = std::fs::read(store.paths.config_file()).unwrap();
+        for (patch, key) in [
+            (json!({"apiToken": "ghp_x"}), "apiToken"),
+            (json!({"token": "t", "allowAgentCommits": true}), "token"),
+            (
+                json!({"jira": {"baseUrl": "u", "password": "p"}}),
+                "jira.password",
+            ),
+            (
+                json!({"deep": {"er": {"client_secret": 1}}}),
+                "deep.er.client_secret",
+            ),
+            (
+                json!({"items": [{"name": "a"}, {"credentials": {"u": "p"}}]}),
+                "items[1].credentials",
+            ),
+            (json!({"legacy": {"apiKey": "new"}}), "legacy.apiKey"),
+            (
+                json!({"startCommand": "y", "PRIVATE_KEY": "k"}),
+                "PRIVATE_KEY",
+            ),
+        ] {
+            let err = store.patch(obj(patch.clone())).unwrap_err();
+            assert_eq!(err.code(), "SECRET_IN_CONFIG", "{patch}");
+            assert_eq!(err.kind(), ErrorKind::InvalidInput);
+            let message = err.to_string();
+            assert!(message.contains(&format!("\"{key}\"")), "{message}");
+            assert!(message.contains(".openkit/integrations.json"), "{message}");
+            assert!(message.contains("config.local.json"), "{message}");
+            assert_eq!(std::fs::read(store.paths.config_file()).unwrap(), before);
+            assert!(!store.paths.local_config_file().exists());
+        }
+        // Sending back what is already there, and removing a secret, are fine.
+        store
+            .patch(obj(
+                json!({"legacy": {"apiKey": "old"}, "startCommand": "z"}),
+            ))
+            .unwrap();
+        store
+            .patch(obj(json!({"legacy": {"apiKey": null}})))
+            .unwrap();
+        let raw: Value =
+            serde_json::from_str(&std::fs::read_to_string(store.paths.config_file()).unwrap())
+                .unwrap();
+        assert_eq!(raw["startCommand"], "z");
+        assert_eq!(raw["legacy"], json!({}));
     }
 
     #[test]

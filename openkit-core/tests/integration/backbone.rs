@@ -344,3 +344,79 @@ fn lost_records_are_reported_in_the_ops_log() {
     assert_eq!(lost[0]["failed"], 1);
     assert!(lost[0]["lastError"].as_str().is_some());
 }
+
+#[test]
+fn activity_text_is_redacted_when_recorded_queued_or_published() {
+    use openkit_core::backbone::FeedEvent;
+    use openkit_core::events::{ActivityNotice, EventSink, WorkbenchEvent};
+
+    let repo = TestRepo::new();
+    let backbone = Backbone::new(repo.paths());
+    let mut live = backbone.bus().subscribe(None).receiver;
+    let url = "https://alice:pass@github.com/acme/app.git";
+    let token = "ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let event = |title: &str| {
+        let mut e = ActivityEvent::new(
+            ActivityCategory::Agent,
+            "agent_note",
+            Severity::Info,
+            &format!("{title} pushed to {url}"),
+        );
+        e.detail = Some(format!("used {token}"));
+        e
+    };
+    // Written on the caller, queued for the writer, and a workbench notice (queued too).
+    let recorded = backbone.record_activity(event("direct")).unwrap().unwrap();
+    let queued = backbone.enqueue_activity(event("queued")).unwrap();
+    backbone.publish(WorkbenchEvent::Activity(ActivityNotice {
+        category: ActivityCategory::Worktree,
+        event_type: "creation_failed".into(),
+        severity: Severity::Error,
+        title: format!("notice pushed to {url}"),
+        detail: Some(format!("used {token}")),
+        worktree_id: None,
+    }));
+    backbone.flush();
+
+    let clean = |title: &str, detail: Option<&str>| {
+        assert!(
+            !title.contains("pass@") && !title.contains("alice"),
+            "{title}"
+        );
+        assert!(
+            title.contains("https://[REDACTED]@github.com/acme/app.git"),
+            "{title}"
+        );
+        assert_eq!(detail, Some("used [REDACTED]"));
+    };
+    // What the callers got back...
+    clean(&recorded.title, recorded.detail.as_deref());
+    clean(&queued.title, queued.detail.as_deref());
+    // ...what was broadcast...
+    let mut broadcast = 0;
+    while let Ok(seq) = live.try_recv() {
+        if let FeedEvent::Activity(e) = &seq.event {
+            clean(&e.title, e.detail.as_deref());
+            broadcast += 1;
+        }
+    }
+    assert_eq!(broadcast, 3);
+    // ...and what was stored.
+    let stored = backbone
+        .activity()
+        .query(&openkit_core::logs::ActivityQuery {
+            since: None,
+            category: None,
+            limit: usize::MAX,
+        })
+        .unwrap();
+    assert_eq!(stored.len(), 3);
+    for e in &stored {
+        clean(&e.title, e.detail.as_deref());
+    }
+    let file = std::fs::read_to_string(repo.root().join(".openkit/activity.jsonl")).unwrap();
+    assert!(
+        !file.contains("alice:pass") && !file.contains(token),
+        "{file}"
+    );
+}

@@ -4,6 +4,7 @@ use std::borrow::Borrow;
 
 use axum::Json;
 use axum::extract::State;
+use openkit_core::backbone::redact_activity;
 use openkit_core::events::{ActivityCategory, Severity};
 use openkit_core::logs::{ActivityEvent, ActivityQuery};
 use serde_json::Value;
@@ -103,6 +104,9 @@ pub async fn create(
     event.worktree_id = body.worktree_id;
     event.group_key = body.group_key;
     event.metadata = body.metadata.map(Value::Object);
+    // The backbone redacts what it records; the echo of a suppressed event is scrubbed
+    // the same way.
+    redact_activity(&mut event);
     let candidate = event.clone();
     let recorded = state
         .on_backbone(move |b| b.record_activity(candidate))

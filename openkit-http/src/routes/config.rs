@@ -59,7 +59,7 @@ pub async fn get(State(state): State<AppState>) -> ApiResult<Json<ConfigResponse
     request_body = ConfigPatch,
     responses(
         (status = 200, description = "The configuration after the change", body = ConfigUpdated),
-        (status = 400, description = "The result would be invalid (`INVALID_CONFIG`)", body = ErrorBody),
+        (status = 400, description = "The result would be invalid (`INVALID_CONFIG`), or the patch would store a credential-shaped key such as `apiToken` in the committed config.json (`SECRET_IN_CONFIG`; credentials belong in .openkit/integrations.json)", body = ErrorBody),
         (status = 404, description = "The project has no config (`CONFIG_NOT_FOUND`)", body = ErrorBody),
         (status = 409, description = "A config file does not parse (`CORRUPT_FILE`)", body = ErrorBody),
     )

@@ -195,3 +195,47 @@ async fn local_config_defaults_and_deep_merge() {
         .await;
     assert_error(&bad, StatusCode::BAD_REQUEST, "INVALID_CONFIG");
 }
+
+#[tokio::test]
+async fn credentials_are_refused_in_the_committed_config() {
+    let api = Api::new();
+    api.post("/api/config/init", json!({})).await;
+    let file = api.repo.root().join(".openkit/config.json");
+    let before = std::fs::read(&file).unwrap();
+    for (patch, key) in [
+        (
+            json!({ "apiToken": "ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" }),
+            "apiToken",
+        ),
+        (
+            json!({ "startCommand": "x", "jira": { "password": "hunter2" } }),
+            "jira.password",
+        ),
+        (
+            json!({ "integrations": [{ "secret": "s" }] }),
+            "integrations[0].secret",
+        ),
+    ] {
+        let res = api.call(Method::PATCH, "/api/config", Some(patch)).await;
+        assert_error(&res, StatusCode::BAD_REQUEST, "SECRET_IN_CONFIG");
+        let message = res.1["error"].as_str().unwrap();
+        assert!(message.contains(&format!("\"{key}\"")), "{message}");
+        assert!(message.contains(".openkit/integrations.json"), "{message}");
+        assert!(
+            !message.contains("ghp_") && !message.contains("hunter2"),
+            "{message}"
+        );
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            before,
+            "config.json unchanged"
+        );
+    }
+    let (_, body) = api.get("/api/config").await;
+    assert!(body["config"].get("apiToken").is_none(), "{body}");
+    assert_eq!(body["config"]["startCommand"], before_start(&before));
+}
+
+fn before_start(raw: &[u8]) -> serde_json::Value {
+    serde_json::from_slice::<serde_json::Value>(raw).unwrap()["startCommand"].clone()
+}

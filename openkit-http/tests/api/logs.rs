@@ -126,6 +126,51 @@ async fn disabled_activity_is_neither_stored_nor_broadcast() {
 }
 
 #[tokio::test]
+async fn activity_text_is_returned_and_stored_redacted() {
+    let api = Api::new();
+    let url = "https://alice:pass@github.com/acme/app.git";
+    let token = "ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let body = json!({
+        "category": "agent",
+        "type": "agent_note",
+        "title": format!("pushed to {url}"),
+        "detail": format!("with {token}"),
+    });
+    let (status, created) = api.post("/api/activity", body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let check = |e: &Value| {
+        assert_eq!(
+            e["title"], "pushed to https://[REDACTED]@github.com/acme/app.git",
+            "{e}"
+        );
+        assert_eq!(e["detail"], "with [REDACTED]", "{e}");
+    };
+    check(&created["event"]);
+    let (_, all) = api.get("/api/activity").await;
+    assert_eq!(events(&all).len(), 1);
+    check(&events(&all)[0]);
+    let file = std::fs::read_to_string(api.repo.root().join(".openkit/activity.jsonl")).unwrap();
+    assert!(
+        !file.contains("alice:pass") && !file.contains(token),
+        "{file}"
+    );
+
+    // The echo of an event the settings suppress is scrubbed too.
+    api.post("/api/config/init", json!({})).await;
+    let (status, _) = api
+        .call(
+            Method::PATCH,
+            "/api/config",
+            Some(json!({ "activity": { "disabledEvents": ["agent_note"] } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, suppressed) = api.post("/api/activity", body).await;
+    assert_eq!(suppressed["suppressed"], true);
+    check(&suppressed["event"]);
+}
+
+#[tokio::test]
 async fn ops_log_append_filter_and_redact() {
     let api = Api::new();
     let (status, body) = api
