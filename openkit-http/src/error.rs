@@ -142,8 +142,10 @@ impl IntoResponse for ApiError {
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
 
-/// A JSON request body. Unlike `axum::Json` it accepts a missing `Content-Type` (curl's
-/// `-d`), treats an empty body as `{}`, and rejects with the envelope.
+/// A JSON request body: exactly one JSON value (trailing data is `INVALID_JSON`); an
+/// empty body reads as `{}`; every rejection uses the envelope. The content type is
+/// checked before routing ([`crate::security`]: a body must be declared JSON, an empty
+/// one may declare nothing), so this extractor does not look at it.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -189,6 +191,11 @@ where
                 format!("Invalid request body at \"{path}\": {inner}")
             };
             ApiError::bad_request("INVALID_JSON", message)
+        })?;
+        // One JSON value and nothing after it (whitespace aside): `{"a":1} xyz` is not a
+        // body, whatever the value before the trailing data says.
+        de.end().map_err(|e| {
+            ApiError::bad_request("INVALID_JSON", format!("Malformed JSON body: {e}"))
         })?;
         Ok(JsonBody(value))
     }

@@ -7,10 +7,12 @@
 //! served without being documented, nor documented under another path or method.
 //!
 //! Responses every operation can give whatever its handler does are added here, once:
-//! `403` (the Host/Origin check runs before routing) and `500` (a bug, including a handler
-//! panic). Operations that read a JSON body also get `400` (malformed JSON or wrong
-//! types) and `413` (body over the limit); operations with path or query parameters get
-//! `400` (parameters that do not decode). All of them use the one [`ErrorBody`] schema.
+//! `403` (the Host/Origin/fetch-site/Referer checks run before routing) and `500` (a bug,
+//! including a handler panic). Operations that read a JSON body also get `400` (malformed
+//! JSON, trailing data or wrong types) and `413` (body over the limit); state-changing
+//! operations (`POST`, `PUT`, `PATCH`, `DELETE`) get `415` (a body that is not declared
+//! JSON, checked before routing); operations with path or query parameters get `400`
+//! (parameters that do not decode). All of them use the one [`ErrorBody`] schema.
 
 use std::sync::LazyLock;
 
@@ -114,36 +116,46 @@ fn add_response(operation: &mut Operation, status: &str, description: &str) {
         .or_insert_with(|| error_response(description));
 }
 
-fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+/// Each operation of a path, with whether its method changes state.
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = (bool, &mut Operation)> {
     [
-        &mut item.get,
-        &mut item.put,
-        &mut item.post,
-        &mut item.delete,
-        &mut item.options,
-        &mut item.head,
-        &mut item.patch,
-        &mut item.trace,
+        (false, &mut item.get),
+        (true, &mut item.put),
+        (true, &mut item.post),
+        (true, &mut item.delete),
+        (false, &mut item.options),
+        (false, &mut item.head),
+        (true, &mut item.patch),
+        (false, &mut item.trace),
     ]
     .into_iter()
-    .filter_map(Option::as_mut)
+    .filter_map(|(mutation, operation)| operation.as_mut().map(|o| (mutation, o)))
 }
 
 /// Adds the responses that do not depend on the handler (see the module docs).
 fn add_common_responses(doc: &mut OpenApi) {
     use utoipa::openapi::path::ParameterIn;
     for item in doc.paths.paths.values_mut() {
-        for operation in operations_mut(item) {
+        for (mutation, operation) in operations_mut(item) {
             if operation.request_body.is_some() {
                 add_response(
                     operation,
                     "400",
-                    "Malformed JSON or wrong types (`INVALID_JSON`)",
+                    "Malformed JSON, trailing data or wrong types (`INVALID_JSON`)",
                 );
                 add_response(
                     operation,
                     "413",
                     "Request body too large (`PAYLOAD_TOO_LARGE`)",
+                );
+            }
+            if mutation {
+                add_response(
+                    operation,
+                    "415",
+                    "A body not declared `application/json` (or `multipart/form-data` on \
+                     uploads), or a non-empty body without `Content-Type` \
+                     (`UNSUPPORTED_MEDIA_TYPE`)",
                 );
             }
             let params = operation.parameters.as_deref().unwrap_or_default();
@@ -166,7 +178,8 @@ fn add_common_responses(doc: &mut OpenApi) {
             add_response(
                 operation,
                 "403",
-                "Host or Origin not allowed (`FORBIDDEN_HOST`, `FORBIDDEN_ORIGIN`)",
+                "Host, Origin or a request from another site not allowed (`FORBIDDEN_HOST`, \
+                 `FORBIDDEN_ORIGIN`, `FORBIDDEN_CROSS_SITE`, `FORBIDDEN_REFERER`)",
             );
             add_response(
                 operation,

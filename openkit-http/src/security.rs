@@ -1,15 +1,34 @@
-//! Who may drive the server: Host and Origin checks, and CORS for our own origins.
+//! Who may drive the server: Host, Origin, fetch-site, Referer and body-type checks, and
+//! CORS for our own origins. Every request passes them before routing, in this order:
 //!
 //! - **Host** (DNS rebinding): a request whose `Host` is present must name a loopback
-//!   host of ours (`localhost`, `127.0.0.1`, `[::1]`), with our port or none.
+//!   host of ours (`localhost`, `127.0.0.1`, `[::1]`), with our port or none
+//!   (`FORBIDDEN_HOST`).
 //! - **Origin** (CSRF, cross-site WebSockets): a request that carries an `Origin` must
-//!   come from one of our loopback origins (or an origin added explicitly). Clients
-//!   without `Origin` (CLI, curl) are not affected.
-//! - **CORS**: only those origins get `Access-Control-Allow-Origin`; preflights from them
+//!   come from one of our loopback origins (or an origin added explicitly)
+//!   (`FORBIDDEN_ORIGIN`). Clients without `Origin` (CLI, curl) are not affected.
+//! - **Sec-Fetch-Site** (browsers that omit `Origin`): a request the browser marks
+//!   `cross-site` or `same-site` must name one of our origins, by its `Origin` or, when
+//!   that is absent, by its `Referer` (`FORBIDDEN_CROSS_SITE`). A page of ours on another
+//!   site (`http://127.0.0.1:5173` calling `http://localhost:4040`) still works; a form
+//!   post or a no-cors fetch from anywhere else does not.
+//! - **Referer** (old browsers, privacy tools): a request without `Origin` whose `Referer`
+//!   is a page of another origin is refused (`FORBIDDEN_REFERER`).
+//! - **Body type** (CSRF through "simple" requests, which need no CORS preflight): a
+//!   state-changing request (`POST`, `PUT`, `PATCH`, `DELETE`) must declare a JSON body
+//!   (`application/json` or `application/<x>+json`, parameters such as `charset`
+//!   allowed), or `multipart/form-data` on the upload routes; a body with any other type,
+//!   or with none, is refused with 415 (`UNSUPPORTED_MEDIA_TYPE`). A request whose body
+//!   is known to be empty (no body, or `Content-Length: 0`) may omit `Content-Type`
+//!   (`curl -X DELETE`, a POST whose body is optional): an empty body carries no
+//!   payload. A chunked body of unknown length without a type counts as a body. A browser cannot send JSON cross-site without a
+//!   preflight, which only our origins pass.
+//! - **CORS**: only our origins get `Access-Control-Allow-Origin`; preflights from them
 //!   are answered here.
 
 use std::sync::Arc;
 
+use axum::body::HttpBody as _;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -56,6 +75,12 @@ impl SecurityPolicy {
         LOOPBACK_HOSTS.iter().any(|h| h.eq_ignore_ascii_case(name)) && self.port_ok(port)
     }
 
+    /// True when `referer` (a `Referer` header value, a full URL) is a page of one of our
+    /// origins.
+    pub fn referer_allowed(&self, referer: &str) -> bool {
+        referer_origin(referer).is_some_and(|origin| self.origin_allowed(origin))
+    }
+
     /// True when `origin` (an `Origin` header value) is one of ours.
     pub fn origin_allowed(&self, origin: &str) -> bool {
         if self.extra_origins.iter().any(|o| o == origin) {
@@ -69,6 +94,146 @@ impl SecurityPolicy {
         };
         !rest.contains('/') && self.host_allowed(rest)
     }
+}
+
+/// The origin (`scheme://host[:port]`) of a URL, or `None` when it has none or carries
+/// user info.
+fn referer_origin(url: &str) -> Option<&str> {
+    let scheme_end = url.find("://")?;
+    let rest = &url[scheme_end + 3..];
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_len];
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    Some(&url[..scheme_end + 3 + authority_len])
+}
+
+/// The methods that change state: they must declare what their body is.
+fn is_mutation(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    )
+}
+
+/// True for the routes that take a file upload (`multipart/form-data`): in the reference,
+/// `POST /api/tasks/:id/attachments`.
+fn is_upload(method: &Method, path: &str) -> bool {
+    let segments: Vec<&str> = path.split('/').collect();
+    *method == Method::POST
+        && matches!(segments.as_slice(), ["", "api", "tasks", id, "attachments"] if !id.is_empty())
+}
+
+/// The media type of a `Content-Type` value, without parameters.
+fn media_type(content_type: &str) -> &str {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or(content_type)
+        .trim()
+}
+
+/// True for `application/json` and `application/<x>+json` (e.g. `merge-patch+json`).
+fn is_json(media: &str) -> bool {
+    let media = media.to_ascii_lowercase();
+    media == "application/json"
+        || media
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.len() > "+json".len() && sub.ends_with("+json"))
+}
+
+/// The 415 a state-changing request gets when its body is not one we take.
+fn unsupported_media_type(declared: Option<&str>, upload: bool) -> ApiError {
+    let wanted = if upload {
+        "multipart/form-data (or application/json)"
+    } else {
+        "application/json"
+    };
+    let message = match declared {
+        Some(declared) => {
+            format!("Content-Type {declared:?} is not accepted here: send the body as {wanted}")
+        }
+        None => format!("A request body needs a Content-Type: send it as {wanted}"),
+    };
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "UNSUPPORTED_MEDIA_TYPE",
+        message,
+    )
+}
+
+/// Checks that a state-changing request declares a body we accept (see the module docs).
+fn check_body_type(request: &Request) -> Result<(), ApiError> {
+    if !is_mutation(request.method()) {
+        return Ok(());
+    }
+    let upload = is_upload(request.method(), request.uri().path());
+    let declared = match header_str(request.headers(), header::CONTENT_TYPE) {
+        Ok(declared) => declared,
+        Err(()) => return Err(unsupported_media_type(None, upload)),
+    };
+    let Some(declared) = declared else {
+        let body = request.body();
+        let empty = body.is_end_stream() || body.size_hint().exact() == Some(0);
+        return if empty {
+            Ok(())
+        } else {
+            Err(unsupported_media_type(None, upload))
+        };
+    };
+    let media = media_type(declared);
+    if is_json(media) || (upload && media.eq_ignore_ascii_case("multipart/form-data")) {
+        Ok(())
+    } else {
+        Err(unsupported_media_type(Some(declared), upload))
+    }
+}
+
+/// Checks what a browser says about where the request comes from when it sends no
+/// `Origin` of ours (see the module docs). `origin` is the already accepted `Origin`.
+fn check_site(
+    headers: &HeaderMap,
+    origin: Option<&str>,
+    policy: &SecurityPolicy,
+) -> Result<(), ApiError> {
+    if origin.is_some() {
+        return Ok(());
+    }
+    let referer = header_str(headers, header::REFERER).map_err(|()| forbidden_referer())?;
+    let referer_ours = match referer {
+        None => false,
+        Some(referer) if policy.referer_allowed(referer) => true,
+        Some(_) => return Err(forbidden_referer()),
+    };
+    let fetch_site = header_str(headers, SEC_FETCH_SITE).map_err(|()| forbidden_cross_site())?;
+    let other_site = fetch_site.is_some_and(|site| {
+        let site = site.trim();
+        site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site")
+    });
+    if other_site && !referer_ours {
+        return Err(forbidden_cross_site());
+    }
+    Ok(())
+}
+
+/// `Sec-Fetch-Site`: the browser's word on where a request comes from.
+const SEC_FETCH_SITE: header::HeaderName = header::HeaderName::from_static("sec-fetch-site");
+
+fn forbidden_referer() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "FORBIDDEN_REFERER",
+        "Requests from pages of other origins are not allowed (Referer)",
+    )
+}
+
+fn forbidden_cross_site() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "FORBIDDEN_CROSS_SITE",
+        "Cross-site requests are not allowed (Sec-Fetch-Site)",
+    )
 }
 
 /// Splits `host[:port]`, keeping IPv6 brackets on the host.
@@ -122,8 +287,14 @@ pub async fn enforce(
             .into_response();
         }
     };
+    let refused = check_site(headers, origin.as_deref(), &policy)
+        .and_then(|()| check_body_type(&request))
+        .err();
     let Some(origin) = origin else {
-        return next.run(request).await;
+        return match refused {
+            Some(refused) => refused.into_response(),
+            None => next.run(request).await,
+        };
     };
     let allow_origin = HeaderValue::from_str(&origin).expect("origin came from a header value");
     if request.method() == Method::OPTIONS
@@ -147,7 +318,11 @@ pub async fn enforce(
         h.insert(header::VARY, HeaderValue::from_static("Origin"));
         return response;
     }
-    let mut response = next.run(request).await;
+    // A page of ours may read why its request was refused.
+    let mut response = match refused {
+        Some(refused) => refused.into_response(),
+        None => next.run(request).await,
+    };
     let h = response.headers_mut();
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin);
     h.append(header::VARY, HeaderValue::from_static("Origin"));
@@ -181,6 +356,54 @@ mod tests {
         ] {
             assert!(!p.host_allowed(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn referers_media_types_and_upload_routes() {
+        let p = SecurityPolicy::for_port(4040);
+        for ok in [
+            "http://localhost:4040/",
+            "http://127.0.0.1:4040/tasks?x=1#y",
+            "http://[::1]:4040",
+            "http://localhost:4040?q",
+        ] {
+            assert!(p.referer_allowed(ok), "{ok}");
+        }
+        for bad in [
+            "https://evil.example/",
+            "http://localhost:3000/",
+            "http://user@localhost:4040/",
+            "http://localhost:4040.evil.example/",
+            "localhost:4040",
+            "about:client",
+            "",
+        ] {
+            assert!(!p.referer_allowed(bad), "{bad}");
+        }
+        for json in [
+            "application/json",
+            "APPLICATION/JSON",
+            "application/merge-patch+json",
+        ] {
+            assert!(is_json(json), "{json}");
+        }
+        for other in [
+            "text/plain",
+            "application/+json",
+            "text/json",
+            "application/jsonx",
+        ] {
+            assert!(!is_json(other), "{other}");
+        }
+        assert_eq!(
+            media_type("application/json; charset=utf-8"),
+            "application/json"
+        );
+        assert!(is_upload(&Method::POST, "/api/tasks/LOCAL-1/attachments"));
+        assert!(!is_upload(&Method::PUT, "/api/tasks/LOCAL-1/attachments"));
+        assert!(!is_upload(&Method::POST, "/api/tasks//attachments"));
+        assert!(!is_upload(&Method::POST, "/api/tasks"));
+        assert!(!is_upload(&Method::POST, "/api/tasks/a/attachments/b"));
     }
 
     #[test]

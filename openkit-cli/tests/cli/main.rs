@@ -32,14 +32,35 @@ fn run_ok(cmd: &mut Command) -> String {
 
 /// A minimal HTTP/1.1 client, enough to talk to the server without an HTTP crate.
 fn http(port: u16, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    // Like curl and the CLI: a JSON body says so; an empty body declares no type.
+    let content_type = body.is_some().then_some("application/json");
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    http_raw(port, method, path, content_type, &[], &payload)
+}
+
+/// Sends one request with an optional `Content-Type`, extra `headers` and a raw body.
+fn http_raw(
+    port: u16,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    headers: &[(&str, &str)],
+    payload: &str,
+) -> (u16, Value) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\n");
+    if let Some(content_type) = content_type {
+        head.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        "{head}Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
         payload.len()
     )
     .unwrap();
@@ -373,4 +394,64 @@ fn agents_read_their_task_and_report_back() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&outside.stderr).contains("not inside a worktree"));
+}
+
+/// Through the real server (hyper's bodies, not a test router): a cross-site form post
+/// without `Origin` changes nothing, while curl-like requests keep working, including
+/// an empty-body DELETE without a content type.
+#[test]
+fn cross_site_form_posts_are_refused_by_the_real_server() {
+    let repo = TestRepo::new();
+    let server = Served::start(&repo);
+    let port = server.port;
+    let body = r#"{"title":"planted"}"#;
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+    ] {
+        let (status, answer) = http_raw(port, "POST", "/api/tasks", content_type, &[], body);
+        assert_eq!(status, 415, "{content_type:?}: {answer}");
+        assert_eq!(answer["code"], "UNSUPPORTED_MEDIA_TYPE", "{answer}");
+    }
+    let referer = [("Referer", "https://evil.example/form.html")];
+    let (status, answer) = http_raw(
+        port,
+        "POST",
+        "/api/tasks",
+        Some("application/json"),
+        &referer,
+        body,
+    );
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (403, Some("FORBIDDEN_REFERER"))
+    );
+    let cross_site = [("Sec-Fetch-Site", "cross-site")];
+    let (status, answer) = http_raw(
+        port,
+        "POST",
+        "/api/tasks",
+        Some("application/json"),
+        &cross_site,
+        body,
+    );
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (403, Some("FORBIDDEN_CROSS_SITE"))
+    );
+    let (_, list) = http_get(port, "/api/tasks");
+    assert_eq!(list["tasks"], serde_json::json!([]), "nothing was created");
+
+    let (status, created) = http(
+        port,
+        "POST",
+        "/api/tasks",
+        Some(serde_json::json!({ "title": "t" })),
+    );
+    assert_eq!(status, 200, "{created}");
+    let id = created["task"]["id"].as_str().unwrap();
+    let (status, answer) = http_raw(port, "DELETE", &format!("/api/tasks/{id}"), None, &[], "");
+    assert_eq!(status, 200, "{answer}");
 }

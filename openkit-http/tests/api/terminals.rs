@@ -125,7 +125,7 @@ async fn http_post(port: u16, path: &str, body: Value) -> Value {
         .unwrap();
     let payload = body.to_string();
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        "POST {path} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
         payload.len()
     );
     stream.write_all(request.as_bytes()).await.unwrap();
