@@ -253,12 +253,22 @@ impl TaskFields {
     }
 }
 
-/// Makes an uploaded file name safe: the last path component only, no control or
-/// reserved characters, no leading dots, at most 128 bytes; never empty.
+/// True for the bidirectional-text controls that can make a name read differently from
+/// what it is (`invoice\u{202E}gpj.exe` shows as `invoiceexe.jpg`): U+202A-U+202E
+/// (embeddings, overrides), U+2066-U+2069 (isolates), U+200E/U+200F (marks) and U+061C
+/// (Arabic letter mark).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Makes an uploaded file name safe: the last path component only, no bidirectional-text
+/// controls ([`is_bidi_control`], removed), no control or reserved characters, no leading
+/// dots, at most 128 bytes; never empty.
 pub fn sanitize_filename(name: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = last
         .chars()
+        .filter(|c| !is_bidi_control(*c))
         .map(|c| {
             if c.is_control() || matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*') {
                 '_'
@@ -623,10 +633,13 @@ impl LocalTasks {
         })
     }
 
-    /// The path of an attachment, checked to exist inside the task's folder.
+    /// The path of an attachment, checked to exist inside the task's folder. A name is
+    /// accepted when sanitising it changes nothing but bidirectional-text controls, so
+    /// files stored before those were stripped can still be served and deleted.
     pub fn attachment_path(&self, id: &str, filename: &str) -> Result<PathBuf, TaskError> {
         self.get(id)?;
-        if filename != sanitize_filename(filename) {
+        let without_bidi: String = filename.chars().filter(|c| !is_bidi_control(*c)).collect();
+        if without_bidi != sanitize_filename(filename) {
             return Err(TaskError::AttachmentNotFound);
         }
         let path = self.attachments_dir(id)?.join(filename);
@@ -662,6 +675,9 @@ pub fn mime_for(filename: &str) -> String {
         "jpg" | "jpeg" => "image/jpeg",
         "gif" => "image/gif",
         "webp" => "image/webp",
+        "avif" => "image/avif",
+        "bmp" => "image/bmp",
+        "ico" => "image/x-icon",
         "svg" => "image/svg+xml",
         "pdf" => "application/pdf",
         "txt" | "log" => "text/plain",
@@ -866,6 +882,31 @@ mod tests {
     }
 
     #[test]
+    fn bidi_controls_are_stripped_from_attachment_names() {
+        let (_d, s) = store();
+        let t = s.create("LOCAL", titled("x")).unwrap();
+        for c in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
+        ] {
+            assert!(is_bidi_control(c));
+            assert_eq!(sanitize_filename(&format!("a{c}b.png")), "ab.png");
+        }
+        assert!(!is_bidi_control('\u{05D0}'), "RTL letters themselves stay");
+        assert_eq!(sanitize_filename("\u{202E}.hidden"), "hidden");
+        let a = s
+            .add_attachment(&t.id, "invoice\u{202E}gpj.exe", b"MZ")
+            .unwrap();
+        assert_eq!(a.filename, "invoicegpj.exe");
+        assert_eq!(a.mime_type, "application/octet-stream");
+        // A name stored before the stripping (written behind our back) is still reachable.
+        let legacy = "old\u{202E}gnp.txt";
+        fs::write(s.attachments_dir(&t.id).unwrap().join(legacy), b"x").unwrap();
+        assert!(s.attachment_path(&t.id, legacy).is_ok());
+        s.delete_attachment(&t.id, legacy).unwrap();
+    }
+
+    #[test]
     fn corrupt_tasks_are_reported_not_listed() {
         let (_d, s) = store();
         let t = s.create("LOCAL", titled("x")).unwrap();
@@ -891,6 +932,7 @@ mod tests {
             prop_assert!(!clean.starts_with('.'));
             prop_assert_eq!(std::path::Path::new(&clean).components().count(), 1);
             prop_assert_eq!(sanitize_filename(&clean), clean.clone());
+            prop_assert!(!clean.chars().any(is_bidi_control));
         }
 
         #[test]

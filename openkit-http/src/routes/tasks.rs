@@ -298,8 +298,13 @@ pub const MAX_UPLOAD_BODY: usize = MAX_ATTACHMENT_BYTES + 64 * 1024;
         ("filename" = String, Path, description = "Attachment file name"),
     ),
     responses(
-        (status = 200, description = "The raw file, with a `Content-Type` guessed from its extension and a one-hour cache",
-            content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "The raw file, with a `Content-Type` guessed from its extension and a one-hour cache. Images that cannot carry script (PNG, JPEG, GIF, WebP, AVIF, BMP, ICO) are `Content-Disposition: inline`, everything else (HTML, SVG, ...) `attachment`; every answer has `X-Content-Type-Options: nosniff` and `Content-Security-Policy: sandbox`",
+            content_type = "application/octet-stream", body = Vec<u8>,
+            headers(
+                ("Content-Disposition" = String, description = "`inline` for script-free images, else `attachment`; `filename` (ASCII) and `filename*` (UTF-8) per RFC 6266"),
+                ("X-Content-Type-Options" = String, description = "`nosniff`"),
+                ("Content-Security-Policy" = String, description = "`sandbox`"),
+            )),
         (status = 400, description = "Invalid task id or file name", body = ErrorBody),
         (status = 404, description = "No such task or attachment (`ATTACHMENT_NOT_FOUND`)", body = ErrorBody),
     )
@@ -315,17 +320,73 @@ pub async fn download(
             e,
         ))
     })?;
+    let mime = openkit_core::tasks::mime_for(&filename);
+    let disposition = content_disposition(inline_safe(&mime), &filename);
     Ok((
         [
-            (
-                header::CONTENT_TYPE,
-                openkit_core::tasks::mime_for(&filename),
-            ),
+            (header::CONTENT_TYPE, mime),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CONTENT_SECURITY_POLICY, ATTACHMENT_CSP.to_string()),
             (header::CACHE_CONTROL, "private, max-age=3600".to_string()),
         ],
         Body::from(bytes),
     )
         .into_response())
+}
+
+/// The `Content-Security-Policy` of every attachment: a sandbox (no script, no same-origin
+/// access, no forms) in case a browser renders it anyway.
+pub const ATTACHMENT_CSP: &str = "sandbox";
+
+/// Image types a browser renders without running anything, shown inline. Everything else
+/// (HTML, SVG, XML, PDF, text, ...) is served as a download, so an uploaded page never
+/// runs in our origin.
+const INLINE_TYPES: &[&str] = &[
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "image/avif",
+    "image/bmp",
+    "image/x-icon",
+    "image/vnd.microsoft.icon",
+];
+
+/// True when an attachment of this MIME type may be shown inline.
+fn inline_safe(mime: &str) -> bool {
+    INLINE_TYPES.contains(&mime)
+}
+
+/// `Content-Disposition` for a stored attachment name (RFC 6266): `inline` or
+/// `attachment`, a quoted ASCII `filename` (anything else, and `"` or `\`, becomes `_`)
+/// and, when the name is not plain ASCII, the exact name as `filename*=UTF-8''...`
+/// (RFC 5987 percent-encoding).
+fn content_disposition(inline: bool, filename: &str) -> String {
+    let kind = if inline { "inline" } else { "attachment" };
+    let fallback: String = filename
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() || c == ' ') && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut value = format!("{kind}; filename=\"{fallback}\"");
+    if fallback != filename {
+        value.push_str("; filename*=UTF-8''");
+        for byte in filename.bytes() {
+            // RFC 5987 attr-char; everything else is percent-encoded.
+            if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+                value.push(byte as char);
+            } else {
+                value.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    value
 }
 
 /// `DELETE /api/tasks/:id/attachments/:filename`

@@ -402,3 +402,125 @@ async fn worktrees_of_local_tasks_report_their_task() {
     let (_, task) = api.get("/api/tasks/LOCAL-1").await;
     assert_eq!(task["task"]["linkedWorktreeId"], Value::Null);
 }
+
+async fn download(api: &Api, path: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let req = Request::get(path)
+        .header(header::HOST, format!("localhost:{PORT}"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, bytes) = api.send(req).await;
+    (status, headers, bytes.to_vec())
+}
+
+fn header_str<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} header in {headers:?}"))
+        .to_str()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn active_attachments_download_and_never_run_in_our_origin() {
+    let api = Api::new();
+    api.post("/api/tasks", json!({ "title": "Files" })).await;
+    let page = b"<html><script>fetch('/api/config')</script></html>";
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#;
+    for (name, bytes, mime) in [
+        ("evil.html", &page[..], "text/html"),
+        ("evil.svg", &svg[..], "image/svg+xml"),
+        ("notes.txt", &b"plain"[..], "text/plain"),
+        ("evil.htm", &page[..], "text/html"),
+    ] {
+        let (status, body) = upload(&api, "LOCAL-1", name, bytes).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, headers, served) =
+            download(&api, &format!("/api/tasks/LOCAL-1/attachments/{name}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(served, bytes);
+        assert_eq!(header_str(&headers, "content-type"), mime);
+        assert_eq!(
+            header_str(&headers, "content-disposition"),
+            format!("attachment; filename=\"{name}\""),
+            "{name} is a download"
+        );
+        assert_eq!(header_str(&headers, "x-content-type-options"), "nosniff");
+        assert_eq!(header_str(&headers, "content-security-policy"), "sandbox");
+    }
+}
+
+#[tokio::test]
+async fn script_free_images_stay_inline_with_nosniff_and_a_sandbox() {
+    let api = Api::new();
+    api.post("/api/tasks", json!({ "title": "Images" })).await;
+    for name in [
+        "shot.png",
+        "photo.jpg",
+        "photo.JPEG",
+        "anim.gif",
+        "pic.webp",
+        "pic.avif",
+        "old.bmp",
+        "favicon.ico",
+    ] {
+        let (status, body) = upload(&api, "LOCAL-1", name, b"\x89PNG...").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, headers, _) =
+            download(&api, &format!("/api/tasks/LOCAL-1/attachments/{name}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            header_str(&headers, "content-type").starts_with("image/"),
+            "{name}: {headers:?}"
+        );
+        assert_eq!(
+            header_str(&headers, "content-disposition"),
+            format!("inline; filename=\"{name}\"")
+        );
+        assert_eq!(header_str(&headers, "x-content-type-options"), "nosniff");
+        assert_eq!(header_str(&headers, "content-security-policy"), "sandbox");
+    }
+}
+
+#[tokio::test]
+async fn attachment_names_lose_bidi_controls_and_are_quoted_and_encoded() {
+    let api = Api::new();
+    api.post("/api/tasks", json!({ "title": "Names" })).await;
+    // Shown as "invoiceexe.png" by a bidi-aware renderer, but it is an .exe.
+    let (status, body) = upload(&api, "LOCAL-1", "invoice\u{202E}gnp.exe", b"MZ").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["attachment"]["filename"], "invoicegnp.exe");
+    let (_, task) = api.get("/api/tasks/LOCAL-1").await;
+    let names: Vec<&str> = task["task"]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["filename"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["invoicegnp.exe"]);
+    let stored: Vec<String> = std::fs::read_dir(
+        api.repo
+            .root()
+            .join(".openkit/issues/local/LOCAL-1/attachments"),
+    )
+    .unwrap()
+    .map(|e| e.unwrap().file_name().into_string().unwrap())
+    .collect();
+    assert_eq!(stored, ["invoicegnp.exe"]);
+    assert!(!stored[0].contains('\u{202E}'));
+
+    // A non-ASCII name: an ASCII fallback and the exact name per RFC 5987.
+    let (status, body) = upload(&api, "LOCAL-1", "résumé final.png", b"img").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let name = body["attachment"]["filename"].as_str().unwrap().to_string();
+    assert_eq!(name, "résumé final.png");
+    let (status, headers, _) = download(
+        &api,
+        "/api/tasks/LOCAL-1/attachments/r%C3%A9sum%C3%A9%20final.png",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        header_str(&headers, "content-disposition"),
+        "inline; filename=\"r_sum_ final.png\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20final.png"
+    );
+}
