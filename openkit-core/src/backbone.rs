@@ -161,6 +161,75 @@ fn prune_event(
     event
 }
 
+/// What [`clean_up_after_crash`] removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CrashCleanup {
+    /// Temporary files of interrupted writes (`.openkit-tmp-*`).
+    pub temp_files: Vec<std::path::PathBuf>,
+    /// Local task ids allocated by a creation that never wrote its task; their folders
+    /// are gone, the ids stay used.
+    pub abandoned_tasks: Vec<String>,
+}
+
+impl CrashCleanup {
+    /// The ops-log record of the cleanup (`source: "startup"`, `action: "startup.cleanup"`),
+    /// `None` when nothing was left behind.
+    fn event(&self) -> Option<OpsLogEvent> {
+        if self.temp_files.is_empty() && self.abandoned_tasks.is_empty() {
+            return None;
+        }
+        let mut parts = Vec::new();
+        if !self.temp_files.is_empty() {
+            parts.push(format!(
+                "removed {} temporary file(s) of interrupted writes",
+                self.temp_files.len()
+            ));
+        }
+        if !self.abandoned_tasks.is_empty() {
+            parts.push(format!(
+                "removed the empty folders of task id(s) {} allocated by creations that never \
+                 wrote their task (the ids stay used)",
+                self.abandoned_tasks.join(", ")
+            ));
+        }
+        let mut event = OpsLogEvent::new(
+            "startup",
+            "startup.cleanup",
+            &format!("Cleaned up after an interrupted run: {}", parts.join("; ")),
+            Level::Info,
+            OpStatus::Succeeded,
+        );
+        event.metadata = Some(serde_json::json!({
+            "tempFiles": self
+                .temp_files
+                .iter()
+                .map(|p| p.to_string_lossy())
+                .collect::<Vec<_>>(),
+            "abandonedTasks": self.abandoned_tasks,
+        }));
+        Some(event)
+    }
+}
+
+/// Clears what a crashed (killed) OpenKit left under `.openkit/`: stale temporary files of
+/// atomic writes ([`remove_stale_temp_files`](crate::persist::remove_stale_temp_files):
+/// `.openkit/` and `.openkit/issues/**` only), then the folders of local task ids that were
+/// allocated but never written ([`LocalTasks::reclaim_abandoned`](crate::tasks::LocalTasks::reclaim_abandoned)).
+/// [`Backbone::new`] runs it at start-up; failures are logged, never fatal.
+pub fn clean_up_after_crash(paths: &Paths) -> CrashCleanup {
+    let temp_files = crate::persist::remove_stale_temp_files(&paths.openkit_dir());
+    let abandoned_tasks = crate::tasks::LocalTasks::new(paths.clone())
+        .reclaim_abandoned()
+        .unwrap_or_else(|e| {
+            tracing::warn!("could not check for abandoned task folders: {e}");
+            Vec::new()
+        });
+    CrashCleanup {
+        temp_files,
+        abandoned_tasks,
+    }
+}
+
 /// Default ops-log retention: 7 days (the reference's default).
 pub const DEFAULT_OPS_RETENTION_DAYS: f64 = 7.0;
 /// Default ops-log size cap, so OpenKit's own diagnostics cannot grow without bound. The
@@ -277,11 +346,13 @@ impl Backbone {
     /// The backbone of the project at `paths`. Writes `.openkit/.gitignore` when missing
     /// (see [`ensure_openkit_gitignore`](crate::config::ensure_openkit_gitignore)), so the
     /// logs it creates never show up in `git status`, and starts the maintenance thread,
-    /// whose first pass applies age-based retention to both logs.
+    /// whose first pass applies age-based retention to both logs. It first clears what a
+    /// crash left behind (see [`clean_up_after_crash`]) and reports it in the ops log.
     pub fn new(paths: Paths) -> Arc<Self> {
         if let Err(e) = crate::config::ensure_openkit_gitignore(&paths) {
             tracing::warn!("could not write .openkit/.gitignore: {e}");
         }
+        let cleanup = clean_up_after_crash(&paths);
         let config = ConfigStore::new(paths.clone());
         let backbone = Backbone {
             project_name: config.project_name(),
@@ -295,6 +366,9 @@ impl Backbone {
             maintenance_pass: Mutex::new(()),
         };
         let backbone = Arc::new(backbone);
+        if let Some(event) = cleanup.event() {
+            backbone.record_or_warn(event);
+        }
         backbone.start_maintenance();
         backbone
     }

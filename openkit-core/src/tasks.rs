@@ -502,10 +502,71 @@ impl LocalTasks {
             ..fields
         }
         .into_task(&id);
-        persist::write_json(&self.root().join(&id).join("issue.json"), &task)?;
-        self.write_counter(n)?;
+        // The counter first: once the folder exists the id is used, whatever happens next.
+        // A folder left without `issue.json` (a failed write here, or a crash) is empty and
+        // is removed by `reclaim_abandoned`; the counter keeps the id from coming back.
+        let written = self.write_counter(n).and_then(|()| {
+            persist::write_json(&self.root().join(&id).join("issue.json"), &task)
+                .map_err(TaskError::from)
+        });
+        if let Err(e) = written {
+            let _ = fs::remove_dir(self.root().join(&id));
+            return Err(e);
+        }
         self.touched(&id);
         Ok(task)
+    }
+
+    /// Removes the folders of ids that were allocated but whose task was never written: a
+    /// task folder without `issue.json` (or the legacy `task.json`) that is empty, as a
+    /// creation killed between allocating the id and writing the task leaves it (once
+    /// [`persist::remove_stale_temp_files`] took the temporary file). Runs under the
+    /// counter lock, so no creation is in flight, and first raises the counter to the
+    /// highest such id: ids are never reused. A folder holding anything else (notes,
+    /// attachments, a write in progress) is kept, for [`LocalTasks::restore`]. Returns the
+    /// released ids; writes nothing when there is no task folder.
+    pub fn reclaim_abandoned(&self) -> Result<Vec<String>, TaskError> {
+        let root = self.root();
+        if !root.is_dir() {
+            return Ok(Vec::new());
+        }
+        let _lock = self.lock_counter()?;
+        let entries =
+            fs::read_dir(&root).map_err(|e| IoFailure::new("reading .openkit/issues/local", e))?;
+        let abandoned: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|id| IssueRef::local(id).is_ok())
+            .filter(|id| {
+                let dir = root.join(id);
+                !dir.join("issue.json").exists()
+                    && !dir.join("task.json").exists()
+                    && fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_none())
+            })
+            .collect();
+        if abandoned.is_empty() {
+            return Ok(Vec::new());
+        }
+        let highest = abandoned.iter().filter_map(|id| id_number(id)).max();
+        if let Some(n) = highest
+            && n > self.read_counter()
+        {
+            self.write_counter(n)?;
+        }
+        let mut released = Vec::new();
+        for id in abandoned {
+            // `remove_dir` only removes an empty folder: one that got content meanwhile stays.
+            match fs::remove_dir(root.join(&id)) {
+                Ok(()) => {
+                    self.touched(&id);
+                    released.push(id);
+                }
+                Err(e) => tracing::warn!("could not remove the abandoned task folder {id}: {e}"),
+            }
+        }
+        released.sort_by_cached_key(|id| (id_number(id), id.clone()));
+        Ok(released)
     }
 
     /// Writes metadata for an existing id (recovery); bumps the counter to at least its
@@ -904,6 +965,40 @@ mod tests {
         fs::write(s.attachments_dir(&t.id).unwrap().join(legacy), b"x").unwrap();
         assert!(s.attachment_path(&t.id, legacy).is_ok());
         s.delete_attachment(&t.id, legacy).unwrap();
+    }
+
+    #[test]
+    fn abandoned_allocations_are_released_and_their_ids_stay_used() {
+        let (_d, s) = store();
+        assert!(s.reclaim_abandoned().unwrap().is_empty());
+        assert!(
+            !s.root().exists(),
+            "nothing is written without task folders"
+        );
+        assert_eq!(s.create("LOCAL", titled("a")).unwrap().id, "LOCAL-1");
+        // Creations killed after allocating: folders without issue.json, the counter not
+        // advanced (as an older version left them), one with notes worth recovering.
+        for id in ["LOCAL-2", "LOCAL-3", "LOCAL-4"] {
+            fs::create_dir(s.root().join(id)).unwrap();
+        }
+        fs::write(s.root().join("LOCAL-3/notes.json"), "{}").unwrap();
+        assert!(matches!(s.get("LOCAL-2"), Err(TaskError::NotFound)));
+        assert_eq!(s.reclaim_abandoned().unwrap(), ["LOCAL-2", "LOCAL-4"]);
+        assert!(!s.root().join("LOCAL-2").exists());
+        assert!(!s.root().join("LOCAL-4").exists());
+        assert!(
+            s.root().join("LOCAL-3/notes.json").exists(),
+            "kept for restore"
+        );
+        assert_eq!(s.read_counter(), 4);
+        // Never reused.
+        assert_eq!(s.create("LOCAL", titled("b")).unwrap().id, "LOCAL-5");
+        assert_eq!(s.restore("LOCAL-3", titled("c")).unwrap().id, "LOCAL-3");
+        assert!(s.reclaim_abandoned().unwrap().is_empty());
+        assert_eq!(
+            s.list().iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+            ["LOCAL-1", "LOCAL-3", "LOCAL-5"]
+        );
     }
 
     #[test]

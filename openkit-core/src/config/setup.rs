@@ -34,10 +34,7 @@ pub fn ensure_openkit_gitignore(paths: &Paths) -> Result<bool, IoFailure> {
     let action = || format!("writing {}", path.display());
     std::fs::create_dir_all(&dir)
         .map_err(|e| IoFailure::new(format!("creating {}", dir.display()), e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".openkit-tmp-")
-        .tempfile_in(&dir)
-        .map_err(|e| IoFailure::new(action(), e))?;
+    let mut tmp = crate::persist::temp_file_in(&dir).map_err(|e| IoFailure::new(action(), e))?;
     tmp.write_all(OPENKIT_GITIGNORE.as_bytes())
         .map_err(|e| IoFailure::new(action(), e))?;
     tmp.as_file()

@@ -542,10 +542,7 @@ impl<R: LogRecord> JsonlStore<R> {
         };
         let dir = self.path.parent().unwrap_or(Path::new("."));
         let action = || format!("rewriting {}", self.path.display());
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".openkit-tmp-")
-            .tempfile_in(dir)
-            .map_err(io_err(action()))?;
+        let mut tmp = crate::persist::temp_file_in(dir).map_err(io_err(action()))?;
         let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         let mut line = Vec::with_capacity(4096);
         for e in &kept {

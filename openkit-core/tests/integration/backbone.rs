@@ -420,3 +420,103 @@ fn activity_text_is_redacted_when_recorded_queued_or_published() {
         "{file}"
     );
 }
+
+/// Writes `path` with `modified` as its modification time (now when `None`).
+fn leftover(path: &std::path::Path, modified: Option<std::time::SystemTime>) -> std::path::PathBuf {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, b"{\"partial\": ").unwrap();
+    if let Some(t) = modified {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+    path.to_path_buf()
+}
+
+#[test]
+fn start_up_clears_what_a_crash_left_behind() {
+    use openkit_core::tasks::{LocalTasks, TaskFields};
+
+    let repo = TestRepo::new();
+    let openkit = repo.root().join(".openkit");
+    let local = openkit.join("issues/local");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(600);
+    let ours = std::process::id();
+    let tasks = LocalTasks::new(repo.paths());
+    let titled = |t: &str| TaskFields {
+        title: Some(t.into()),
+        ..Default::default()
+    };
+    assert_eq!(tasks.create("LOCAL", titled("kept")).unwrap().id, "LOCAL-1");
+    // Killed writers: old temp files, one of a dead pid, one alone in a task folder whose
+    // id was allocated (the counter was not advanced, as older versions wrote it last).
+    let stale = [
+        leftover(&openkit.join(".openkit-tmp-q1w2e3"), Some(old)),
+        leftover(&openkit.join(".openkit-tmp-999999999-r4t5"), None),
+        leftover(&local.join("LOCAL-1/.openkit-tmp-notes1"), Some(old)),
+        leftover(&local.join("LOCAL-2/.openkit-tmp-y6u7i8"), Some(old)),
+    ];
+    // A write in flight, and a checkout that is not ours to clean.
+    let kept = [
+        leftover(&openkit.join(format!(".openkit-tmp-{ours}-live")), None),
+        leftover(&local.join(".openkit-tmp-fresh"), None),
+        leftover(&openkit.join("worktrees/w/.openkit-tmp-old"), Some(old)),
+    ];
+    assert!(matches!(
+        tasks.get("LOCAL-2"),
+        Err(openkit_core::tasks::TaskError::NotFound)
+    ));
+
+    let backbone = Backbone::new(repo.paths());
+    for path in &stale {
+        assert!(!path.exists(), "{} removed at start", path.display());
+    }
+    for path in &kept {
+        assert!(path.exists(), "{} kept", path.display());
+    }
+    assert!(
+        !local.join("LOCAL-2").exists(),
+        "the abandoned allocation is gone"
+    );
+    assert!(local.join("LOCAL-1/issue.json").exists());
+    assert_eq!(
+        std::fs::read_to_string(local.join(".counter"))
+            .unwrap()
+            .trim(),
+        "2"
+    );
+    assert_eq!(
+        tasks.create("LOCAL", titled("next")).unwrap().id,
+        "LOCAL-3",
+        "ids are never reused"
+    );
+    let cleanup: Vec<OpsLogEvent> = backbone
+        .ops()
+        .query(&OpsQuery {
+            source: Some("startup".into()),
+            limit: usize::MAX,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(cleanup.len(), 1);
+    assert_eq!(cleanup[0].action, "startup.cleanup");
+    let meta = cleanup[0].metadata.as_ref().unwrap();
+    assert_eq!(meta["tempFiles"].as_array().unwrap().len(), 4);
+    assert_eq!(meta["abandonedTasks"], json!(["LOCAL-2"]));
+    drop(backbone);
+
+    // A clean start finds nothing and reports nothing.
+    let again = Backbone::new(repo.paths());
+    let reports = again
+        .ops()
+        .query(&OpsQuery {
+            source: Some("startup".into()),
+            limit: usize::MAX,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(reports.len(), 1);
+}

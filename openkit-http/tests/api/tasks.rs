@@ -524,3 +524,49 @@ async fn attachment_names_lose_bidi_controls_and_are_quoted_and_encoded() {
         "inline; filename=\"r_sum_ final.png\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20final.png"
     );
 }
+
+#[tokio::test]
+async fn a_server_starting_after_a_crash_clears_leftovers_and_never_reuses_ids() {
+    let repo = openkit_core::testing::TestRepo::new();
+    let local = repo.root().join(".openkit/issues/local");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let leftover = |path: std::path::PathBuf, modified: Option<std::time::SystemTime>| {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, b"{\"id\": \"LOC").unwrap();
+        if let Some(t) = modified {
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
+        }
+        path
+    };
+    // LOCAL-7's creation was killed after allocating the id: only its temp file is there.
+    std::fs::create_dir_all(&local).unwrap();
+    std::fs::write(local.join(".counter"), "6").unwrap();
+    let stale = [
+        leftover(local.join("LOCAL-7/.openkit-tmp-a1b2c3"), Some(old)),
+        leftover(repo.root().join(".openkit/.openkit-tmp-d4e5f6"), Some(old)),
+    ];
+    let fresh = leftover(
+        repo.root()
+            .join(format!(".openkit/.openkit-tmp-{}-busy", std::process::id())),
+        None,
+    );
+
+    let api = Api::with_repo(repo);
+    for path in &stale {
+        assert!(!path.exists(), "{} removed at start", path.display());
+    }
+    assert!(fresh.exists(), "a write in flight is left alone");
+    assert!(!local.join("LOCAL-7").exists());
+    let missing = api.get("/api/tasks/LOCAL-7").await;
+    assert_error(&missing, StatusCode::NOT_FOUND, "TASK_NOT_FOUND");
+    let (_, list) = api.get("/api/tasks").await;
+    assert_eq!(list["tasks"], json!([]));
+    let (status, body) = api.post("/api/tasks", json!({ "title": "After" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["task"]["id"], "LOCAL-8", "LOCAL-7 stays used");
+}
