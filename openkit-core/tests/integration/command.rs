@@ -308,12 +308,33 @@ async fn git_runs_with_the_hosts_environment_and_its_own_additions() {
     assert_eq!(token.trim(), "none");
 }
 
-#[tokio::test]
-async fn records_reach_the_ops_log_redacted() {
-    let repo = TestRepo::new();
+/// A runner over a minimal host environment whose records go to a backbone of `repo`.
+fn logged_runner(repo: &TestRepo) -> (Arc<Backbone>, CommandRunner) {
     let backbone = Backbone::new(repo.paths());
     let runner = CommandRunner::new(HostEnv::empty().with_var("PATH", path()))
         .with_observer(backbone.clone() as Arc<dyn CommandObserver>);
+    (backbone, runner)
+}
+
+/// The ops-log record of the `sh` command the test ran.
+fn logged_sh(backbone: &Backbone) -> openkit_core::logs::OpsLogEvent {
+    backbone.flush();
+    backbone
+        .ops()
+        .query(&OpsQuery {
+            limit: 100,
+            ..OpsQuery::default()
+        })
+        .unwrap()
+        .into_iter()
+        .find(|e| e.command.as_ref().is_some_and(|c| c.command == "sh"))
+        .expect("the command is in the ops log")
+}
+
+#[tokio::test]
+async fn records_reach_the_ops_log_redacted() {
+    let repo = TestRepo::new();
+    let (backbone, runner) = logged_runner(&repo);
     let url = "https://someone:tok3n-s3cr3t-value@example.com/team/repo.git";
     let output = within(runner.run(CommandSpec::new("sh", repo.root()).args([
         "-c",
@@ -324,20 +345,8 @@ async fn records_reach_the_ops_log_redacted() {
     .await
     .unwrap();
     assert_eq!(output.code(), Some(128));
-    backbone.flush();
-
-    let events = backbone
-        .ops()
-        .query(&OpsQuery {
-            limit: 100,
-            ..OpsQuery::default()
-        })
-        .unwrap();
-    let event = events
-        .iter()
-        .find(|e| e.command.as_ref().is_some_and(|c| c.command == "sh"))
-        .expect("the command is in the ops log");
-    let logged = serde_json::to_string(event).unwrap();
+    let event = logged_sh(&backbone);
+    let logged = serde_json::to_string(&event).unwrap();
     assert!(!logged.contains("tok3n-s3cr3t-value"), "{logged}");
     let command = event.command.as_ref().unwrap();
     assert_eq!(
@@ -370,9 +379,7 @@ async fn a_missing_program_is_reported_not_hung() {
 #[tokio::test]
 async fn a_timeout_is_an_error_in_the_ops_log() {
     let repo = TestRepo::new();
-    let backbone = Backbone::new(repo.paths());
-    let runner = CommandRunner::new(HostEnv::empty().with_var("PATH", path()))
-        .with_observer(backbone.clone() as Arc<dyn CommandObserver>);
+    let (backbone, runner) = logged_runner(&repo);
     let result = within(
         runner.run(
             CommandSpec::new("sh", repo.root())
@@ -382,18 +389,7 @@ async fn a_timeout_is_an_error_in_the_ops_log() {
     )
     .await;
     assert!(result.is_err(), "timed out");
-    backbone.flush();
-    let events = backbone
-        .ops()
-        .query(&OpsQuery {
-            limit: 100,
-            ..OpsQuery::default()
-        })
-        .unwrap();
-    let event = events
-        .iter()
-        .find(|e| e.command.as_ref().is_some_and(|c| c.command == "sh"))
-        .expect("the command is in the ops log");
+    let event = logged_sh(&backbone);
     assert_eq!(event.level, openkit_core::logs::Level::Error);
     assert!(
         event.message.starts_with("timed out: sh"),

@@ -182,28 +182,6 @@ async fn ignored_directories_are_not_watched_and_do_not_dirty_the_status() {
 }
 
 #[tokio::test]
-async fn a_checkout_over_the_watch_budget_is_polled_and_still_fresh() {
-    let repo = TestRepo::builder()
-        .file("a/b/c.txt", "1\n")
-        .file("d/e.txt", "1\n")
-        .build();
-    let settings = StatusSettings {
-        max_dirs_per_checkout: 2,
-        poll_min_interval: Duration::from_millis(100),
-        ..StatusSettings::default()
-    };
-    let (wb, _bg) = live(&repo, settings);
-    until_live(&wb).await;
-    let stats = wb.status_engine().unwrap().stats();
-    match &stats.checkouts[0].1 {
-        Freshener::Polled { reason, .. } => assert_eq!(reason, "too many directories"),
-        other => panic!("expected polling, got {other:?}"),
-    }
-    std::fs::write(repo.root().join("a/b/c.txt"), "2\n").unwrap();
-    poll_until("the polled change", || dirty(&wb, "root")).await;
-}
-
-#[tokio::test]
 async fn without_watching_everything_is_polled() {
     let repo = TestRepo::new();
     let settings = StatusSettings {
@@ -270,28 +248,42 @@ async fn at_rest_the_engine_does_nothing_and_lists_cost_no_refresh() {
 }
 
 #[tokio::test]
-async fn past_the_watch_limit_checkouts_are_polled_and_say_why() {
-    let repo = TestRepo::builder()
-        .file("a/1.txt", "1\n")
-        .file("b/2.txt", "1\n")
-        .file("c/3.txt", "1\n")
-        .build();
-    let settings = StatusSettings {
-        max_watches: 3,
-        poll_min_interval: Duration::from_millis(100),
-        ..StatusSettings::default()
-    };
-    let (wb, _bg) = live(&repo, settings);
-    until_live(&wb).await;
-    let stats = wb.status_engine().unwrap().stats();
-    match &stats.checkouts[0].1 {
-        Freshener::Polled { reason, .. } => {
-            assert_eq!(reason, "the system's file-watch limit is reached")
+async fn over_a_watch_budget_checkouts_are_polled_say_why_and_stay_fresh() {
+    let budgets = [
+        (
+            StatusSettings {
+                max_dirs_per_checkout: 2,
+                ..StatusSettings::default()
+            },
+            "too many directories",
+        ),
+        (
+            StatusSettings {
+                max_watches: 3,
+                ..StatusSettings::default()
+            },
+            "the system's file-watch limit is reached",
+        ),
+    ];
+    for (settings, why) in budgets {
+        let repo = TestRepo::builder()
+            .file("a/b/1.txt", "1\n")
+            .file("c/2.txt", "1\n")
+            .file("d/3.txt", "1\n")
+            .build();
+        let settings = StatusSettings {
+            poll_min_interval: Duration::from_millis(100),
+            ..settings
+        };
+        let (wb, _bg) = live(&repo, settings);
+        until_live(&wb).await;
+        match &wb.status_engine().unwrap().stats().checkouts[0].1 {
+            Freshener::Polled { reason, .. } => assert_eq!(reason, why),
+            other => panic!("expected polling ({why}), got {other:?}"),
         }
-        other => panic!("expected polling, got {other:?}"),
+        std::fs::write(repo.root().join("a/b/1.txt"), "2\n").unwrap();
+        poll_until("the polled change", || dirty(&wb, "root")).await;
     }
-    std::fs::write(repo.root().join("c/3.txt"), "2\n").unwrap();
-    poll_until("the polled change", || dirty(&wb, "root")).await;
 }
 
 #[tokio::test]
