@@ -708,8 +708,8 @@ impl Backbone {
     }
 
     /// Broadcasts a worktree list.
-    pub fn publish_worktrees(&self, list: Vec<WorktreeInfo>) {
-        self.bus.publish(FeedEvent::Worktrees(Arc::new(list)));
+    pub fn publish_worktrees(&self, list: Arc<Vec<WorktreeInfo>>) {
+        self.bus.publish(FeedEvent::Worktrees(list));
     }
 
     /// Waits until some worktree changed since the last call (changes coalesce).

@@ -822,15 +822,21 @@ fn resolve_in<'a>(
 }
 
 /// Re-lists the worktrees after every coalesced "worktrees changed" signal and broadcasts
-/// the list; ends when the workbench is gone.
+/// the list when it differs from the last one broadcast; ends when the workbench is gone.
 async fn publish_worktree_changes(backbone: Arc<Backbone>, workbench: std::sync::Weak<Workbench>) {
+    let mut last: Option<Arc<Vec<WorktreeInfo>>> = None;
     loop {
         backbone.worktrees_changed().await;
         let Some(wb) = workbench.upgrade() else {
             return;
         };
-        match wb.list_worktrees().await {
-            Ok(list) => backbone.publish_worktrees(list),
+        match wb.worktrees().await {
+            // The same list (a signal that changed nothing clients see) is not sent again.
+            Ok(list) if last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &list)) => {}
+            Ok(list) => {
+                last = Some(Arc::clone(&list));
+                backbone.publish_worktrees(list);
+            }
             Err(e) => tracing::warn!("could not list worktrees for the event stream: {e}"),
         }
     }

@@ -243,6 +243,8 @@ struct Shared {
     watched: Mutex<HashSet<PathBuf>>,
     polled: Mutex<HashMap<PathBuf, PollState>>,
     watch_work: Mutex<WatchWork>,
+    /// What [`StatusEngine::start`] was told to run when the list changes.
+    on_change: std::sync::OnceLock<ChangeHook>,
     started: AtomicBool,
     live: AtomicBool,
     refreshes: AtomicU64,
@@ -272,6 +274,7 @@ impl StatusEngine {
                 watched: Mutex::new(HashSet::new()),
                 polled: Mutex::new(HashMap::new()),
                 watch_work: Mutex::new(WatchWork::default()),
+                on_change: std::sync::OnceLock::new(),
                 started: AtomicBool::new(false),
                 live: AtomicBool::new(false),
                 refreshes: AtomicU64::new(0),
@@ -356,13 +359,18 @@ impl StatusEngine {
         let pending = std::mem::take(&mut *self.shared.lock_pending());
         let shared = Arc::clone(&self.shared);
         let base = base_branch.to_string();
-        tokio::task::spawn_blocking(move || shared.refresh_blocking(pending, &base))
+        let changed = tokio::task::spawn_blocking(move || shared.refresh_blocking(pending, &base))
             .await
-            .map_err(|e| IoFailure::new("computing git status", std::io::Error::other(e)))
+            .map_err(|e| IoFailure::new("computing git status", std::io::Error::other(e)))?;
+        if changed {
+            self.shared.announce();
+        }
+        Ok(changed)
     }
 
     /// Starts watching (or polling) and keeping the snapshot fresh; `on_change` runs after
-    /// every refresh that changed the list. The task ends when the engine is dropped.
+    /// every refresh that changed the list, whoever ran it (the background task, or a list
+    /// that refreshed first after one of OpenKit's own changes). The task ends when the engine is dropped.
     /// Needs a tokio runtime. An engine starts once; later calls do nothing.
     pub fn start(
         &self,
@@ -373,6 +381,7 @@ impl StatusEngine {
             // Started before: one engine keeps one set of watches.
             return tokio::spawn(async {});
         }
+        let _ = self.shared.on_change.set(Box::new(on_change));
         if self.shared.settings.watch {
             let weak = Arc::downgrade(&self.shared);
             match notify::recommended_watcher(move |event| on_notification(&weak, event)) {
@@ -409,8 +418,8 @@ impl StatusEngine {
                 tracing::warn!("worktree status refresh failed: {e}");
             }
             engine.shared.live.store(true, Ordering::Release);
+            engine.shared.announce();
             drop(engine);
-            on_change();
             loop {
                 let due = match weak.upgrade() {
                     Some(shared) => shared.next_poll(),
@@ -437,10 +446,8 @@ impl StatusEngine {
                 if engine.shared.lock_pending().is_empty() {
                     continue;
                 }
-                match engine.refresh(&base).await {
-                    Ok(true) => on_change(),
-                    Ok(false) => {}
-                    Err(e) => tracing::warn!("worktree status refresh failed: {e}"),
+                if let Err(e) = engine.refresh(&base).await {
+                    tracing::warn!("worktree status refresh failed: {e}");
                 }
             }
         })
@@ -542,7 +549,17 @@ fn is_read(kind: &notify::EventKind) -> bool {
         if !matches!(access, AccessKind::Close(AccessMode::Write)))
 }
 
+/// Called when the list changed.
+type ChangeHook = Box<dyn Fn() + Send + Sync>;
+
 impl Shared {
+    /// Tells whoever started the engine that the list changed.
+    fn announce(&self) {
+        if let Some(hook) = self.on_change.get() {
+            hook();
+        }
+    }
+
     fn current(&self) -> Option<Arc<Snapshot>> {
         self.current
             .read()

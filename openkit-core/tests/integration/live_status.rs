@@ -321,3 +321,36 @@ async fn a_dropped_workbench_is_freed_with_its_watches() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_change_signal_that_changes_nothing_is_not_broadcast() {
+    use openkit_core::events::{EventSink, WorkbenchEvent};
+    let repo = TestRepo::new();
+    let (wb, _bg) = live(&repo, StatusSettings::default());
+    let wt = create(&wb, "feature/quiet", None).await;
+    until_live(&wb).await;
+    // Let what the creation and the watch set-up announce go by.
+    let mut events = wb.backbone().bus().subscribe(None).receiver;
+    while let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(300), events.recv()).await {}
+    wb.backbone().publish(WorkbenchEvent::WorktreesChanged);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    while let Ok(item) = events.try_recv() {
+        assert!(
+            !matches!(item.event, FeedEvent::Worktrees(_)),
+            "the unchanged list was broadcast again: {:?}",
+            item.event
+        );
+    }
+    std::fs::write(wt.path.join("x.txt"), "x\n").unwrap();
+    let announced = within(async {
+        loop {
+            if let FeedEvent::Worktrees(list) = &events.recv().await.expect("bus open").event
+                && list.iter().any(|w| w.id == "quiet" && w.has_uncommitted)
+            {
+                return true;
+            }
+        }
+    })
+    .await;
+    assert!(announced);
+}
