@@ -154,27 +154,6 @@ impl StatusCache {
         StatusCache::default()
     }
 
-    /// Drops the cached state of `path` (after OpenKit itself changed it).
-    pub fn invalidate(&self, path: &Path) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(path);
-    }
-
-    /// Status of every checkout in `paths` against `base_branch`, computed in parallel for
-    /// the entries whose cache is stale. A checkout git cannot open gets the default status.
-    /// `paths` is the complete current set: entries of other paths are dropped.
-    pub fn statuses(
-        &self,
-        paths: &[PathBuf],
-        base_branch: &str,
-        freshness: Freshness<'_>,
-    ) -> Vec<GitStatus> {
-        self.retain(paths);
-        self.refresh(paths, base_branch, freshness)
-    }
-
     /// Makes sure every path has an entry for the checkout that is there now (opening
     /// repositories outside the map lock): a checkout can be replaced behind OpenKit's
     /// back (moved, deleted and re-added) while its path stays the same.
@@ -223,7 +202,17 @@ impl StatusCache {
         if rel.as_os_str().is_empty() {
             return false;
         }
-        self.open_stale(std::slice::from_ref(&checkout.to_path_buf()));
+        // Only a checkout never seen is opened here: this runs for every changed path and
+        // every directory walked, and whether the entry still matches the checkout on
+        // disk is the refresh's business.
+        let known = self
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(checkout);
+        if !known {
+            self.open_stale(std::slice::from_ref(&checkout.to_path_buf()));
+        }
         let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         map.get(checkout).is_some_and(|entry| {
             entry
@@ -244,8 +233,10 @@ impl StatusCache {
             .retain(|p, _| current.contains(p));
     }
 
-    /// Like [`StatusCache::statuses`] for some of the checkouts, keeping the entries of
-    /// the others.
+    /// Status of each checkout in `paths` against `base_branch`, computed in parallel for
+    /// the entries whose cache is stale (after reopening any checkout replaced on disk);
+    /// the entries of other checkouts are kept. A checkout git cannot open gets the
+    /// default status.
     pub fn refresh(
         &self,
         paths: &[PathBuf],

@@ -49,7 +49,8 @@ fn write_activity(repo: &TestRepo, n: usize, size: usize, start_ms: i64) -> u64 
     std::fs::metadata(&path).unwrap().len()
 }
 
-fn prunes(backbone: &Backbone) -> Vec<OpsLogEvent> {
+/// The ops-log records the logs themselves wrote with `action`.
+fn log_reports(backbone: &Backbone, action: &str) -> Vec<OpsLogEvent> {
     backbone
         .ops()
         .query(&OpsQuery {
@@ -59,8 +60,12 @@ fn prunes(backbone: &Backbone) -> Vec<OpsLogEvent> {
         })
         .unwrap()
         .into_iter()
-        .filter(|e| e.action == "log.prune")
+        .filter(|e| e.action == action)
         .collect()
+}
+
+fn prunes(backbone: &Backbone) -> Vec<OpsLogEvent> {
+    log_reports(backbone, "log.prune")
 }
 
 fn git_status(repo: &TestRepo) -> String {
@@ -327,16 +332,8 @@ fn lost_records_are_reported_in_the_ops_log() {
     ));
     backbone.flush();
     backbone.run_maintenance(false, chrono::Utc::now().timestamp_millis());
-    let lost: Vec<Value> = backbone
-        .ops()
-        .query(&OpsQuery {
-            source: Some("logs".into()),
-            limit: usize::MAX,
-            ..Default::default()
-        })
-        .unwrap()
+    let lost: Vec<Value> = log_reports(&backbone, "log.records_lost")
         .into_iter()
-        .filter(|e| e.action == "log.records_lost")
         .map(|e| e.metadata.unwrap())
         .collect();
     assert_eq!(lost.len(), 1, "{lost:?}");
