@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::CommandFactory;
 use openkit_core::command::{CommandRunner, CommandSpec};
 use openkit_core::config::InitOptions;
+use openkit_core::containment::{self, Supervisor};
 use openkit_core::{Composition, CreateWorktree, HostEnv, Paths, Workbench, discover_project};
 use openkit_http::Server;
 
@@ -73,22 +74,33 @@ pub(crate) fn project_paths(cwd: &Path) -> anyhow::Result<Paths> {
     Ok(Paths::new(root, global_dir()))
 }
 
+/// The services of the project at `paths`, with this process's environment, and every
+/// dev server and terminal held together by a supervisor that is this binary.
+fn composition(paths: Paths) -> Composition {
+    let composition = Composition::new(paths, host_env());
+    match std::env::current_exe() {
+        Ok(exe) if cfg!(target_os = "linux") => composition.supervisor(Supervisor::new(
+            exe,
+            vec![containment::SUPERVISE_SUBCOMMAND.into()],
+        )),
+        _ => composition,
+    }
+}
+
 /// The workbench for direct (serverless) commands; its git commands and activity are
 /// recorded in the project's logs like the server's.
 fn open_workbench(cwd: &Path) -> anyhow::Result<Arc<Workbench>> {
     let paths = project_paths(cwd)?;
-    Ok(Composition::new(paths, host_env()).build()?)
+    Ok(composition(paths).build()?)
 }
 
 async fn serve(cwd: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let paths = project_paths(cwd)?;
     let root = paths.project_root().to_path_buf();
-    let server = args
-        .allow_origins
-        .iter()
-        .fold(Server::open(paths, host_env())?.port(args.port), |s, o| {
-            s.allow_origin(o.clone())
-        });
+    let server = args.allow_origins.iter().fold(
+        Server::compose(composition(paths))?.port(args.port),
+        |s, o| s.allow_origin(o.clone()),
+    );
     let runner = server.workbench().git().runner().clone();
     let bound = server.bind().await?;
     let url = bound.url();

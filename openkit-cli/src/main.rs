@@ -13,8 +13,35 @@ mod logs;
 use std::process::ExitCode;
 
 use clap::Parser;
+use openkit_core::containment;
+
+#[cfg(target_os = "linux")]
+fn supervise(args: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
+    match containment::SuperviseOptions::parse(args) {
+        Ok(opts) => std::process::exit(containment::supervise(opts)),
+        Err(usage) => {
+            eprintln!("error: {usage}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn supervise(_args: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
+    eprintln!("error: runs are supervised on Linux only");
+    ExitCode::from(2)
+}
 
 fn main() -> ExitCode {
+    // `openkit __supervise ...`: this process holds one dev-server or terminal run
+    // together (see `openkit_core::containment`); it never parses the normal CLI.
+    let mut args = std::env::args_os().skip(1);
+    if args
+        .next()
+        .is_some_and(|a| a == containment::SUPERVISE_SUBCOMMAND)
+    {
+        return supervise(args);
+    }
     let cli = cli::Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("OPENKIT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

@@ -29,6 +29,7 @@ use async_trait::async_trait;
 use crate::backbone::Backbone;
 use crate::command::CommandRunner;
 use crate::config::ConfigStore;
+use crate::containment::{RunRecords, Supervisor};
 use crate::events::EventSink;
 use crate::git::CommandObserver;
 use crate::git::GitCli;
@@ -81,13 +82,20 @@ pub mod defaults {
     }
 
     /// Dev servers are child process groups on non-clashing ports.
+    /// Each run is recorded in `.openkit/runs/` (a crashed server's leftovers are ended
+    /// at start) and, given a supervisor, started under it.
     pub fn dev_servers(
         events: Arc<dyn EventSink>,
         paths: &Paths,
         host: &HostEnv,
         grace: Duration,
+        supervisor: Option<&Supervisor>,
     ) -> Arc<dyn DevServers> {
-        DevServerManager::with_grace(events, port_hooks(paths), grace, host.clone())
+        let containment = devserver::Containment {
+            supervisor: supervisor.cloned(),
+            records: Some(RunRecords::new(paths.runs_dir())),
+        };
+        DevServerManager::contained(events, port_hooks(paths), grace, host.clone(), containment)
     }
 
     /// No terminals until a frontend plugs its PTY manager in.
@@ -126,6 +134,7 @@ pub struct Composition {
     discover_cap: Duration,
     perf_interval: Duration,
     issue_sources: Vec<Arc<dyn IssueSource>>,
+    supervisor: Option<Supervisor>,
 }
 
 impl Composition {
@@ -144,7 +153,15 @@ impl Composition {
             discover_cap: crate::devserver::DEFAULT_CAP,
             perf_interval: crate::perf::DEFAULT_INTERVAL,
             issue_sources: Vec::new(),
+            supervisor: None,
         }
+    }
+
+    /// Starts every dev server and terminal under `supervisor` (see
+    /// [`crate::containment`]); without one, runs are held by their process group only.
+    pub fn supervisor(mut self, supervisor: Supervisor) -> Self {
+        self.supervisor = Some(supervisor);
+        self
     }
 
     /// Registers an issue source (a tracker adapter) next to local tasks; one with the
@@ -221,6 +238,7 @@ impl Composition {
                 &self.paths,
                 &self.host,
                 self.stop_grace,
+                self.supervisor.as_ref(),
             ),
             DevServersChoice::Given(d) => d,
         };
@@ -252,6 +270,7 @@ impl Composition {
                 notes,
                 tasks,
                 issue_sources,
+                supervisor: self.supervisor,
             })
         }))
     }

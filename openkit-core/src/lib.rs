@@ -45,6 +45,7 @@ pub mod bus;
 pub mod command;
 pub mod compose;
 pub mod config;
+pub mod containment;
 pub mod context;
 pub mod devserver;
 pub mod error;

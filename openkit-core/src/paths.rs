@@ -90,6 +90,12 @@ impl Paths {
         self.openkit_dir().join("issues")
     }
 
+    /// `<project>/.openkit/runs`, one record per running dev server (see
+    /// [`RunRecords`](crate::containment::RunRecords)).
+    pub fn runs_dir(&self) -> PathBuf {
+        self.openkit_dir().join("runs")
+    }
+
     /// `<project>/.openkit/scripts`, user rule scripts.
     pub fn scripts_dir(&self) -> PathBuf {
         self.openkit_dir().join("scripts")

@@ -14,6 +14,7 @@ use crate::status::StatusEngine;
 use crate::tasks::LocalTasks;
 
 use crate::config::ConfigStore;
+use crate::containment::Supervisor;
 use crate::devserver::StartRequest;
 use crate::error::{DomainError, ErrorKind};
 use crate::events::{ActivityNotice, EventSink, Severity, WorkbenchEvent};
@@ -134,6 +135,7 @@ pub(crate) struct Services {
     pub(crate) notes: Arc<NotesStore>,
     pub(crate) tasks: Arc<LocalTasks>,
     pub(crate) issue_sources: Arc<IssueSources>,
+    pub(crate) supervisor: Option<Supervisor>,
 }
 
 /// The workbench's background tasks (live status, worktree events); they stop when this
@@ -168,6 +170,7 @@ pub struct Workbench {
     issue_sources: Arc<IssueSources>,
     perf: PerfMonitor,
     discover_cap: Duration,
+    supervisor: Option<Supervisor>,
     /// The last list [`Workbench::worktrees`] handed out.
     last_list: Mutex<Option<Arc<Vec<WorktreeInfo>>>>,
     creating: Mutex<BTreeMap<String, Creating>>,
@@ -199,6 +202,7 @@ impl Workbench {
             backbone: s.backbone,
             perf: s.perf,
             discover_cap: s.discover_cap,
+            supervisor: s.supervisor,
             last_list: Mutex::new(None),
             creating: Mutex::new(BTreeMap::new()),
             locks: KeyedLocks::default(),
@@ -231,6 +235,12 @@ impl Workbench {
     /// The host environment everything this workbench runs inherits.
     pub fn host(&self) -> &HostEnv {
         &self.host
+    }
+
+    /// The supervisor runs are started under, when the composition was given one (a
+    /// frontend starting terminals passes it on).
+    pub fn supervisor(&self) -> Option<&Supervisor> {
+        self.supervisor.as_ref()
     }
 
     /// The event backbone: the bus, the activity log and the ops log.

@@ -52,10 +52,13 @@ impl Server {
     /// A server for the project at `paths` with the default services (see
     /// [`Composition`]) and PTY terminals, everything it runs getting `host_env`.
     pub fn open(paths: Paths, host_env: HostEnv) -> Result<Self, WorktreeError> {
+        Server::compose(Composition::new(paths, host_env))
+    }
+
+    /// A server for the project `composition` wires, with PTY terminals plugged in.
+    pub fn compose(composition: Composition) -> Result<Self, WorktreeError> {
         let terminals = openkit_pty::TerminalManager::new();
-        let workbench = Composition::new(paths, host_env)
-            .terminals(Arc::new(terminals.clone()))
-            .build()?;
+        let workbench = composition.terminals(Arc::new(terminals.clone())).build()?;
         Ok(Server::new(workbench, terminals))
     }
 

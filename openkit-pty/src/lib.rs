@@ -30,6 +30,8 @@ mod manager;
 mod ring;
 mod session;
 
-pub use manager::{MAX_SIZE, MIN_SIZE, PtyError, SpawnOptions, TerminalManager, clamp_size};
+pub use manager::{
+    MAX_SIZE, MIN_SIZE, PtyError, SESSION_GRACE, SpawnOptions, TerminalManager, clamp_size,
+};
 pub use ring::ScrollbackRing;
 pub use session::{Attachment, CLIENT_QUEUE, SCROLLBACK_BYTES, SessionInfo};

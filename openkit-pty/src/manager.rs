@@ -38,7 +38,14 @@ pub struct SpawnOptions {
     /// The whole environment the shell starts from (the host environment the frontend
     /// was handed); `None` inherits this process's.
     pub base_env: Option<Vec<(std::ffi::OsString, std::ffi::OsString)>>,
+    /// Start the shell under this supervisor (Linux), so that nothing it starts, not even
+    /// a `setsid` grandchild, outlives the session (see `openkit_core::containment`).
+    pub supervisor: Option<openkit_core::containment::Supervisor>,
 }
+
+/// How long a supervised session's processes get between `SIGHUP` (a session is ended by
+/// hanging up its supervisor) and `SIGKILL`.
+pub const SESSION_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A failed terminal operation.
 #[derive(Debug, thiserror::Error)]
@@ -124,11 +131,22 @@ impl TerminalManager {
             .clone()
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "/bin/sh".into());
-        let mut cmd = CommandBuilder::new(&shell);
-        if let Some(command) = &opts.startup_command {
-            cmd.arg("-lc");
-            cmd.arg(command);
-        }
+        let shell_args: Vec<std::ffi::OsString> = match &opts.startup_command {
+            Some(command) => vec!["-lc".into(), command.into()],
+            None => Vec::new(),
+        };
+        let mut cmd = match &opts.supervisor {
+            Some(sup) if cfg!(target_os = "linux") => {
+                let mut cmd = CommandBuilder::new(sup.program());
+                cmd.args(sup.args_for(SESSION_GRACE, shell.as_ref(), &shell_args));
+                cmd
+            }
+            _ => {
+                let mut cmd = CommandBuilder::new(&shell);
+                cmd.args(&shell_args);
+                cmd
+            }
+        };
         cmd.cwd(&opts.cwd);
         if let Some(base) = &opts.base_env {
             cmd.env_clear();

@@ -14,6 +14,7 @@ fn opts(cwd: &Path, startup: Option<&str>) -> SpawnOptions {
         shell: Some("/bin/sh".into()),
         env: vec![("PS1".into(), "$ ".into())],
         base_env: None,
+        supervisor: None,
     }
 }
 

@@ -14,7 +14,8 @@ pub use env::{InheritedEnv, PortEnv, port_env, render_template};
 pub use offsets::OffsetAllocator;
 pub use run_group::{RUN_VAR, RunGroup, environ_has_tag};
 pub use runner::{
-    DEFAULT_GRACE, DevServerError, DevServerManager, LOG_LINES, PortHooks, StartRequest,
+    Containment, DEFAULT_GRACE, DevServerError, DevServerManager, LOG_LINES, PortHooks,
+    StartRequest,
 };
 pub use sockets::{listening_ports, parse_listening, process_tree};
 

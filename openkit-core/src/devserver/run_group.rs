@@ -1,5 +1,5 @@
-//! The processes of one dev-server run: its process group, plus every process that still
-//! carries the run's tag in its environment.
+//! The processes of one dev-server run: its process group and its leader's descendants,
+//! plus every process that still carries the run's tag in its environment.
 //!
 //! A dev server is started as the leader of a new process group, so one `killpg` reaches
 //! everything it forks. A daemon that calls `setsid` (or `setpgid`) leaves that group, but
@@ -56,10 +56,13 @@ impl RunGroup {
         self.pgid
     }
 
-    /// Sends `signal` to the group and to every tagged process outside it.
+    /// Sends `signal` to the group, to every descendant of its leader (which, under a
+    /// [supervisor](crate::containment), is every orphan of the run) and to every tagged
+    /// process outside them.
     pub fn signal(&self, signal: Signal) {
+        let below = ProcessTable::read().descendants(self.pgid);
         let _ = killpg(Pid::from_raw(self.pgid as i32), signal);
-        for pid in self.tagged() {
+        for pid in below.into_iter().chain(self.tagged()) {
             if let Ok(pid) = i32::try_from(pid) {
                 let _ = kill(Pid::from_raw(pid), signal);
             }
@@ -73,10 +76,17 @@ impl RunGroup {
         let _ = tokio::task::spawn_blocking(move || run.signal(signal)).await;
     }
 
-    /// The live (not zombie) processes of the run, sorted: group members, tagged ones, and
-    /// tagged ones seen before that are still exiting.
+    /// The live (not zombie) processes of the run, sorted: group members, the leader's
+    /// descendants, tagged ones, and tagged ones seen before that are still exiting.
     pub fn alive(&self) -> Vec<u32> {
-        let mut pids = ProcessTable::read().group(self.pgid);
+        let table = ProcessTable::read();
+        let mut pids = table.group(self.pgid);
+        pids.extend(
+            table
+                .descendants(self.pgid)
+                .into_iter()
+                .filter(|pid| table.get(*pid).is_some_and(|s| !s.zombie)),
+        );
         pids.extend(self.tagged());
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         pids.extend(seen.iter().filter_map(|&(pid, start)| {

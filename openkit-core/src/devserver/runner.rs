@@ -2,6 +2,7 @@
 //! transitions and a clean stop.
 
 use std::collections::{HashMap, VecDeque};
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -15,6 +16,7 @@ use super::env::{InheritedEnv, port_env};
 use super::offsets::OffsetAllocator;
 use super::run_group::{RUN_VAR, RunGroup};
 use super::sockets::listening_ports;
+use crate::containment::{RunRecord, RunRecords, Supervisor};
 use crate::error::{DomainError, ErrorKind};
 use crate::events::{ActivityNotice, EventSink, Severity, WorkbenchEvent};
 use crate::host::HostEnv;
@@ -127,6 +129,18 @@ pub struct DevServerManager {
     hooks: PortHooks,
     grace: Duration,
     host: HostEnv,
+    containment: Containment,
+}
+
+/// How a dev-server run is held together (see [`crate::containment`]).
+#[derive(Debug, Clone, Default)]
+pub struct Containment {
+    /// Start each run under this supervisor (Linux), so that nothing it starts, not even
+    /// a `setsid` daemon with a scrubbed environment, outlives it.
+    pub supervisor: Option<Supervisor>,
+    /// Record each run here, and end the runs a crashed server left when the manager is
+    /// created.
+    pub records: Option<RunRecords>,
 }
 
 impl std::fmt::Debug for DevServerManager {
@@ -151,6 +165,32 @@ impl DevServerManager {
         grace: Duration,
         host: HostEnv,
     ) -> Arc<Self> {
+        DevServerManager::contained(events, hooks, grace, host, Containment::default())
+    }
+
+    /// Like [`DevServerManager::with_grace`], holding every run together as `containment`
+    /// says. With run records, the runs a previous server left alive are ended first (each
+    /// reported as a `leftover_stopped` activity event).
+    pub fn contained(
+        events: Arc<dyn EventSink>,
+        hooks: PortHooks,
+        grace: Duration,
+        host: HostEnv,
+        containment: Containment,
+    ) -> Arc<Self> {
+        if let Some(records) = &containment.records {
+            for left in records.reap_leftovers(grace) {
+                events.publish(WorkbenchEvent::Activity(ActivityNotice::worktree(
+                    "leftover_stopped",
+                    Severity::Warning,
+                    &left.worktree_id,
+                    format!(
+                        "Stopped the dev server of {} that a previous OpenKit server left running (pid {})",
+                        left.worktree_id, left.pid
+                    ),
+                )));
+            }
+        }
         Arc::new_cyclic(|me| DevServerManager {
             me: me.clone(),
             offsets: OffsetAllocator::new(),
@@ -163,6 +203,7 @@ impl DevServerManager {
             hooks,
             grace,
             host,
+            containment,
         })
     }
 
@@ -265,10 +306,22 @@ impl DevServerManager {
             },
         );
         let tag = RunGroup::new_tag();
-        let mut cmd = tokio::process::Command::new("sh");
-        cmd.arg("-c")
-            .arg(&req.command)
-            .current_dir(&req.cwd)
+        let shell_args = [OsString::from("-c"), OsString::from(&req.command)];
+        let mut cmd = match &self.containment.supervisor {
+            // The supervisor's own grace ends before ours, so it finishes its teardown
+            // before a stop that runs out of patience kills it.
+            Some(sup) if cfg!(target_os = "linux") => {
+                let mut cmd = tokio::process::Command::new(sup.program());
+                cmd.args(sup.args_for(self.grace * 3 / 4, OsStr::new("sh"), &shell_args));
+                cmd
+            }
+            _ => {
+                let mut cmd = tokio::process::Command::new("sh");
+                cmd.args(&shell_args);
+                cmd
+            }
+        };
+        cmd.current_dir(&req.cwd)
             .env_clear()
             .envs(self.host.vars())
             .envs(env.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -297,6 +350,12 @@ impl DevServerManager {
             });
         };
         let pid = group.pgid();
+        if let Some(records) = &self.containment.records
+            && let Some(record) = RunRecord::of(&req.worktree_id, pid)
+            && let Err(e) = records.write(&record)
+        {
+            tracing::warn!(error = %e, "could not record the dev-server run");
+        }
         let ports: Vec<u16> = req
             .known_ports
             .iter()
@@ -392,6 +451,9 @@ impl DevServerManager {
                     all.remove(&id);
                     this.offsets.release(&id);
                 }
+            }
+            if let Some(records) = &this.containment.records {
+                records.remove(&id, pid);
             }
             let _ = exited_tx.send(true);
             this.touch(&id);

@@ -105,6 +105,7 @@ pub async fn create(
                     .map(|(k, v)| (k.to_owned(), v.to_owned()))
                     .collect(),
             ),
+            supervisor: state.workbench().supervisor().cloned(),
         },
     )?;
     Ok(Json(TerminalCreated {
