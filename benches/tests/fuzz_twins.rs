@@ -9,6 +9,9 @@
 //!   strings.
 //! - `jsonl_log`: ops logs assembled from valid records, torn records, garbage and blank
 //!   lines, with or without a final newline.
+//! - `request_body`: JSON values (plausible task, note and config fields among them) with
+//!   and without trailing data, and raw bytes, sent to every state-changing JSON route
+//!   of the real router.
 
 #[path = "props/config.rs"]
 mod config_props;
@@ -16,6 +19,8 @@ mod config_props;
 mod id_props;
 #[path = "props/jsonl.rs"]
 mod jsonl_props;
+#[path = "props/request_body.rs"]
+mod request_body_props;
 
 use openkit_core::config::{AGENTS, FRAMEWORKS};
 use proptest::prelude::*;
@@ -201,6 +206,69 @@ fn log_piece() -> impl Strategy<Value = Vec<u8>> {
         1 => proptest::collection::vec(any::<u8>(), 0..40),
         1 => Just(b"\n".to_vec()),
     ]
+}
+
+/// One router over one fixture project for every `request_body` case.
+fn request_target() -> &'static request_body_props::Target {
+    static TARGET: std::sync::OnceLock<request_body_props::Target> = std::sync::OnceLock::new();
+    TARGET.get_or_init(request_body_props::Target::new)
+}
+
+/// A request body: a JSON value (often an object of fields the routes know), optionally
+/// followed by something that makes it not one JSON value; or raw bytes.
+fn request_body() -> impl Strategy<Value = Vec<u8>> {
+    let field = prop_oneof![
+        Just("title"),
+        Just("description"),
+        Just("status"),
+        Just("content"),
+        Just("text"),
+        Just("category"),
+        Just("type"),
+        Just("severity"),
+        Just("message"),
+        Just("retentionDays"),
+        Just("maxSizeMB"),
+        Just("allowCommit"),
+        Just("startCommand"),
+        Just("ports"),
+        Just("x"),
+    ];
+    let object = proptest::collection::btree_map(field, any_json(), 0..4)
+        .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()));
+    let value = prop_oneof![3 => object, 1 => any_json()];
+    let trailing = prop_oneof![
+        Just(String::new()),
+        Just(" xyz".to_string()),
+        Just("{}".to_string()),
+        Just(" 1".to_string()),
+        Just("]".to_string()),
+        Just("\u{0}".to_string()),
+        "\\PC{1,4}",
+    ];
+    prop_oneof![
+        4 => (value, trailing).prop_map(|(v, t)| [v.to_string().into_bytes(), t.into_bytes()].concat()),
+        1 => proptest::collection::vec(any::<u8>(), 0..48),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Twin of fuzz target `request_body`.
+    #[test]
+    fn request_bodies_are_one_json_value_or_an_enveloped_400(
+        route in 0..request_body_props::ROUTES.len(),
+        body in request_body(),
+    ) {
+        request_body_props::check_body(request_target(), route, &body);
+    }
+
+    /// The fuzz target's own entry on raw bytes (the first byte picks the route).
+    #[test]
+    fn raw_request_bytes_never_fail_the_server(data in proptest::collection::vec(any::<u8>(), 0..64)) {
+        request_body_props::route_and_body(request_target(), &data);
+    }
 }
 
 proptest! {
