@@ -9,7 +9,6 @@ use anyhow::Context;
 use clap::CommandFactory;
 use openkit_core::command::{CommandRunner, CommandSpec};
 use openkit_core::config::InitOptions;
-use openkit_core::containment::{self, Supervisor};
 use openkit_core::{Composition, CreateWorktree, HostEnv, Paths, Workbench, discover_project};
 use openkit_http::Server;
 
@@ -74,16 +73,13 @@ pub(crate) fn project_paths(cwd: &Path) -> anyhow::Result<Paths> {
     Ok(Paths::new(root, global_dir()))
 }
 
-/// The services of the project at `paths`, with this process's environment, and every
-/// dev server and terminal held together by a supervisor that is this binary.
+/// The services of the project at `paths`, with this process's environment; this binary
+/// supervises every dev server and terminal and receives agents' hooks.
 fn composition(paths: Paths) -> Composition {
     let composition = Composition::new(paths, host_env());
     match std::env::current_exe() {
-        Ok(exe) if cfg!(target_os = "linux") => composition.supervisor(Supervisor::new(
-            exe,
-            vec![containment::SUPERVISE_SUBCOMMAND.into()],
-        )),
-        _ => composition,
+        Ok(exe) => composition.openkit_program(exe),
+        Err(_) => composition,
     }
 }
 

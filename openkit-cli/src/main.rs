@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod agent;
+mod agent_hook;
 mod cli;
 mod client;
 mod commands;
@@ -35,12 +36,14 @@ fn supervise(_args: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
 fn main() -> ExitCode {
     // `openkit __supervise ...`: this process holds one dev-server or terminal run
     // together (see `openkit_core::containment`); it never parses the normal CLI.
+    // `openkit __agent-hook ...`: an agent's hook reporting its state.
     let mut args = std::env::args_os().skip(1);
-    if args
-        .next()
-        .is_some_and(|a| a == containment::SUPERVISE_SUBCOMMAND)
-    {
-        return supervise(args);
+    match args.next() {
+        Some(a) if a == containment::SUPERVISE_SUBCOMMAND => return supervise(args),
+        Some(a) if a == openkit_core::attention::launch::AGENT_HOOK_SUBCOMMAND => {
+            return agent_hook::run(args);
+        }
+        _ => {}
     }
     let cli = cli::Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("OPENKIT_LOG")

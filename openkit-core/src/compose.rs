@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+use std::path::PathBuf;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -29,7 +30,7 @@ use async_trait::async_trait;
 use crate::backbone::Backbone;
 use crate::command::CommandRunner;
 use crate::config::ConfigStore;
-use crate::containment::{RunRecords, Supervisor};
+use crate::containment::{RunRecords, SUPERVISE_SUBCOMMAND, Supervisor};
 use crate::events::EventSink;
 use crate::git::CommandObserver;
 use crate::git::GitCli;
@@ -134,7 +135,7 @@ pub struct Composition {
     discover_cap: Duration,
     perf_interval: Duration,
     issue_sources: Vec<Arc<dyn IssueSource>>,
-    supervisor: Option<Supervisor>,
+    program: Option<PathBuf>,
 }
 
 impl Composition {
@@ -153,14 +154,17 @@ impl Composition {
             discover_cap: crate::devserver::DEFAULT_CAP,
             perf_interval: crate::perf::DEFAULT_INTERVAL,
             issue_sources: Vec::new(),
-            supervisor: None,
+            program: None,
         }
     }
 
-    /// Starts every dev server and terminal under `supervisor` (see
-    /// [`crate::containment`]); without one, runs are held by their process group only.
-    pub fn supervisor(mut self, supervisor: Supervisor) -> Self {
-        self.supervisor = Some(supervisor);
+    /// The `openkit` executable, for what OpenKit starts that calls back into it: with it,
+    /// every dev server and terminal runs under its supervisor (`__supervise`, see
+    /// [`crate::containment`]; without one a run is held by its process group only), and
+    /// agents are launched with hooks that report their state (`__agent-hook`, see
+    /// [`crate::attention::launch`]).
+    pub fn openkit_program(mut self, program: impl Into<PathBuf>) -> Self {
+        self.program = Some(program.into());
         self
     }
 
@@ -232,13 +236,18 @@ impl Composition {
             Some(engine) => engine,
             None => defaults::engine(&self.paths, &git, self.status)?,
         };
+        let supervisor = self
+            .program
+            .as_ref()
+            .filter(|_| cfg!(target_os = "linux"))
+            .map(|p| Supervisor::new(p, vec![SUPERVISE_SUBCOMMAND.into()]));
         let dev_servers = match self.dev_servers {
             DevServersChoice::Default => defaults::dev_servers(
                 Arc::clone(&events),
                 &self.paths,
                 &self.host,
                 self.stop_grace,
-                self.supervisor.as_ref(),
+                supervisor.as_ref(),
             ),
             DevServersChoice::Given(d) => d,
         };
@@ -270,7 +279,8 @@ impl Composition {
                 notes,
                 tasks,
                 issue_sources,
-                supervisor: self.supervisor,
+                supervisor,
+                program: self.program,
             })
         }))
     }

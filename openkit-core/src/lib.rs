@@ -40,6 +40,7 @@
 
 pub mod agent_rules;
 pub mod agents;
+pub mod attention;
 pub mod backbone;
 pub mod bus;
 pub mod command;

@@ -13,11 +13,12 @@ use crate::perf::PerfMonitor;
 use crate::status::StatusEngine;
 use crate::tasks::LocalTasks;
 
+use crate::attention::{AttentionChange, AttentionState};
 use crate::config::ConfigStore;
 use crate::containment::Supervisor;
 use crate::devserver::StartRequest;
 use crate::error::{DomainError, ErrorKind};
-use crate::events::{ActivityNotice, EventSink, Severity, WorkbenchEvent};
+use crate::events::{ActivityCategory, ActivityNotice, EventSink, Severity, WorkbenchEvent};
 use crate::git::GitCli;
 use crate::links;
 use crate::paths::Paths;
@@ -136,6 +137,7 @@ pub(crate) struct Services {
     pub(crate) tasks: Arc<LocalTasks>,
     pub(crate) issue_sources: Arc<IssueSources>,
     pub(crate) supervisor: Option<Supervisor>,
+    pub(crate) program: Option<std::path::PathBuf>,
 }
 
 /// The workbench's background tasks (live status, worktree events); they stop when this
@@ -171,6 +173,7 @@ pub struct Workbench {
     perf: PerfMonitor,
     discover_cap: Duration,
     supervisor: Option<Supervisor>,
+    program: Option<std::path::PathBuf>,
     /// The last list [`Workbench::worktrees`] handed out.
     last_list: Mutex<Option<Arc<Vec<WorktreeInfo>>>>,
     creating: Mutex<BTreeMap<String, Creating>>,
@@ -203,6 +206,7 @@ impl Workbench {
             perf: s.perf,
             discover_cap: s.discover_cap,
             supervisor: s.supervisor,
+            program: s.program,
             last_list: Mutex::new(None),
             creating: Mutex::new(BTreeMap::new()),
             locks: KeyedLocks::default(),
@@ -237,10 +241,66 @@ impl Workbench {
         &self.host
     }
 
-    /// The supervisor runs are started under, when the composition was given one (a
-    /// frontend starting terminals passes it on).
+    /// The supervisor runs are started under, when the composition was given the
+    /// `openkit` program (a frontend starting terminals passes it on).
     pub fn supervisor(&self) -> Option<&Supervisor> {
         self.supervisor.as_ref()
+    }
+
+    /// Announces an agent session's change of state: the worktree list changed, and a
+    /// question (`agent_awaiting_input`) or an end (`agent_finished`: a turn its hook
+    /// reported finished, or the process exiting) goes to the activity feed.
+    pub fn announce_attention(&self, change: &AttentionChange) {
+        let session = &change.session;
+        let worktree = &change.worktree_id;
+        let agent = crate::agents::Agent::parse(&session.agent)
+            .map_or(session.agent.as_str(), |a| a.label());
+        let notice = match session.state {
+            AttentionState::WaitingForInput => Some((
+                "agent_awaiting_input",
+                Severity::Warning,
+                format!("{agent} in {worktree} is waiting for input"),
+            )),
+            AttentionState::Exited => Some(match session.exit_code {
+                Some(0) => (
+                    "agent_finished",
+                    Severity::Success,
+                    format!("{agent} in {worktree} exited"),
+                ),
+                code => (
+                    "agent_finished",
+                    Severity::Error,
+                    format!(
+                        "{agent} in {worktree} exited with code {}",
+                        code.map_or("unknown".to_string(), |c| c.to_string())
+                    ),
+                ),
+            }),
+            AttentionState::Idle if change.finished_turn => Some((
+                "agent_finished",
+                Severity::Success,
+                format!("{agent} in {worktree} finished its turn"),
+            )),
+            _ => None,
+        };
+        if let Some((event_type, severity, title)) = notice {
+            self.events
+                .publish(WorkbenchEvent::Activity(ActivityNotice {
+                    category: ActivityCategory::Agent,
+                    event_type: event_type.to_string(),
+                    severity,
+                    title,
+                    detail: session.message.clone(),
+                    worktree_id: Some(worktree.clone()),
+                }));
+        }
+        self.events.publish(WorkbenchEvent::WorktreesChanged);
+    }
+
+    /// The `openkit` program agents' hooks call back into, when the composition was
+    /// given it.
+    pub fn openkit_program(&self) -> Option<&std::path::Path> {
+        self.program.as_deref()
     }
 
     /// The event backbone: the bus, the activity log and the ops log.
@@ -348,6 +408,7 @@ impl Workbench {
             .map(|record| {
                 let mut info = WorktreeInfo::from_record(record);
                 info.linked_issue = self.linked_issue(&links, &record.id);
+                info.agent_sessions = self.terminals.agent_sessions(&record.id);
                 if creating.contains_key(&record.id) {
                     info.status = WorktreeStatus::Creating;
                 } else if let Some(rt) = self.dev_servers.runtime(&record.id) {

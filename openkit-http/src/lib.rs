@@ -100,6 +100,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(terminals::create))
         .routes(routes!(terminals::active))
         .routes(routes!(terminals::delete))
+        .routes(routes!(terminals::attention))
         .routes(routes!(terminals::socket))
         .routes(routes!(perf::snapshots))
         .routes(routes!(perf::current))

@@ -40,12 +40,18 @@ pub(crate) struct Inner {
 impl AppState {
     /// State for `workbench` (built by [`openkit_core::Composition`] with `terminals`
     /// plugged in, so deleting a worktree ends its sessions), accepting requests as
-    /// `policy` says.
+    /// `policy` says. Agent sessions' changes of state are announced by the workbench.
     pub fn new(
         workbench: Arc<Workbench>,
         terminals: openkit_pty::TerminalManager,
         policy: SecurityPolicy,
     ) -> Self {
+        let announcer = Arc::downgrade(&workbench);
+        terminals.on_attention(Arc::new(move |change| {
+            if let Some(workbench) = announcer.upgrade() {
+                workbench.announce_attention(&change);
+            }
+        }));
         let (_, shutdown) = watch::channel(false);
         let host = workbench.host();
         AppState {

@@ -26,6 +26,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod attention;
 mod manager;
 mod ring;
 mod session;

@@ -8,6 +8,9 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
+use openkit_core::attention::{AgentSession, AttentionListener, HookEvent, is_agent_scope};
+
+use crate::attention::{Listener, TICK};
 use crate::session::{Attachment, Session, SessionInfo};
 
 /// Sizes are clamped to this range.
@@ -62,6 +65,12 @@ pub enum PtyError {
     /// Writing or resizing failed.
     #[error("Terminal I/O failed: {0}")]
     Io(String),
+    /// An agent's state was reported for a session that is not an agent's.
+    #[error("Session {id} is not an agent session")]
+    NotAnAgent {
+        /// The id asked for.
+        id: String,
+    },
 }
 
 impl openkit_core::DomainError for PtyError {
@@ -70,6 +79,7 @@ impl openkit_core::DomainError for PtyError {
             PtyError::SessionNotFound { .. } => openkit_core::ErrorKind::NotFound,
             PtyError::Spawn(_) => openkit_core::ErrorKind::Unavailable,
             PtyError::Io(_) => openkit_core::ErrorKind::Internal,
+            PtyError::NotAnAgent { .. } => openkit_core::ErrorKind::InvalidInput,
         }
     }
     fn code(&self) -> &'static str {
@@ -77,6 +87,7 @@ impl openkit_core::DomainError for PtyError {
             PtyError::SessionNotFound { .. } => "SESSION_NOT_FOUND",
             PtyError::Spawn(_) => "TERMINAL_SPAWN_FAILED",
             PtyError::Io(_) => "TERMINAL_IO_FAILED",
+            PtyError::NotAnAgent { .. } => "NOT_AN_AGENT_SESSION",
         }
     }
 }
@@ -85,6 +96,11 @@ impl openkit_core::DomainError for PtyError {
 #[derive(Clone, Default)]
 pub struct TerminalManager {
     sessions: Arc<Mutex<HashMap<String, Arc<Session>>>>,
+    /// The last state of agent sessions that exited by themselves, by (worktree, scope),
+    /// until the worktree's next session of that scope or its sessions are ended.
+    exited_agents: Arc<Mutex<HashMap<(String, String), AgentSession>>>,
+    listener: Listener,
+    ticker: Arc<std::sync::OnceLock<()>>,
 }
 
 impl std::fmt::Debug for TerminalManager {
@@ -154,8 +170,11 @@ impl TerminalManager {
                 cmd.env(k, v);
             }
         }
+        let id = uuid::Uuid::new_v4().simple().to_string();
         cmd.env("TERM", "xterm-256color");
         cmd.env("COLORTERM", "truecolor");
+        // Agents' hooks (`openkit __agent-hook`) tell the server which session they are.
+        cmd.env("OPENKIT_TERMINAL_ID", &id);
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
@@ -173,7 +192,9 @@ impl TerminalManager {
             .take_writer()
             .map_err(|e| PtyError::Spawn(e.to_string()))?;
         let killer = child.clone_killer();
-        let id = uuid::Uuid::new_v4().simple().to_string();
+        let agent = scope
+            .clone()
+            .filter(|s| is_agent_scope(s) && opts.startup_command.is_some());
         let info = SessionInfo {
             id: id.clone(),
             worktree_id: worktree_id.to_string(),
@@ -184,7 +205,15 @@ impl TerminalManager {
             exit_code: None,
             created_at: SystemTime::now(),
         };
-        let session = Session::new(info.clone(), pair.master, writer, killer, rows, cols);
+        let mut session = Session::new(info.clone(), pair.master, writer, killer, rows, cols);
+        if let Some(agent) = &agent {
+            session = session.with_attention(agent);
+            self.exited_agents
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&(worktree_id.to_string(), agent.clone()));
+            self.start_ticker();
+        }
         self.sessions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -196,6 +225,7 @@ impl TerminalManager {
             .map_err(|e| PtyError::Spawn(e.to_string()))?;
         let waiter = Arc::clone(&session);
         let sessions = Arc::clone(&self.sessions);
+        let (exited_agents, listener) = (Arc::clone(&self.exited_agents), self.listener.clone());
         std::thread::Builder::new()
             .name(format!("pty-wait-{}", &id[..8]))
             .spawn(move || {
@@ -206,15 +236,116 @@ impl TerminalManager {
                 while !reader_thread.is_finished() && std::time::Instant::now() < deadline {
                     std::thread::sleep(std::time::Duration::from_millis(5));
                 }
-                waiter.finish(code);
-                let id = waiter.info().id;
-                sessions
+                let ended = waiter.finish(code);
+                let info = waiter.info();
+                // Ended by itself (not by a kill, which removed it first): its agent's last
+                // state stays visible and is announced.
+                let by_itself = sessions
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
+                    .remove(&info.id)
+                    .is_some();
+                if let (true, Some((change, view)), Some(scope)) = (by_itself, ended, info.scope) {
+                    exited_agents
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert((info.worktree_id.clone(), scope), view.clone());
+                    if let Some(change) = change {
+                        listener.announce(&info.worktree_id, view, change);
+                    }
+                }
             })
             .map_err(|e| PtyError::Spawn(e.to_string()))?;
         Ok(info)
+    }
+
+    /// Sends every agent session's attention changes to `listener` (the workbench).
+    pub fn on_attention(&self, listener: AttentionListener) {
+        self.listener.set(listener);
+    }
+
+    /// Re-reads quiet agent screens every [`TICK`], from the first agent session on,
+    /// until the manager is gone.
+    fn start_ticker(&self) {
+        let sessions = Arc::downgrade(&self.sessions);
+        let listener = self.listener.clone();
+        self.ticker.get_or_init(move || {
+            let tick = move || {
+                while let Some(all) = sessions.upgrade() {
+                    let agents: Vec<Arc<Session>> = all
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .values()
+                        .filter(|s| s.is_agent())
+                        .cloned()
+                        .collect();
+                    drop(all);
+                    let now = std::time::Instant::now();
+                    for session in agents {
+                        if let Some((change, view)) = session.tick_attention(now) {
+                            listener.announce(&session.info().worktree_id, view, change);
+                        }
+                    }
+                    std::thread::sleep(TICK);
+                }
+            };
+            if let Err(e) = std::thread::Builder::new()
+                .name("pty-attention".into())
+                .spawn(tick)
+            {
+                tracing::warn!(error = %e, "agent attention from the screen is off");
+            }
+        });
+    }
+
+    /// An agent's own hook reported `event` for session `id`: applied at once and
+    /// announced when it changes the state. The session as it is now.
+    pub fn report_hook(
+        &self,
+        id: &str,
+        event: HookEvent,
+        message: Option<String>,
+    ) -> Result<AgentSession, PtyError> {
+        let session = self.get_session(id)?;
+        let (change, view) = session
+            .hook(event, message)
+            .ok_or_else(|| PtyError::NotAnAgent { id: id.to_string() })?;
+        if let Some(change) = change {
+            self.listener
+                .announce(&session.info().worktree_id, view.clone(), change);
+        }
+        Ok(view)
+    }
+
+    /// The agent sessions of a worktree: live ones by start time, then the last state of
+    /// each agent that exited by itself.
+    pub fn agent_sessions(&self, worktree_id: &str) -> Vec<AgentSession> {
+        let mut live: Vec<(SystemTime, AgentSession)> = self
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter_map(|s| {
+                let info = s.info();
+                (info.worktree_id == worktree_id)
+                    .then(|| s.agent_view().map(|v| (info.created_at, v)))
+                    .flatten()
+            })
+            .collect();
+        live.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| a.1.session_id.cmp(&b.1.session_id))
+        });
+        let mut out: Vec<AgentSession> = live.into_iter().map(|(_, v)| v).collect();
+        let exited = self.exited_agents.lock().unwrap_or_else(|e| e.into_inner());
+        let mut gone: Vec<&AgentSession> = exited
+            .iter()
+            .filter(|((wt, _), _)| wt == worktree_id)
+            .map(|(_, v)| v)
+            .collect();
+        gone.sort_by(|a, b| a.agent.cmp(&b.agent));
+        out.extend(gone.into_iter().cloned());
+        out
     }
 
     /// A session's info.
@@ -288,8 +419,12 @@ impl TerminalManager {
         }
     }
 
-    /// Ends every session of a worktree; returns how many.
+    /// Ends every session of a worktree (and forgets its exited agents); returns how many.
     pub fn kill_worktree(&self, worktree_id: &str) -> usize {
+        self.exited_agents
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(wt, _), _| wt != worktree_id);
         let ids: Vec<String> = self
             .list_for_worktree(worktree_id)
             .into_iter()
@@ -321,6 +456,10 @@ impl openkit_core::ports::Terminals for TerminalManager {
 
     fn active_session(&self, worktree_id: &str, scope: &str) -> Option<String> {
         self.find_scoped(worktree_id, scope).map(|s| s.id)
+    }
+
+    fn agent_sessions(&self, worktree_id: &str) -> Vec<AgentSession> {
+        TerminalManager::agent_sessions(self, worktree_id)
     }
 
     fn session_pids(&self, worktree_id: &str) -> Vec<u32> {

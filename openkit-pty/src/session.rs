@@ -9,6 +9,10 @@ use bytes::Bytes;
 use portable_pty::{ChildKiller, MasterPty, PtySize};
 use tokio::sync::{mpsc, watch};
 
+use openkit_core::attention::tracker::Transition;
+use openkit_core::attention::{AgentSession, HookEvent};
+
+use crate::attention::SessionAttention;
 use crate::ring::ScrollbackRing;
 
 /// Bytes of raw output kept for restore frames.
@@ -67,6 +71,8 @@ pub(crate) struct Session {
     killer: Mutex<Box<dyn ChildKiller + Send + Sync>>,
     shared: Arc<Mutex<Shared>>,
     exit: watch::Sender<Option<i32>>,
+    /// Agent sessions only.
+    attention: Option<Mutex<SessionAttention>>,
 }
 
 impl Session {
@@ -90,7 +96,60 @@ impl Session {
                 subscribers: Vec::new(),
             })),
             exit,
+            attention: None,
         })
+    }
+
+    /// Tracks this session's attention state as `agent`'s (call before it runs).
+    pub(crate) fn with_attention(mut self: Arc<Self>, agent: &str) -> Arc<Self> {
+        if let Some(session) = Arc::get_mut(&mut self) {
+            session.attention = Some(Mutex::new(SessionAttention::new(agent)));
+        }
+        self
+    }
+
+    /// Whether this is an agent session (its attention is tracked).
+    pub(crate) fn is_agent(&self) -> bool {
+        self.attention.is_some()
+    }
+
+    fn attention(&self) -> Option<std::sync::MutexGuard<'_, SessionAttention>> {
+        self.attention
+            .as_ref()
+            .map(|a| a.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The agent session as the worktree list shows it (agent sessions only).
+    pub(crate) fn agent_view(&self) -> Option<AgentSession> {
+        let id = self.info().id;
+        self.attention().map(|a| a.view(&id))
+    }
+
+    /// Applies an agent's hook; the change and the session after it.
+    pub(crate) fn hook(
+        &self,
+        event: HookEvent,
+        message: Option<String>,
+    ) -> Option<(Option<Transition>, AgentSession)> {
+        let id = self.info().id;
+        let mut attention = self.attention()?;
+        let change = attention.hook(event, message);
+        Some((change, attention.view(&id)))
+    }
+
+    /// Re-reads a quiet screen; the change, if any, and the session after it.
+    pub(crate) fn tick_attention(
+        &self,
+        now: std::time::Instant,
+    ) -> Option<(Transition, AgentSession)> {
+        let id = self.info().id;
+        let mut attention = self.attention()?;
+        let shared = &self.shared;
+        let change = attention.tick(now, || {
+            let shared = shared.lock().unwrap_or_else(|e| e.into_inner());
+            openkit_core::attention::screen::asks_for_input(&shared.parser.screen().contents())
+        })?;
+        Some((change, attention.view(&id)))
     }
 
     /// Reads the PTY until EOF, feeding the screen, the ring and every client. Never
@@ -103,17 +162,23 @@ impl Session {
                 Ok(n) => n,
             };
             let chunk = Bytes::copy_from_slice(&buf[..n]);
-            let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-            shared.parser.process(&chunk);
-            shared.ring.push(&chunk);
-            shared
-                .subscribers
-                .retain(|tx| tx.try_send(chunk.clone()).is_ok());
+            {
+                let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+                shared.parser.process(&chunk);
+                shared.ring.push(&chunk);
+                shared
+                    .subscribers
+                    .retain(|tx| tx.try_send(chunk.clone()).is_ok());
+            }
+            if let Some(mut attention) = self.attention() {
+                attention.output(std::time::Instant::now());
+            }
         }
     }
 
-    /// Records the exit code and ends every client's output stream.
-    pub(crate) fn finish(&self, code: i32) {
+    /// Records the exit code and ends every client's output stream; for an agent
+    /// session, its last state change and what it looks like now.
+    pub(crate) fn finish(&self, code: i32) -> Option<(Option<Transition>, AgentSession)> {
         {
             let mut info = self.info.lock().unwrap_or_else(|e| e.into_inner());
             info.alive = false;
@@ -127,6 +192,10 @@ impl Session {
             .unwrap_or_else(|e| e.into_inner())
             .subscribers
             .clear();
+        let id = self.info().id;
+        let mut attention = self.attention()?;
+        let change = attention.exited(code);
+        Some((change, attention.view(&id)))
     }
 
     pub(crate) fn info(&self) -> SessionInfo {
@@ -134,6 +203,9 @@ impl Session {
     }
 
     pub(crate) fn write(&self, data: &[u8]) -> std::io::Result<()> {
+        if let Some(mut attention) = self.attention() {
+            attention.input(std::time::Instant::now());
+        }
         let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         w.write_all(data)?;
         w.flush()

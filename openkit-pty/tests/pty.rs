@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use openkit_core::attention::{AgentSession, AttentionSource, AttentionState, HookEvent};
 use openkit_pty::{Attachment, SpawnOptions, TerminalManager};
 
 fn opts(cwd: &Path, startup: Option<&str>) -> SpawnOptions {
@@ -250,4 +251,133 @@ async fn a_given_base_environment_is_all_the_shell_gets() {
         std::env::var_os("HOME").is_some() && !seen.lines().any(|l| l.starts_with("HOME=")),
         "nothing of this process's own environment: {seen}"
     );
+}
+
+/// Collects every attention change the manager announces.
+fn record_changes(
+    terms: &TerminalManager,
+) -> std::sync::Arc<std::sync::Mutex<Vec<openkit_core::attention::AttentionChange>>> {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&seen);
+    terms.on_attention(std::sync::Arc::new(move |change| {
+        sink.lock().unwrap().push(change);
+    }));
+    seen
+}
+
+fn wait_for_state(terms: &TerminalManager, wt: &str, state: AttentionState) -> AgentSession {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let sessions = terms.agent_sessions(wt);
+        if let Some(s) = sessions.iter().find(|s| s.state == state) {
+            return s.clone();
+        }
+        assert!(Instant::now() < deadline, "never {state:?}: {sessions:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_without_hooks_is_read_off_its_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let terms = TerminalManager::new();
+    let changes = record_changes(&terms);
+    // Works (output for two seconds), then asks and waits for an answer, then ends.
+    let agent = "i=0; while [ $i -lt 20 ]; do echo working $i; sleep 0.1; i=$((i+1)); done; \
+                 printf 'Allow execution of rm? (y/n) '; read answer; echo got $answer; exit 3";
+    let s = terms
+        .spawn("wt", Some("gemini".into()), opts(dir.path(), Some(agent)))
+        .unwrap();
+    assert_eq!(
+        terms.agent_sessions("wt")[0].state,
+        AttentionState::Starting
+    );
+    let working = wait_for_state(&terms, "wt", AttentionState::Working);
+    assert_eq!(
+        (working.source, working.agent.as_str()),
+        (AttentionSource::Screen, "gemini")
+    );
+    let waiting = wait_for_state(&terms, "wt", AttentionState::WaitingForInput);
+    assert_eq!(waiting.session_id, s.id);
+    // The person answers: it exits with its code, and the exit stays visible.
+    terms.write(&s.id, b"y\n").unwrap();
+    let exited = wait_for_state(&terms, "wt", AttentionState::Exited);
+    assert_eq!(exited.exit_code, Some(3));
+    let states: Vec<AttentionState> = changes
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c.session.state)
+        .collect();
+    assert_eq!(
+        states,
+        [
+            AttentionState::Working,
+            AttentionState::WaitingForInput,
+            AttentionState::Exited
+        ],
+        "no flicker between the states"
+    );
+    assert!(
+        changes
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|c| c.worktree_id == "wt")
+    );
+    // A shell is not an agent; a new session of the agent replaces the exited one.
+    let shell = terms
+        .spawn("wt", Some("terminal".into()), opts(dir.path(), None))
+        .unwrap();
+    assert!(matches!(
+        terms.report_hook(&shell.id, HookEvent::Working, None),
+        Err(openkit_pty::PtyError::NotAnAgent { .. })
+    ));
+    terms
+        .spawn(
+            "wt",
+            Some("gemini".into()),
+            opts(dir.path(), Some("sleep 30")),
+        )
+        .unwrap();
+    let sessions = terms.agent_sessions("wt");
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    assert_eq!(sessions[0].state, AttentionState::Starting);
+    terms.shutdown_all();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agents_hooks_are_believed_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let terms = TerminalManager::new();
+    let changes = record_changes(&terms);
+    let s = terms
+        .spawn(
+            "wt",
+            Some("claude".into()),
+            opts(dir.path(), Some("sleep 30")),
+        )
+        .unwrap();
+    let now = terms
+        .report_hook(
+            &s.id,
+            HookEvent::WaitingForInput,
+            Some("May I run rm?".into()),
+        )
+        .unwrap();
+    assert_eq!(
+        (now.state, now.source),
+        (AttentionState::WaitingForInput, AttentionSource::Hook)
+    );
+    assert_eq!(now.message.as_deref(), Some("May I run rm?"));
+    let done = terms.report_hook(&s.id, HookEvent::Finished, None).unwrap();
+    assert_eq!(done.state, AttentionState::Idle);
+    let recorded = changes.lock().unwrap().clone();
+    assert_eq!(recorded.len(), 2);
+    assert!(recorded[1].finished_turn);
+    // Killed by a person: gone, not announced as exited.
+    assert!(terms.kill(&s.id));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(terms.agent_sessions("wt").is_empty());
+    assert_eq!(changes.lock().unwrap().len(), 2);
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use openkit_core::testing::TestRepo;
 use serde_json::Value;
 
+mod attention;
 mod containment;
 
 fn openkit(repo: &TestRepo, dir: &Path) -> Command {
@@ -85,7 +86,13 @@ struct Served {
 
 impl Served {
     fn start(repo: &TestRepo) -> Served {
+        Served::start_with(repo, &[])
+    }
+
+    /// Like [`Served::start`], with extra environment variables for the server.
+    fn start_with(repo: &TestRepo, env: &[(&str, &std::ffi::OsStr)]) -> Served {
         let child = openkit(repo, repo.root())
+            .envs(env.iter().copied())
             .args(["serve", "--port", "0", "--no-open"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

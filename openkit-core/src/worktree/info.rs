@@ -89,6 +89,9 @@ pub struct WorktreeInfo {
     /// True for the synthetic entry of the main checkout.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub is_root: bool,
+    /// Its agent sessions and what each is doing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agent_sessions: Vec<crate::attention::AgentSession>,
 }
 
 impl WorktreeInfo {
@@ -111,6 +114,7 @@ impl WorktreeInfo {
             commits_ahead: record.git.commits_ahead,
             commits_ahead_of_base: record.git.commits_ahead_of_base,
             is_root: record.is_root,
+            agent_sessions: Vec::new(),
         }
     }
 }

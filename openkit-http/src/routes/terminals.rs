@@ -13,13 +13,14 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
+use openkit_core::attention::{self, HookEvent};
 use openkit_pty::SpawnOptions;
 
 use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult, JsonBody};
 use crate::state::AppState;
 use crate::wire::terminals::{
-    ActiveSession, NewTerminalRequest, ScopeQuery, TerminalCreated, TerminalResize,
-    TerminalServerMessage,
+    ActiveSession, AttentionReport, AttentionReported, NewTerminalRequest, ScopeQuery,
+    TerminalCreated, TerminalResize, TerminalServerMessage,
 };
 use crate::wire::{ErrorBody, Success, True};
 
@@ -70,6 +71,13 @@ pub async fn create(
         None => None,
     };
     let startup = body.startup_command.filter(|c| !c.trim().is_empty());
+    // An agent launched by OpenKit reports its own state through its hooks.
+    let startup = match (&scope, startup, state.workbench().openkit_program()) {
+        (Some(agent), Some(command), Some(program)) => {
+            Some(attention::launch::with_hooks(agent, &command, program))
+        }
+        (_, startup, _) => startup,
+    };
     let terminals = state.terminals();
     let mut replaced = false;
     if let Some(scope) = &scope
@@ -137,6 +145,43 @@ pub async fn delete(
     } else {
         Err(openkit_pty::PtyError::SessionNotFound { id }.into())
     }
+}
+
+/// `POST /api/terminals/:sessionId/attention`
+///
+/// An agent's hook reports what it is doing (`openkit __agent-hook <event>` sends this
+/// with the session id it finds in `OPENKIT_TERMINAL_ID`). The state is applied at once;
+/// a change reaches the worktree list, the event stream and, for a question or a finished
+/// turn, the activity feed.
+#[utoipa::path(
+    post,
+    path = "/api/terminals/{id}/attention",
+    tag = "terminals",
+    summary = "Report an agent session's state (from the agent's hook)",
+    params(("id" = String, Path, description = "Session id")),
+    request_body = AttentionReport,
+    responses(
+        (status = 200, description = "The agent session now", body = AttentionReported),
+        (status = 400, description = "Unknown event (`INVALID_EVENT`) or not an agent session (`NOT_AN_AGENT_SESSION`)", body = ErrorBody),
+        (status = 404, description = "No such session (`SESSION_NOT_FOUND`)", body = ErrorBody),
+    )
+)]
+pub async fn attention(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    JsonBody(body): JsonBody<AttentionReport>,
+) -> ApiResult<Json<AttentionReported>> {
+    let event = HookEvent::parse(&body.event).ok_or_else(|| {
+        ApiError::bad_request(
+            "INVALID_EVENT",
+            "event must be \"working\", \"waiting-for-input\", \"idle\" or \"finished\"",
+        )
+    })?;
+    let session = state.terminals().report_hook(&id, event, body.message)?;
+    Ok(Json(AttentionReported {
+        success: True,
+        session: (&session).into(),
+    }))
 }
 
 /// `GET /api/worktrees/:id/terminals/active?scope=...`

@@ -83,3 +83,24 @@ pub struct TerminalResize {
     /// Rows.
     pub rows: u32,
 }
+
+/// Body of `POST /api/terminals/:id/attention`, sent by an agent's hook
+/// (`openkit __agent-hook <event>`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttentionReport {
+    /// `working`, `waiting-for-input`, `idle` or `finished` (a turn ended).
+    pub event: String,
+    /// The agent's own words (a permission it asks for).
+    pub message: Option<String>,
+}
+
+/// The agent session after a report.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttentionReported {
+    /// Always `true`.
+    pub success: True,
+    /// The session as the worktree list now shows it.
+    pub session: super::worktrees::AgentSessionInfo,
+}

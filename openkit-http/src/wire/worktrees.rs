@@ -2,6 +2,10 @@
 
 use std::path::PathBuf;
 
+use openkit_core::attention::{
+    AgentSession as CoreAgentSession, AttentionSource as CoreSource,
+    AttentionState as CoreAttention,
+};
 use openkit_core::worktree::{WorktreeInfo as CoreWorktreeInfo, WorktreeStatus as CoreStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -107,6 +111,89 @@ pub struct WorktreeInfo {
     /// Present (and `true`) only on the entry of the main checkout.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub is_root: bool,
+    /// Its agent sessions and what each is doing; absent when it has none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agent_sessions: Vec<AgentSessionInfo>,
+}
+
+/// What an agent session is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttentionState {
+    /// Launched, nothing known yet.
+    Starting,
+    /// Producing output or running tools.
+    Working,
+    /// Asking its person something: needs them now.
+    WaitingForInput,
+    /// Done with its turn, waiting for the next instruction.
+    Idle,
+    /// The process ended.
+    Exited,
+}
+
+impl From<CoreAttention> for AttentionState {
+    fn from(s: CoreAttention) -> Self {
+        match s {
+            CoreAttention::Starting => AttentionState::Starting,
+            CoreAttention::Working => AttentionState::Working,
+            CoreAttention::WaitingForInput => AttentionState::WaitingForInput,
+            CoreAttention::Idle => AttentionState::Idle,
+            CoreAttention::Exited => AttentionState::Exited,
+        }
+    }
+}
+
+/// Where an agent session's state came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttentionSource {
+    /// The agent's own hook.
+    Hook,
+    /// Read off the terminal screen.
+    Screen,
+    /// The session's start or exit.
+    Process,
+}
+
+/// One agent session of a worktree.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentSessionInfo {
+    /// The terminal session (attach at `/api/terminals/{id}/ws`).
+    pub session_id: String,
+    /// `claude`, `codex`, `gemini` or `opencode`.
+    pub agent: String,
+    /// What it is doing.
+    pub state: AttentionState,
+    /// Where that came from.
+    pub source: AttentionSource,
+    /// Since when (ISO-8601).
+    pub since: String,
+    /// The agent's own words (a permission it asks for), when its hook gave some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The exit code, once exited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+}
+
+impl From<&CoreAgentSession> for AgentSessionInfo {
+    fn from(s: &CoreAgentSession) -> Self {
+        AgentSessionInfo {
+            session_id: s.session_id.clone(),
+            agent: s.agent.clone(),
+            state: s.state.into(),
+            source: match s.source {
+                CoreSource::Hook => AttentionSource::Hook,
+                CoreSource::Screen => AttentionSource::Screen,
+                CoreSource::Process => AttentionSource::Process,
+            },
+            since: s.since.clone(),
+            message: s.message.clone(),
+            exit_code: s.exit_code,
+        }
+    }
 }
 
 impl From<&CoreWorktreeInfo> for WorktreeInfo {
@@ -141,6 +228,11 @@ impl From<&CoreWorktreeInfo> for WorktreeInfo {
             commits_ahead: w.commits_ahead,
             commits_ahead_of_base: w.commits_ahead_of_base,
             is_root: w.is_root,
+            agent_sessions: w
+                .agent_sessions
+                .iter()
+                .map(AgentSessionInfo::from)
+                .collect(),
         }
     }
 }

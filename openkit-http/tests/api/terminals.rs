@@ -254,3 +254,124 @@ async fn websocket_upgrades_obey_the_origin_rule() {
         other => panic!("expected 403, got {other:?}"),
     }
 }
+
+/// The agent sessions of worktree `id` in the list.
+async fn agent_sessions(api: &Api, id: &str) -> Value {
+    let (_, list) = api.get("/api/worktrees").await;
+    list["worktrees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["id"] == id)
+        .map(|w| w["agentSessions"].clone())
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agents_hook_reports_reach_the_list_and_the_feed() {
+    let api = Api::new();
+    api.create("feature/agent").await;
+    let (_, created) = api
+        .post(
+            "/api/worktrees/agent/terminals",
+            json!({ "scope": "claude", "startupCommand": "sleep 60" }),
+        )
+        .await;
+    let session = created["sessionId"].as_str().unwrap().to_string();
+    let (_, shell) = api
+        .post(
+            "/api/worktrees/agent/terminals",
+            json!({ "scope": "terminal" }),
+        )
+        .await;
+    let shell = shell["sessionId"].as_str().unwrap().to_string();
+    assert_eq!(agent_sessions(&api, "agent").await[0]["state"], "starting");
+
+    let uri = format!("/api/terminals/{session}/attention");
+    let (status, body) = api
+        .post(&uri, json!({ "event": "waiting-for-input", "message": "Claude needs your permission to use Bash" }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    insta::assert_json_snapshot!(body, { ".session.sessionId" => "[id]", ".session.since" => "[time]" }, @r#"
+    {
+      "success": true,
+      "session": {
+        "sessionId": "[id]",
+        "agent": "claude",
+        "state": "waiting-for-input",
+        "source": "hook",
+        "since": "[time]",
+        "message": "Claude needs your permission to use Bash"
+      }
+    }
+    "#);
+    let listed = agent_sessions(&api, "agent").await;
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        1,
+        "the shell is no agent: {listed}"
+    );
+    assert_eq!(listed[0]["state"], "waiting-for-input");
+    assert_eq!(listed[0]["sessionId"], session.as_str());
+
+    let (status, _) = api.post(&uri, json!({ "event": "finished" })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(agent_sessions(&api, "agent").await[0]["state"], "idle");
+
+    // The feed says who needs whom, and who is done.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let events = loop {
+        let (_, feed) = api.get("/api/activity?category=agent").await;
+        let events: Vec<(String, String)> = feed["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["type"].as_str().unwrap().to_string(),
+                    e["title"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        if events.len() >= 2 || Instant::now() > deadline {
+            break events;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        events.contains(&(
+            "agent_awaiting_input".into(),
+            "Claude in agent is waiting for input".into()
+        )),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&(
+            "agent_finished".into(),
+            "Claude in agent finished its turn".into()
+        )),
+        "{events:?}"
+    );
+
+    // Bad reports.
+    assert_error(
+        &api.post(&uri, json!({ "event": "sleeping" })).await,
+        StatusCode::BAD_REQUEST,
+        "INVALID_EVENT",
+    );
+    assert_error(
+        &api.post(
+            &format!("/api/terminals/{shell}/attention"),
+            json!({ "event": "idle" }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "NOT_AN_AGENT_SESSION",
+    );
+    assert_error(
+        &api.post("/api/terminals/nope/attention", json!({ "event": "idle" }))
+            .await,
+        StatusCode::NOT_FOUND,
+        "SESSION_NOT_FOUND",
+    );
+}
