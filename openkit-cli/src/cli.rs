@@ -54,6 +54,13 @@ pub struct ServeArgs {
     /// Also accept requests from this web origin (e.g. http://localhost:5173).
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     pub allow_origins: Vec<String>,
+    /// End the terminal sessions when this server stops (by default they live on in
+    /// the project's terminal holder, for the next server to find).
+    #[arg(long)]
+    pub stop_sessions: bool,
+    /// With no server running for this long, the terminal holder ends its sessions.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub session_idle_timeout: u64,
 }
 
 /// `openkit init`

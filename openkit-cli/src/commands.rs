@@ -4,6 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::CommandFactory;
@@ -11,6 +12,8 @@ use openkit_core::command::{CommandRunner, CommandSpec};
 use openkit_core::config::InitOptions;
 use openkit_core::{Composition, CreateWorktree, HostEnv, Paths, Workbench, discover_project};
 use openkit_http::Server;
+use openkit_pty::TerminalManager;
+use openkit_pty::holder;
 
 use crate::cli::{Cli, Command, InitArgs, ServeArgs, WorktreeCommand};
 use crate::{agent, logs};
@@ -90,11 +93,40 @@ fn open_workbench(cwd: &Path) -> anyhow::Result<Arc<Workbench>> {
     Ok(composition(paths).build()?)
 }
 
+/// The project's terminal sessions: in its holder process (started when none runs), so
+/// they outlive this server; in this process when no holder can be used.
+fn terminal_sessions(paths: &Paths, idle: Duration) -> TerminalManager {
+    let socket = holder::socket_path(paths.global_dir(), paths.project_root());
+    let project = paths.project_root().to_string_lossy().into_owned();
+    let options = holder::HolderOptions {
+        socket: socket.clone(),
+        project: project.clone(),
+        idle,
+    };
+    let launcher = std::env::current_exe()
+        .ok()
+        .map(|program| holder::Launcher {
+            program,
+            args: std::iter::once(holder::HOLDER_SUBCOMMAND.into())
+                .chain(options.to_args())
+                .collect(),
+        });
+    match holder::HolderClient::connect(&socket, &project, launcher.as_ref()) {
+        Ok(client) => TerminalManager::with_holder(client),
+        Err(e) => {
+            tracing::warn!("terminal sessions will end with this server: {e}");
+            TerminalManager::new()
+        }
+    }
+}
+
 async fn serve(cwd: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let paths = project_paths(cwd)?;
     let root = paths.project_root().to_path_buf();
+    let idle = Duration::from_secs(args.session_idle_timeout);
+    let terminals = terminal_sessions(&paths, idle);
     let server = args.allow_origins.iter().fold(
-        Server::compose(composition(paths))?.port(args.port),
+        Server::compose_with(composition(paths), terminals.clone())?.port(args.port),
         |s, o| s.allow_origin(o.clone()),
     );
     let runner = server.workbench().git().runner().clone();
@@ -105,6 +137,9 @@ async fn serve(cwd: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         open_browser(&runner, &url, &root);
     }
     bound.serve(shutdown_signal()).await?;
+    if args.stop_sessions {
+        terminals.stop_sessions();
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -33,6 +33,22 @@ fn supervise(_args: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
     ExitCode::from(2)
 }
 
+fn hold_terminals(args: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
+    match openkit_pty::holder::HolderOptions::from_args(args) {
+        Ok(opts) => match openkit_pty::holder::serve(opts) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: terminal holder: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(usage) => {
+            eprintln!("error: {usage}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     // `openkit __supervise ...`: this process holds one dev-server or terminal run
     // together (see `openkit_core::containment`); it never parses the normal CLI.
@@ -43,6 +59,8 @@ fn main() -> ExitCode {
         Some(a) if a == openkit_core::attention::launch::AGENT_HOOK_SUBCOMMAND => {
             return agent_hook::run(args);
         }
+        // `openkit __terminal-holder ...`: the process that keeps terminal sessions.
+        Some(a) if a == openkit_pty::holder::HOLDER_SUBCOMMAND => return hold_terminals(args),
         _ => {}
     }
     let cli = cli::Cli::parse();

@@ -55,9 +55,17 @@ impl Server {
         Server::compose(Composition::new(paths, host_env))
     }
 
-    /// A server for the project `composition` wires, with PTY terminals plugged in.
+    /// A server for the project `composition` wires, with PTY terminals in this process.
     pub fn compose(composition: Composition) -> Result<Self, WorktreeError> {
-        let terminals = openkit_pty::TerminalManager::new();
+        Server::compose_with(composition, openkit_pty::TerminalManager::new())
+    }
+
+    /// A server for the project `composition` wires, with `terminals` (in this process,
+    /// or in a holder that outlives it) plugged in.
+    pub fn compose_with(
+        composition: Composition,
+        terminals: openkit_pty::TerminalManager,
+    ) -> Result<Self, WorktreeError> {
         let workbench = composition.terminals(Arc::new(terminals.clone())).build()?;
         Ok(Server::new(workbench, terminals))
     }

@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 mod attention;
+pub mod holder;
 mod manager;
 mod ring;
 mod session;
@@ -35,4 +36,4 @@ pub use manager::{
     MAX_SIZE, MIN_SIZE, PtyError, SESSION_GRACE, SpawnOptions, TerminalManager, clamp_size,
 };
 pub use ring::ScrollbackRing;
-pub use session::{Attachment, CLIENT_QUEUE, SCROLLBACK_BYTES, SessionInfo};
+pub use session::{Attachment, CLIENT_QUEUE, SCROLLBACK_BYTES, SLOW_CLIENT_GRACE, SessionInfo};

@@ -11,6 +11,8 @@ use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use openkit_core::attention::{AgentSession, AttentionListener, HookEvent, is_agent_scope};
 
 use crate::attention::{Listener, TICK};
+use crate::holder::HolderClient;
+use crate::holder::protocol::Request;
 use crate::session::{Attachment, Session, SessionInfo};
 
 /// Sizes are clamped to this range.
@@ -24,7 +26,7 @@ pub fn clamp_size(value: u16) -> u16 {
 }
 
 /// How to start a session.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct SpawnOptions {
     /// Working directory (the worktree).
     pub cwd: PathBuf,
@@ -101,6 +103,8 @@ pub struct TerminalManager {
     exited_agents: Arc<Mutex<HashMap<(String, String), AgentSession>>>,
     listener: Listener,
     ticker: Arc<std::sync::OnceLock<()>>,
+    /// Set when the sessions live in a holder process: every operation goes there.
+    holder: Option<Arc<HolderClient>>,
 }
 
 impl std::fmt::Debug for TerminalManager {
@@ -112,9 +116,19 @@ impl std::fmt::Debug for TerminalManager {
 }
 
 impl TerminalManager {
-    /// No sessions.
+    /// No sessions; sessions started live in this process.
     pub fn new() -> Self {
         TerminalManager::default()
+    }
+
+    /// Sessions that live in the holder `client` is connected to (see
+    /// [`crate::holder`]): they outlive this process, and a later manager connected to
+    /// the same holder finds them.
+    pub fn with_holder(client: HolderClient) -> Self {
+        TerminalManager {
+            holder: Some(Arc::new(client)),
+            ..TerminalManager::default()
+        }
     }
 
     fn get_session(&self, id: &str) -> Result<Arc<Session>, PtyError> {
@@ -133,6 +147,14 @@ impl TerminalManager {
         scope: Option<String>,
         opts: SpawnOptions,
     ) -> Result<SessionInfo, PtyError> {
+        if let Some(holder) = &self.holder {
+            let (worktree_id, opts) = (worktree_id.to_string(), opts);
+            return holder.call(&Request::Spawn {
+                worktree_id,
+                scope,
+                opts,
+            });
+        }
         let (rows, cols) = (clamp_size(opts.rows), clamp_size(opts.cols));
         let pair = native_pty_system()
             .openpty(PtySize {
@@ -261,6 +283,12 @@ impl TerminalManager {
 
     /// Sends every agent session's attention changes to `listener` (the workbench).
     pub fn on_attention(&self, listener: AttentionListener) {
+        if let Some(holder) = &self.holder {
+            if let Err(e) = holder.subscribe(listener) {
+                tracing::warn!(error = %e, "agent attention changes from the terminal holder are off");
+            }
+            return;
+        }
         self.listener.set(listener);
     }
 
@@ -306,6 +334,10 @@ impl TerminalManager {
         event: HookEvent,
         message: Option<String>,
     ) -> Result<AgentSession, PtyError> {
+        if let Some(holder) = &self.holder {
+            let (id, event) = (id.to_string(), event.as_str().to_string());
+            return holder.call(&Request::ReportHook { id, event, message });
+        }
         let session = self.get_session(id)?;
         let (change, view) = session
             .hook(event, message)
@@ -320,6 +352,12 @@ impl TerminalManager {
     /// The agent sessions of a worktree: live ones by start time, then the last state of
     /// each agent that exited by itself.
     pub fn agent_sessions(&self, worktree_id: &str) -> Vec<AgentSession> {
+        if let Some(holder) = &self.holder {
+            let worktree_id = worktree_id.to_string();
+            return holder
+                .call(&Request::AgentSessions { worktree_id })
+                .unwrap_or_default();
+        }
         let mut live: Vec<(SystemTime, AgentSession)> = self
             .sessions
             .lock()
@@ -350,6 +388,9 @@ impl TerminalManager {
 
     /// A session's info.
     pub fn get(&self, id: &str) -> Result<SessionInfo, PtyError> {
+        if let Some(holder) = &self.holder {
+            return holder.call(&Request::Get { id: id.to_string() });
+        }
         Ok(self.get_session(id)?.info())
     }
 
@@ -362,6 +403,12 @@ impl TerminalManager {
 
     /// Sessions of a worktree.
     pub fn list_for_worktree(&self, worktree_id: &str) -> Vec<SessionInfo> {
+        if let Some(holder) = &self.holder {
+            let worktree_id = Some(worktree_id.to_string());
+            return holder
+                .call(&Request::List { worktree_id })
+                .unwrap_or_default();
+        }
         let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
         sessions
             .values()
@@ -370,8 +417,22 @@ impl TerminalManager {
             .collect()
     }
 
+    /// Every session.
+    pub fn list_all(&self) -> Vec<SessionInfo> {
+        if let Some(holder) = &self.holder {
+            return holder
+                .call(&Request::List { worktree_id: None })
+                .unwrap_or_default();
+        }
+        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.values().map(|s| s.info()).collect()
+    }
+
     /// Number of sessions.
     pub fn len(&self) -> usize {
+        if self.holder.is_some() {
+            return self.list_all().len();
+        }
         self.sessions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -385,6 +446,10 @@ impl TerminalManager {
 
     /// Sends input.
     pub fn write(&self, id: &str, data: &[u8]) -> Result<(), PtyError> {
+        if let Some(holder) = &self.holder {
+            let (id, data) = (id.to_string(), data.to_vec());
+            return holder.call(&Request::Write { id, data });
+        }
         self.get_session(id)?
             .write(data)
             .map_err(|e| PtyError::Io(e.to_string()))
@@ -392,6 +457,10 @@ impl TerminalManager {
 
     /// Resizes (clamped).
     pub fn resize(&self, id: &str, cols: u16, rows: u16) -> Result<(), PtyError> {
+        if let Some(holder) = &self.holder {
+            let (id, cols, rows) = (id.to_string(), clamp_size(cols), clamp_size(rows));
+            return holder.call(&Request::Resize { id, cols, rows });
+        }
         self.get_session(id)?
             .resize(clamp_size(rows), clamp_size(cols))
             .map_err(PtyError::Io)
@@ -400,11 +469,19 @@ impl TerminalManager {
     /// Attaches a client; `exclusive` detaches earlier clients (a newer socket replaces
     /// the older one).
     pub fn attach(&self, id: &str, exclusive: bool) -> Result<Attachment, PtyError> {
+        if let Some(holder) = &self.holder {
+            return holder.attach(id, exclusive);
+        }
         Ok(self.get_session(id)?.attach(exclusive))
     }
 
     /// Ends a session: kills its child and removes it. False when it did not exist.
     pub fn kill(&self, id: &str) -> bool {
+        if let Some(holder) = &self.holder {
+            return holder
+                .call(&Request::Kill { id: id.to_string() })
+                .unwrap_or(false);
+        }
         let session = self
             .sessions
             .lock()
@@ -421,6 +498,12 @@ impl TerminalManager {
 
     /// Ends every session of a worktree (and forgets its exited agents); returns how many.
     pub fn kill_worktree(&self, worktree_id: &str) -> usize {
+        if let Some(holder) = &self.holder {
+            let worktree_id = worktree_id.to_string();
+            return holder
+                .call(&Request::KillWorktree { worktree_id })
+                .unwrap_or(0);
+        }
         self.exited_agents
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -433,8 +516,13 @@ impl TerminalManager {
         ids.iter().filter(|id| self.kill(id)).count()
     }
 
-    /// Ends every session (server shutdown).
+    /// The server is going away: every session it owns ends, unless they live in a
+    /// holder, where they go on for the next server ([`TerminalManager::stop_sessions`]
+    /// ends those).
     pub fn shutdown_all(&self) {
+        if self.holder.is_some() {
+            return;
+        }
         let all: Vec<Arc<Session>> = self
             .sessions
             .lock()
@@ -445,6 +533,23 @@ impl TerminalManager {
         for s in all {
             s.kill();
         }
+    }
+}
+
+impl TerminalManager {
+    /// Ends every session, wherever it lives (a holder exits with its sessions).
+    pub fn stop_sessions(&self) {
+        match &self.holder {
+            Some(holder) => {
+                let _ = holder.call::<serde_json::Value>(&Request::Shutdown);
+            }
+            None => self.shutdown_all(),
+        }
+    }
+
+    /// The holder the sessions live in, if any.
+    pub fn holder(&self) -> Option<&HolderClient> {
+        self.holder.as_deref()
     }
 }
 

@@ -17,11 +17,15 @@ use crate::ring::ScrollbackRing;
 
 /// Bytes of raw output kept for restore frames.
 pub const SCROLLBACK_BYTES: usize = 256 * 1024;
-/// Output chunks queued per attached client before it counts as too slow and is dropped.
+/// Output chunks queued per attached client.
 pub const CLIENT_QUEUE: usize = 256;
+/// How long the output of a session waits for a client whose queue is full before that
+/// client is dropped: a client slower than the program slows the program down (as a real
+/// terminal does), one that stopped reading is cut off.
+pub const SLOW_CLIENT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What callers see of a session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SessionInfo {
     /// Unguessable id.
     pub id: String,
@@ -162,18 +166,52 @@ impl Session {
                 Ok(n) => n,
             };
             let chunk = Bytes::copy_from_slice(&buf[..n]);
-            {
+            let stalled: Vec<mpsc::Sender<Bytes>> = {
                 let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
                 shared.parser.process(&chunk);
                 shared.ring.push(&chunk);
+                let mut stalled = Vec::new();
                 shared
                     .subscribers
-                    .retain(|tx| tx.try_send(chunk.clone()).is_ok());
+                    .retain(|tx| match tx.try_send(chunk.clone()) {
+                        Ok(()) => true,
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            stalled.push(tx.clone());
+                            true
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => false,
+                    });
+                stalled
+            };
+            for tx in stalled {
+                self.wait_for_client(&tx, &chunk);
             }
             if let Some(mut attention) = self.attention() {
                 attention.output(std::time::Instant::now());
             }
         }
+    }
+
+    /// Delivers `chunk` to a client whose queue was full, waiting up to
+    /// [`SLOW_CLIENT_GRACE`] (without holding the session lock, and before the next read
+    /// of the PTY, so the program waits too); a client that does not take it by then is
+    /// dropped.
+    fn wait_for_client(&self, tx: &mpsc::Sender<Bytes>, chunk: &Bytes) {
+        let deadline = std::time::Instant::now() + SLOW_CLIENT_GRACE;
+        loop {
+            match tx.try_send(chunk.clone()) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(_)) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Err(_) => break,
+            }
+        }
+        self.shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .subscribers
+            .retain(|s| !s.same_channel(tx));
     }
 
     /// Records the exit code and ends every client's output stream; for an agent

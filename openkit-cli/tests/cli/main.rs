@@ -11,6 +11,7 @@ use serde_json::Value;
 
 mod attention;
 mod containment;
+mod holder;
 
 fn openkit(repo: &TestRepo, dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_openkit"));
@@ -91,9 +92,19 @@ impl Served {
 
     /// Like [`Served::start`], with extra environment variables for the server.
     fn start_with(repo: &TestRepo, env: &[(&str, &std::ffi::OsStr)]) -> Served {
+        Served::launch(repo, env, &[])
+    }
+
+    /// Like [`Served::start`], with extra arguments to `serve`.
+    fn start_args(repo: &TestRepo, args: &[&str]) -> Served {
+        Served::launch(repo, &[], args)
+    }
+
+    fn launch(repo: &TestRepo, env: &[(&str, &std::ffi::OsStr)], args: &[&str]) -> Served {
         let child = openkit(repo, repo.root())
             .envs(env.iter().copied())
             .args(["serve", "--port", "0", "--no-open"])
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

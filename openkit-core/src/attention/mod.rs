@@ -110,7 +110,7 @@ impl HookEvent {
 }
 
 /// One agent session as the worktree list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentSession {
     /// The terminal session id.
     pub session_id: String,
@@ -129,7 +129,7 @@ pub struct AgentSession {
 }
 
 /// A change of an agent session's state, for the workbench to announce.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttentionChange {
     /// The worktree the session runs in.
     pub worktree_id: String,

@@ -43,7 +43,7 @@ pub const SUPERVISE_SUBCOMMAND: &str = "__supervise";
 
 /// How to start a supervisor: a program plus the arguments that select its supervising
 /// mode (for the `openkit` binary: itself and [`SUPERVISE_SUBCOMMAND`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Supervisor {
     program: PathBuf,
     leading_args: Vec<OsString>,
