@@ -61,10 +61,34 @@ fn nonzero(n: u16) -> std::num::NonZeroU16 {
     std::num::NonZeroU16::new(n).unwrap_or(std::num::NonZeroU16::MIN)
 }
 
+/// Output not yet fed to the screen model is kept up to this much; beyond it the oldest
+/// is skipped (the model is only read on attach, resize and agents' ticks, so a flood
+/// nobody looks at is never parsed).
+pub const SCREEN_BACKLOG: usize = 4 << 20;
+
 pub(crate) struct Shared {
     parser: vt100::Parser,
+    /// Output the parser has not seen yet, oldest first, and its size.
+    unparsed: std::collections::VecDeque<Bytes>,
+    unparsed_bytes: usize,
     ring: ScrollbackRing,
     subscribers: Vec<mpsc::Sender<Bytes>>,
+}
+
+impl Shared {
+    /// The screen model, fed with everything output so far.
+    fn caught_up(&mut self) -> &mut vt100::Parser {
+        while let Some(chunk) = self.unparsed.pop_front() {
+            self.parser.process(&chunk);
+        }
+        self.unparsed_bytes = 0;
+        &mut self.parser
+    }
+
+    /// The current screen.
+    fn screen(&mut self) -> &vt100::Screen {
+        self.caught_up().screen()
+    }
 }
 
 /// A running (or exited) session.
@@ -96,6 +120,8 @@ impl Session {
             killer: Mutex::new(killer),
             shared: Arc::new(Mutex::new(Shared {
                 parser: vt100::Parser::new(nonzero(rows), nonzero(cols), 1000),
+                unparsed: std::collections::VecDeque::new(),
+                unparsed_bytes: 0,
                 ring: ScrollbackRing::new(SCROLLBACK_BYTES),
                 subscribers: Vec::new(),
             })),
@@ -150,8 +176,8 @@ impl Session {
         let mut attention = self.attention()?;
         let shared = &self.shared;
         let change = attention.tick(now, || {
-            let shared = shared.lock().unwrap_or_else(|e| e.into_inner());
-            openkit_core::attention::screen::asks_for_input(&shared.parser.screen().contents())
+            let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
+            openkit_core::attention::screen::asks_for_input(&shared.screen().contents())
         })?;
         Some((change, attention.view(&id)))
     }
@@ -168,8 +194,13 @@ impl Session {
             let chunk = Bytes::copy_from_slice(&buf[..n]);
             let stalled: Vec<mpsc::Sender<Bytes>> = {
                 let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-                shared.parser.process(&chunk);
                 shared.ring.push(&chunk);
+                shared.unparsed_bytes += chunk.len();
+                shared.unparsed.push_back(chunk.clone());
+                while shared.unparsed_bytes > SCREEN_BACKLOG {
+                    let skipped = shared.unparsed.pop_front().map_or(0, |c| c.len());
+                    shared.unparsed_bytes -= skipped;
+                }
                 let mut stalled = Vec::new();
                 shared
                     .subscribers
@@ -263,7 +294,7 @@ impl Session {
         self.shared
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .parser
+            .caught_up()
             .set_size(nonzero(rows), nonzero(cols));
         Ok(())
     }
@@ -276,7 +307,7 @@ impl Session {
     pub(crate) fn attach(&self, exclusive: bool) -> Attachment {
         let (tx, output) = mpsc::channel(CLIENT_QUEUE);
         let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-        let screen = shared.parser.screen();
+        let screen = shared.screen();
         // Full-screen programs (editors, TUIs) are restored from the screen model; line
         // programs from the raw recent output, which also carries their history.
         let restore = if screen.alternate_screen() {
