@@ -42,6 +42,7 @@ pub mod agent_rules;
 pub mod agents;
 pub mod backbone;
 pub mod bus;
+pub mod codehost;
 pub mod command;
 pub mod compose;
 pub mod config;

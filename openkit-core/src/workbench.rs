@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::backbone::Backbone;
+use crate::codehost::ops::CodeHostParts;
 use crate::host::HostEnv;
 use crate::issues::{IssueSources, LinkedIssue};
 use crate::notes::NotesStore;
@@ -134,6 +135,7 @@ pub(crate) struct Services {
     pub(crate) notes: Arc<NotesStore>,
     pub(crate) tasks: Arc<LocalTasks>,
     pub(crate) issue_sources: Arc<IssueSources>,
+    pub(crate) codehost: CodeHostParts,
 }
 
 /// The workbench's background tasks (live status, worktree events); they stop when this
@@ -166,6 +168,8 @@ pub struct Workbench {
     notes: Arc<NotesStore>,
     tasks: Arc<LocalTasks>,
     issue_sources: Arc<IssueSources>,
+    /// The code host, `gh`, pull-request states (see [`crate::codehost::ops`]).
+    codehost: CodeHostParts,
     perf: PerfMonitor,
     discover_cap: Duration,
     /// The last list [`Workbench::worktrees`] handed out.
@@ -189,6 +193,7 @@ impl Workbench {
             notes: s.notes,
             tasks: s.tasks,
             issue_sources: s.issue_sources,
+            codehost: s.codehost,
             paths: s.paths,
             host: s.host,
             git: s.git,
@@ -225,7 +230,22 @@ impl Workbench {
                 move || events.publish(WorkbenchEvent::WorktreesChanged),
             ));
         }
+        if self.codehost.is_configured() {
+            tasks.push(tokio::spawn(crate::codehost::ops::refresh_loop(
+                Arc::downgrade(self),
+            )));
+        }
         Background { tasks }
+    }
+
+    /// The code-host parts (code host, `gh`, pull-request states).
+    pub(crate) fn codehost(&self) -> &CodeHostParts {
+        &self.codehost
+    }
+
+    /// Publishes an event to the workbench's sink.
+    pub(crate) fn publish(&self, event: WorkbenchEvent) {
+        self.events.publish(event);
     }
 
     /// The host environment everything this workbench runs inherits.
@@ -365,6 +385,7 @@ impl Workbench {
             }
         }
         out[1..].sort_by(|a, b| a.id.cmp(&b.id));
+        self.codehost.merge_into(&mut out);
         Ok(out)
     }
 
