@@ -77,18 +77,26 @@ pub(crate) fn project_paths(cwd: &Path) -> anyhow::Result<Paths> {
 /// recorded in the project's logs like the server's.
 fn open_workbench(cwd: &Path) -> anyhow::Result<Arc<Workbench>> {
     let paths = project_paths(cwd)?;
-    Ok(Composition::new(paths, host_env()).build()?)
+    let host = host_env();
+    let root = paths.project_root().to_path_buf();
+    let composition = Composition::new(paths, host.clone());
+    Ok(crate::github::plug_in(composition, &host, &root).build()?)
+}
+
+/// The project's composition with the GitHub adapter plugged in.
+fn github_composition(paths: Paths) -> Composition {
+    let host = host_env();
+    let root = paths.project_root().to_path_buf();
+    crate::github::plug_in(Composition::new(paths, host.clone()), &host, &root)
 }
 
 async fn serve(cwd: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let paths = project_paths(cwd)?;
     let root = paths.project_root().to_path_buf();
-    let server = args
-        .allow_origins
-        .iter()
-        .fold(Server::open(paths, host_env())?.port(args.port), |s, o| {
-            s.allow_origin(o.clone())
-        });
+    let server = args.allow_origins.iter().fold(
+        Server::compose(github_composition(paths))?.port(args.port),
+        |s, o| s.allow_origin(o.clone()),
+    );
     let runner = server.workbench().git().runner().clone();
     let bound = server.bind().await?;
     let url = bound.url();

@@ -52,10 +52,14 @@ impl Server {
     /// A server for the project at `paths` with the default services (see
     /// [`Composition`]) and PTY terminals, everything it runs getting `host_env`.
     pub fn open(paths: Paths, host_env: HostEnv) -> Result<Self, WorktreeError> {
+        Server::compose(Composition::new(paths, host_env))
+    }
+
+    /// A server for `composition` (a frontend's choice of ports, e.g. with the GitHub
+    /// adapter plugged in) with PTY terminals plugged in.
+    pub fn compose(composition: Composition) -> Result<Self, WorktreeError> {
         let terminals = openkit_pty::TerminalManager::new();
-        let workbench = Composition::new(paths, host_env)
-            .terminals(Arc::new(terminals.clone()))
-            .build()?;
+        let workbench = composition.terminals(Arc::new(terminals.clone())).build()?;
         Ok(Server::new(workbench, terminals))
     }
 
