@@ -37,3 +37,58 @@ pub fn plug_in(composition: Composition, host: &HostEnv, root: &Path) -> Composi
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use openkit_core::DomainError;
+    use openkit_core::testing::TestRepo;
+    use openkit_integrations::testing::{FAKE_TOKEN, FakeGitHub};
+
+    use super::*;
+
+    async fn status_with(repo: &TestRepo, host: HostEnv) -> openkit_core::codehost::GitHubStatus {
+        let composition = Composition::new(repo.paths(), host.clone());
+        let wb = plug_in(composition, &host, repo.root()).build().unwrap();
+        wb.github_status().await
+    }
+
+    #[tokio::test]
+    async fn the_environment_configures_the_adapter_and_gh_token_wins() {
+        let fake = FakeGitHub::start().await;
+        fake.add_repo("acme/widgets");
+        let repo = TestRepo::new();
+        repo.git(["remote", "add", "origin", "git@github.com:acme/widgets.git"]);
+        let no_gh = tempfile::tempdir().unwrap();
+        let base = repo
+            .host_env()
+            .with_var("PATH", no_gh.path())
+            .with_var(API_URL_VAR, fake.url());
+
+        let status = status_with(&repo, base.clone().with_var("GITHUB_TOKEN", FAKE_TOKEN)).await;
+        assert!(status.configured && status.authenticated, "{status:?}");
+        assert_eq!(status.user.as_deref(), Some("octocat"));
+        assert_eq!(status.repo.as_deref(), Some("acme/widgets"));
+
+        // GH_TOKEN comes first: a wrong one is what GitHub sees.
+        let status = status_with(
+            &repo,
+            base.clone()
+                .with_var("GH_TOKEN", "ghp_NotTheRightTokenNotTheRightToken00")
+                .with_var("GITHUB_TOKEN", FAKE_TOKEN),
+        )
+        .await;
+        assert_eq!(
+            status.error.as_ref().map(|e| e.code()),
+            Some("GITHUB_UNAUTHORIZED")
+        );
+
+        // Neither variable and no gh: not signed in, said plainly.
+        let status = status_with(&repo, base).await;
+        assert!(!status.authenticated);
+        assert_eq!(
+            status.error.as_ref().map(|e| e.code()),
+            Some("GITHUB_NOT_AUTHENTICATED")
+        );
+        assert!(fake.requests().iter().all(|r| r.uri == "/user"));
+    }
+}
