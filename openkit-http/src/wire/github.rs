@@ -153,7 +153,7 @@ pub struct CreatePrRequest {
 /// State of a pull request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum PrStateDto {
+pub enum PullRequestState {
     /// Open.
     Open,
     /// Open as a draft.
@@ -164,14 +164,27 @@ pub enum PrStateDto {
     Closed,
 }
 
-impl From<openkit_core::codehost::PrState> for PrStateDto {
+impl PullRequestState {
+    /// The state named by `open`, `draft`, `merged` or `closed`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "open" => PullRequestState::Open,
+            "draft" => PullRequestState::Draft,
+            "merged" => PullRequestState::Merged,
+            "closed" => PullRequestState::Closed,
+            _ => return None,
+        })
+    }
+}
+
+impl From<openkit_core::codehost::PrState> for PullRequestState {
     fn from(s: openkit_core::codehost::PrState) -> Self {
         use openkit_core::codehost::PrState;
         match s {
-            PrState::Open => PrStateDto::Open,
-            PrState::Draft => PrStateDto::Draft,
-            PrState::Merged => PrStateDto::Merged,
-            PrState::Closed => PrStateDto::Closed,
+            PrState::Open => PullRequestState::Open,
+            PrState::Draft => PullRequestState::Draft,
+            PrState::Merged => PullRequestState::Merged,
+            PrState::Closed => PullRequestState::Closed,
         }
     }
 }
@@ -187,7 +200,7 @@ pub struct CreatePrResponse {
     /// Its number.
     pub number: u64,
     /// Its state (`open` or `draft`).
-    pub state: PrStateDto,
+    pub state: PullRequestState,
     /// The branch it merges from.
     pub head_branch: String,
 }
