@@ -151,6 +151,33 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever the form, a remote URL of `host` + `owner/name` names exactly that.
+        #[test]
+        fn every_form_round_trips(
+            host in "[a-z][a-z0-9-]{0,10}(\\.[a-z]{2,5}){1,2}",
+            owner in "[A-Za-z0-9][A-Za-z0-9_.-]{0,15}",
+            name in "[A-Za-z0-9_-][A-Za-z0-9_.-]{0,15}",
+            form in 0usize..5,
+            suffix in proptest::bool::ANY,
+        ) {
+            proptest::prop_assume!(owner != "." && owner != ".." && name != "." && name != "..");
+            proptest::prop_assume!(!name.ends_with(".git"));
+            let tail = if suffix { ".git" } else { "" };
+            let url = match form {
+                0 => format!("https://{host}/{owner}/{name}{tail}"),
+                1 => format!("git@{host}:{owner}/{name}{tail}"),
+                2 => format!("ssh://git@{host}/{owner}/{name}{tail}"),
+                3 => format!("ssh://git@{host}:2222/{owner}/{name}{tail}"),
+                _ => format!("https://token@{host}/{owner}/{name}{tail}/"),
+            };
+            let slug = parse_remote_url(&url).expect("parses");
+            proptest::prop_assert_eq!(slug.host, host);
+            proptest::prop_assert_eq!(slug.owner, owner);
+            proptest::prop_assert_eq!(slug.name, name);
+        }
+    }
+
     #[test]
     fn what_is_not_a_repository() {
         for url in [
