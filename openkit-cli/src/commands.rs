@@ -76,10 +76,13 @@ pub(crate) fn project_paths(cwd: &Path) -> anyhow::Result<Paths> {
     Ok(Paths::new(root, global_dir()))
 }
 
-/// The services of the project at `paths`, with this process's environment; this binary
-/// supervises every dev server and terminal and receives agents' hooks.
+/// The services of the project at `paths`, with this process's environment and the
+/// GitHub adapter; this binary supervises every dev server and terminal and receives
+/// agents' hooks.
 fn composition(paths: Paths) -> Composition {
-    let composition = Composition::new(paths, host_env());
+    let host = host_env();
+    let root = paths.project_root().to_path_buf();
+    let composition = crate::github::plug_in(Composition::new(paths, host.clone()), &host, &root);
     match std::env::current_exe() {
         Ok(exe) => composition.openkit_program(exe),
         Err(_) => composition,

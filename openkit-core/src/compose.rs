@@ -28,6 +28,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::backbone::Backbone;
+use crate::codehost::CodeHost;
+use crate::codehost::gh::GhCli;
+use crate::codehost::ops::CodeHostParts;
 use crate::command::CommandRunner;
 use crate::config::ConfigStore;
 use crate::containment::{RunRecords, SUPERVISE_SUBCOMMAND, Supervisor};
@@ -136,6 +139,8 @@ pub struct Composition {
     perf_interval: Duration,
     issue_sources: Vec<Arc<dyn IssueSource>>,
     program: Option<PathBuf>,
+    code_host: Option<Arc<dyn CodeHost>>,
+    pr_refresh: Duration,
 }
 
 impl Composition {
@@ -155,6 +160,8 @@ impl Composition {
             perf_interval: crate::perf::DEFAULT_INTERVAL,
             issue_sources: Vec::new(),
             program: None,
+            code_host: None,
+            pr_refresh: crate::codehost::ops::DEFAULT_PR_REFRESH,
         }
     }
 
@@ -172,6 +179,20 @@ impl Composition {
     /// name of a default replaces it.
     pub fn issue_source(mut self, source: Arc<dyn IssueSource>) -> Self {
         self.issue_sources.push(source);
+        self
+    }
+
+    /// Plugs in a code host (the GitHub adapter); without one, GitHub operations answer
+    /// `GITHUB_NOT_CONFIGURED` and no pull-request state is kept.
+    pub fn code_host(mut self, host: Arc<dyn CodeHost>) -> Self {
+        self.code_host = Some(host);
+        self
+    }
+
+    /// How often the background task re-lists pull requests (default 60 s; it also runs
+    /// on demand).
+    pub fn pr_refresh_interval(mut self, interval: Duration) -> Self {
+        self.pr_refresh = interval;
         self
     }
 
@@ -263,6 +284,11 @@ impl Composition {
                 .with_index(links),
         );
         let perf_interval = self.perf_interval;
+        let codehost = CodeHostParts::new(
+            self.code_host,
+            GhCli::new(git.runner().clone(), self.host.search_path()),
+            self.pr_refresh,
+        );
         Ok(Arc::new_cyclic(|me: &Weak<Workbench>| {
             let perf = PerfMonitor::new(Arc::new(WorkbenchProcesses(me.clone())), perf_interval);
             Workbench::from_services(Services {
@@ -281,6 +307,7 @@ impl Composition {
                 issue_sources,
                 supervisor,
                 program: self.program,
+                codehost,
             })
         }))
     }

@@ -43,6 +43,7 @@ pub mod agents;
 pub mod attention;
 pub mod backbone;
 pub mod bus;
+pub mod codehost;
 pub mod command;
 pub mod compose;
 pub mod config;

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::backbone::Backbone;
+use crate::codehost::ops::CodeHostParts;
 use crate::host::HostEnv;
 use crate::issues::{IssueSources, LinkedIssue};
 use crate::notes::NotesStore;
@@ -138,6 +139,7 @@ pub(crate) struct Services {
     pub(crate) issue_sources: Arc<IssueSources>,
     pub(crate) supervisor: Option<Supervisor>,
     pub(crate) program: Option<std::path::PathBuf>,
+    pub(crate) codehost: CodeHostParts,
 }
 
 /// The workbench's background tasks (live status, worktree events); they stop when this
@@ -170,6 +172,8 @@ pub struct Workbench {
     notes: Arc<NotesStore>,
     tasks: Arc<LocalTasks>,
     issue_sources: Arc<IssueSources>,
+    /// The code host, `gh`, pull-request states (see [`crate::codehost::ops`]).
+    codehost: CodeHostParts,
     perf: PerfMonitor,
     discover_cap: Duration,
     supervisor: Option<Supervisor>,
@@ -195,6 +199,7 @@ impl Workbench {
             notes: s.notes,
             tasks: s.tasks,
             issue_sources: s.issue_sources,
+            codehost: s.codehost,
             paths: s.paths,
             host: s.host,
             git: s.git,
@@ -233,7 +238,22 @@ impl Workbench {
                 move || events.publish(WorkbenchEvent::WorktreesChanged),
             ));
         }
+        if self.codehost.is_configured() {
+            tasks.push(tokio::spawn(crate::codehost::ops::refresh_loop(
+                Arc::downgrade(self),
+            )));
+        }
         Background { tasks }
+    }
+
+    /// The code-host parts (code host, `gh`, pull-request states).
+    pub(crate) fn codehost(&self) -> &CodeHostParts {
+        &self.codehost
+    }
+
+    /// Publishes an event to the workbench's sink.
+    pub(crate) fn publish(&self, event: WorkbenchEvent) {
+        self.events.publish(event);
     }
 
     /// The host environment everything this workbench runs inherits.
@@ -436,6 +456,7 @@ impl Workbench {
             }
         }
         out[1..].sort_by(|a, b| a.id.cmp(&b.id));
+        self.codehost.merge_into(&mut out);
         Ok(out)
     }
 

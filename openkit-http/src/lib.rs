@@ -118,6 +118,15 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::create_worktree))
         .routes(routes!(tasks::upload).layer(DefaultBodyLimit::max(tasks::MAX_UPLOAD_BODY)))
         .routes(routes!(tasks::download, tasks::delete_attachment))
+        .routes(routes!(github::status))
+        .routes(routes!(github::install))
+        .routes(routes!(github::login))
+        .routes(routes!(github::logout))
+        .routes(routes!(github::initial_commit))
+        .routes(routes!(github::create_repo))
+        .routes(routes!(github::refresh_pull_requests))
+        .routes(routes!(github::create_pr))
+        .routes(routes!(github::verify_integrations))
         .routes(routes!(openapi::openapi_json))
 }
 

@@ -54,6 +54,7 @@ use crate::wire::terminals::{TerminalResize, TerminalServerMessage};
         (name = "agents", description = "Agent CLIs and sessions"),
         (name = "notes", description = "Per-issue notes, todos and git policy"),
         (name = "tasks", description = "Local tasks and attachments"),
+        (name = "github", description = "GitHub: status, login, repositories, pull requests, integration checks"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -83,7 +83,14 @@ pub struct CommandSpec {
     timeout: Option<Duration>,
     budget: Budget,
     output_limit: usize,
+    secret_stdout: bool,
+    tap: Option<OutputTap>,
 }
+
+/// Receives a copy of a command's output (stdout and stderr, interleaved in arrival
+/// order) while it runs, for commands that print something the caller needs before they
+/// finish (the one-time code of a device login).
+pub type OutputTap = tokio::sync::mpsc::UnboundedSender<Vec<u8>>;
 
 impl CommandSpec {
     /// `program` (a name looked up on the child's `PATH`, or a path) run in `cwd`.
@@ -97,6 +104,8 @@ impl CommandSpec {
             timeout: None,
             budget: Budget::Short,
             output_limit: DEFAULT_OUTPUT_LIMIT,
+            secret_stdout: false,
+            tap: None,
         }
     }
 
@@ -160,6 +169,19 @@ impl CommandSpec {
     /// Keeps at most `bytes` of each output stream (default [`DEFAULT_OUTPUT_LIMIT`]).
     pub fn output_limit(mut self, bytes: usize) -> Self {
         self.output_limit = bytes;
+        self
+    }
+
+    /// The command prints a secret on stdout (`gh auth token`): its record in the ops log
+    /// shows `[REDACTED]` instead of the output (the caller still gets it).
+    pub fn secret_stdout(mut self) -> Self {
+        self.secret_stdout = true;
+        self
+    }
+
+    /// Sends a copy of every chunk of output to `tap` while the command runs.
+    pub fn tap(mut self, tap: OutputTap) -> Self {
+        self.tap = Some(tap);
         self
     }
 
@@ -417,8 +439,14 @@ impl CommandRunner {
         let mut group = GroupGuard::new(child.id());
         let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
         let limit = spec.output_limit;
-        let work =
-            async { tokio::join!(capture(stdout, limit), capture(stderr, limit), child.wait()) };
+        let tap = spec.tap.as_ref();
+        let work = async {
+            tokio::join!(
+                capture(stdout, limit, tap),
+                capture(stderr, limit, tap),
+                child.wait()
+            )
+        };
         tokio::pin!(work);
         let mut timed_out = false;
         let finished = match tokio::time::timeout(timeout, &mut work).await {
@@ -450,7 +478,11 @@ impl CommandRunner {
             &spec,
             exit_code,
             duration,
-            &String::from_utf8_lossy(&out.bytes),
+            &if spec.secret_stdout && !out.bytes.is_empty() {
+                crate::redact::REDACTED.to_string()
+            } else {
+                String::from_utf8_lossy(&out.bytes).into_owned()
+            },
             &stderr_text,
             timed_out,
             &secrets,
@@ -617,7 +649,11 @@ struct Captured {
 }
 
 /// Reads `reader` to its end, keeping the first `limit` bytes.
-async fn capture<R: AsyncRead + Unpin>(reader: Option<R>, limit: usize) -> Captured {
+async fn capture<R: AsyncRead + Unpin>(
+    reader: Option<R>,
+    limit: usize,
+    tap: Option<&OutputTap>,
+) -> Captured {
     let mut out = Captured::default();
     let Some(mut reader) = reader else {
         return out;
@@ -627,6 +663,10 @@ async fn capture<R: AsyncRead + Unpin>(reader: Option<R>, limit: usize) -> Captu
         match reader.read(&mut buf).await {
             Ok(0) => break,
             Ok(n) => {
+                if let Some(tap) = tap {
+                    // The receiver may be gone (the caller got what it needed).
+                    let _ = tap.send(buf[..n].to_vec());
+                }
                 let take = n.min(limit.saturating_sub(out.bytes.len()));
                 out.bytes.extend_from_slice(&buf[..take]);
                 out.truncated |= take < n;
@@ -797,5 +837,42 @@ mod tests {
         let shown = format!("{runner:?}");
         assert!(!shown.contains("ghp_secretvalue"), "{shown}");
         assert!(shown.contains("host (2 variables)"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn secret_stdout_stays_out_of_the_record_and_taps_see_output_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = Arc::new(Records::default());
+        let runner = CommandRunner::new(host()).with_observer(records.clone());
+        let out = within(
+            runner.run(
+                CommandSpec::new("sh", dir.path())
+                    .args(["-c", "echo plain-looking-value"])
+                    .secret_stdout(),
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            out.stdout_text(),
+            "plain-looking-value\n",
+            "the caller gets it"
+        );
+        assert_eq!(records.0.lock().unwrap()[0].stdout, "[REDACTED]");
+
+        // The tap gets the first line while the command still runs.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let run = tokio::spawn({
+            let runner = runner.clone();
+            let spec = CommandSpec::new("sh", dir.path())
+                .args(["-c", "echo code: ABCD-1234 >&2; sleep 30"])
+                .timeout(Duration::from_secs(60))
+                .tap(tx);
+            async move { runner.run(spec).await }
+        });
+        let first = within(rx.recv()).await.unwrap();
+        assert_eq!(String::from_utf8_lossy(&first), "code: ABCD-1234\n");
+        run.abort(); // dropping the run kills its process group
+        assert!(run.await.unwrap_err().is_cancelled());
     }
 }

@@ -67,12 +67,12 @@ pub struct WorktreeInfo {
     /// Linked Jira issue status.
     #[schema(required = true)]
     pub jira_status: Option<String>,
-    /// Pull request URL.
+    /// Web page of the branch's pull request on GitHub.
     #[schema(required = true)]
     pub github_pr_url: Option<String>,
-    /// Pull request state.
+    /// State of the branch's pull request: `open`, `draft`, `merged` or `closed`.
     #[schema(required = true)]
-    pub github_pr_state: Option<String>,
+    pub github_pr_state: Option<super::github::PullRequestState>,
     /// Linked Linear issue URL.
     #[schema(required = true)]
     pub linear_url: Option<String>,
@@ -214,7 +214,10 @@ impl From<&CoreWorktreeInfo> for WorktreeInfo {
             jira_url: jira.and_then(|l| l.url.clone()),
             jira_status: jira.and_then(|l| l.status.clone()),
             github_pr_url: w.github_pr_url.clone(),
-            github_pr_state: w.github_pr_state.clone(),
+            github_pr_state: w
+                .github_pr_state
+                .as_deref()
+                .and_then(super::github::PullRequestState::parse),
             linear_url: linear.and_then(|l| l.url.clone()),
             linear_status: linear.and_then(|l| l.status.clone()),
             local_issue_id: local.map(|l| l.issue.id.to_string()),

@@ -28,7 +28,7 @@ pub struct Api {
 }
 
 /// A directory with links to the basic tools found on the test process's `PATH`.
-fn tools_dir() -> tempfile::TempDir {
+pub fn tools_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("creating the tools dir");
     let path = std::env::var_os("PATH").unwrap_or_default();
     for tool in ["git", "sh", "chmod", "cat", "env", "sleep", "mkdir", "rm"] {
@@ -69,8 +69,18 @@ impl Api {
     /// An API over `repo`, the way `openkit serve` composes it, with the repo's hermetic
     /// host environment changed by `host`.
     pub fn with_host(repo: TestRepo, host: impl FnOnce(HostEnv) -> HostEnv) -> Self {
+        Api::with_composition(repo, host, |c| c)
+    }
+
+    /// An API over `repo` whose composition is changed by `compose` (ports plugged in)
+    /// before the harness's own settings.
+    pub fn with_composition(
+        repo: TestRepo,
+        host: impl FnOnce(HostEnv) -> HostEnv,
+        compose: impl FnOnce(Composition) -> Composition,
+    ) -> Self {
         let terminals = openkit_pty::TerminalManager::new();
-        let workbench = Composition::new(repo.paths(), host(repo.host_env()))
+        let workbench = compose(Composition::new(repo.paths(), host(repo.host_env())))
             .terminals(Arc::new(terminals.clone()))
             .dev_server_grace(std::time::Duration::from_secs(2))
             .discover_cap(std::time::Duration::from_secs(3))
