@@ -13,7 +13,7 @@ use openkit_core::{Composition, CreateWorktree, HostEnv, Paths, Workbench, disco
 use openkit_http::Server;
 
 use crate::cli::{Cli, Command, InitArgs, ServeArgs, WorktreeCommand};
-use crate::{agent, logs};
+use crate::{agent, git, logs};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -37,6 +37,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Some(action) => agent::report(&cwd, action),
         },
         Command::Task(cmd) => agent::task(&cwd, cmd).await,
+        Command::Git(cmd) => {
+            let actor = std::env::var(git::ACTOR_ENV).ok();
+            git::run(&cwd, actor.as_deref(), cmd)
+        }
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

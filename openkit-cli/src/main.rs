@@ -8,6 +8,7 @@ mod agent;
 mod cli;
 mod client;
 mod commands;
+mod git;
 mod logs;
 
 use std::process::ExitCode;
