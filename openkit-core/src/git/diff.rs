@@ -158,7 +158,34 @@ fn utf8(path: Option<&Path>) -> String {
         .unwrap_or_default()
 }
 
+/// Where the new side of a changed file comes from.
+enum NewSide {
+    /// Nothing (deleted).
+    Gone,
+    /// A file of the working tree (a symbolic link diffs as its target text).
+    Workdir {
+        path: std::path::PathBuf,
+        link: bool,
+    },
+}
+
+/// The line counts one changed file still needs.
+struct LineWork {
+    file: usize,
+    delta: usize,
+    old: Option<git2::Oid>,
+    new: NewSide,
+}
+
 /// Every changed file of the checkout, sorted by path.
+///
+/// The file list comes from one libgit2 diff (cheap: the index's stat data says which
+/// files to hash). Line counts need both sides of every file: when no attribute or
+/// end-of-line setting can change content on its way into git (no `.gitattributes`
+/// tracked or changed, no `info/attributes`, no global or system attributes file, no
+/// `core.autocrlf`/`core.attributesFile`), the sides are compared as stored (old blob,
+/// working-tree bytes) on several threads; otherwise libgit2 builds each patch with the
+/// filters and diff drivers applied. Both give git's own counts.
 pub fn changed_files(
     repo: &Repository,
     against: Against<'_>,
@@ -170,7 +197,6 @@ pub fn changed_files(
         .show_untracked_content(true)
         .include_typechange(true)
         .ignore_submodules(true);
-    let git = |e: git2::Error| GitOpError::Git(e.into());
     let mut diff = repo
         .diff_tree_to_workdir_with_index(tree.as_ref(), Some(&mut opts))
         .map_err(git)?;
@@ -178,7 +204,9 @@ pub fn changed_files(
     find.renames(true).for_untracked(true);
     diff.find_similar(Some(&mut find)).map_err(git)?;
 
+    let workdir = repo.workdir().map(Path::to_path_buf).unwrap_or_default();
     let mut files = Vec::with_capacity(diff.deltas().len());
+    let mut work = Vec::with_capacity(diff.deltas().len());
     for (i, delta) in diff.deltas().enumerate() {
         let Some(status) = ChangeStatus::of(delta.status()) else {
             continue;
@@ -188,37 +216,179 @@ pub fn changed_files(
             _ => utf8(delta.new_file().path()),
         };
         // An untracked directory that is a repository of its own has no lines to count.
-        if path.ends_with('/') {
-            files.push(ChangedFile {
-                path: path.trim_end_matches('/').to_string(),
-                old_path: None,
-                status,
-                lines_added: 0,
-                lines_removed: 0,
-                is_binary: false,
+        let nested_repo = path.ends_with('/');
+        if !nested_repo {
+            let old = delta.old_file();
+            let new = delta.new_file();
+            work.push(LineWork {
+                file: files.len(),
+                delta: i,
+                old: (old.exists() && !old.id().is_zero()).then(|| old.id()),
+                new: match (status, new.path()) {
+                    (ChangeStatus::Deleted, _) | (_, None) => NewSide::Gone,
+                    (_, Some(rel)) => NewSide::Workdir {
+                        path: workdir.join(rel),
+                        link: new.mode() == git2::FileMode::Link,
+                    },
+                },
             });
-            continue;
         }
-        let patch = Patch::from_diff(&diff, i).map_err(git)?;
-        let (lines_added, lines_removed, is_binary) = match &patch {
-            Some(patch) if !patch.delta().flags().is_binary() => {
-                let (_, added, removed) = patch.line_stats().map_err(git)?;
-                (added, removed, false)
-            }
-            Some(_) => (0, 0, true),
-            None => (0, 0, delta.flags().is_binary()),
-        };
         files.push(ChangedFile {
             old_path: (status == ChangeStatus::Renamed).then(|| utf8(delta.old_file().path())),
-            path,
+            path: path.trim_end_matches('/').to_string(),
             status,
-            lines_added,
-            lines_removed,
-            is_binary,
+            lines_added: 0,
+            lines_removed: 0,
+            is_binary: false,
         });
+    }
+    let counts = if content_filters_may_apply(repo, &diff) {
+        count_with_filters(&diff, &work)?
+    } else {
+        count_as_stored(repo, &work)?
+    };
+    for (item, (added, removed, binary)) in work.iter().zip(counts) {
+        let file = &mut files[item.file];
+        file.lines_added = added;
+        file.lines_removed = removed;
+        file.is_binary = binary;
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
+}
+
+fn git(e: git2::Error) -> GitOpError {
+    GitOpError::Git(e.into())
+}
+
+/// Line counts (added, removed, binary) through libgit2's patches: filters, `binary` and
+/// `diff` attributes applied.
+fn count_with_filters(
+    diff: &git2::Diff<'_>,
+    work: &[LineWork],
+) -> Result<Vec<(usize, usize, bool)>, GitOpError> {
+    work.iter()
+        .map(|item| {
+            let binary_flag = || {
+                diff.get_delta(item.delta)
+                    .is_some_and(|d| d.flags().is_binary())
+            };
+            Ok(match Patch::from_diff(diff, item.delta).map_err(git)? {
+                Some(patch) if !patch.delta().flags().is_binary() => {
+                    let (_, added, removed) = patch.line_stats().map_err(git)?;
+                    (added, removed, false)
+                }
+                Some(_) => (0, 0, true),
+                None => (0, 0, binary_flag()),
+            })
+        })
+        .collect()
+}
+
+/// Line counts comparing the stored sides (blob bytes, working-tree bytes), split over a
+/// few threads with a repository handle each.
+fn count_as_stored(
+    repo: &Repository,
+    work: &[LineWork],
+) -> Result<Vec<(usize, usize, bool)>, GitOpError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    if work.len() < 64 || threads < 2 {
+        return work.iter().map(|item| count_one(repo, item)).collect();
+    }
+    let git_dir = repo.path().to_path_buf();
+    let chunk = work.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = work
+            .chunks(chunk)
+            .map(|part| {
+                let git_dir = &git_dir;
+                scope.spawn(move || {
+                    let repo = Repository::open(git_dir).map_err(git)?;
+                    part.iter()
+                        .map(|item| count_one(&repo, item))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(work.len());
+        for handle in handles {
+            let part = handle
+                .join()
+                .map_err(|_| GitOpError::Task("a diff worker panicked".into()))??;
+            out.extend(part);
+        }
+        Ok(out)
+    })
+}
+
+fn count_one(repo: &Repository, item: &LineWork) -> Result<(usize, usize, bool), GitOpError> {
+    let blob = item
+        .old
+        .map(|id| repo.find_blob(id))
+        .transpose()
+        .map_err(git)?;
+    let new = match &item.new {
+        NewSide::Gone => Vec::new(),
+        NewSide::Workdir { path, link: true } => std::fs::read_link(path)
+            .map(|t| t.as_os_str().as_encoded_bytes().to_vec())
+            .unwrap_or_default(),
+        // A file removed since the diff was taken counts as empty.
+        NewSide::Workdir { path, link: false } => std::fs::read(path).unwrap_or_default(),
+    };
+    let mut opts = DiffOptions::new();
+    opts.context_lines(0);
+    let old: &[u8] = blob.as_ref().map_or(&[], |b| b.content());
+    let patch = Patch::from_buffers(old, None, &new, None, Some(&mut opts)).map_err(git)?;
+    if patch.delta().flags().is_binary() {
+        return Ok((0, 0, true));
+    }
+    let (_, added, removed) = patch.line_stats().map_err(git)?;
+    Ok((added, removed, false))
+}
+
+/// True when something could make the content git compares differ from the stored bytes:
+/// attributes (`.gitattributes` tracked or among the changes, `info/attributes`, a
+/// global or system attributes file, `core.attributesFile`) or `core.autocrlf`. When
+/// unsure, true.
+fn content_filters_may_apply(repo: &Repository, diff: &git2::Diff<'_>) -> bool {
+    let Ok(config) = repo.config() else {
+        return true;
+    };
+    let autocrlf = config
+        .get_string("core.autocrlf")
+        .map(|v| v.to_ascii_lowercase())
+        .unwrap_or_default();
+    if matches!(autocrlf.as_str(), "true" | "input" | "yes" | "on" | "1")
+        || config.get_string("core.attributesFile").is_ok()
+    {
+        return true;
+    }
+    let attributes_file =
+        |dir: Option<&Path>, name: &str| dir.is_some_and(|d| d.join(name).exists());
+    if attributes_file(Some(repo.commondir()), "info/attributes")
+        || attributes_file(Some(repo.path()), "info/attributes")
+        || git2::Config::find_xdg().is_ok_and(|p| attributes_file(p.parent(), "attributes"))
+        || git2::Config::find_system().is_ok_and(|p| attributes_file(p.parent(), "gitattributes"))
+    {
+        return true;
+    }
+    let is_attributes = |path: Option<&Path>| {
+        path.is_some_and(|p| p.file_name() == Some(std::ffi::OsStr::new(".gitattributes")))
+    };
+    if diff
+        .deltas()
+        .any(|d| is_attributes(d.old_file().path()) || is_attributes(d.new_file().path()))
+    {
+        return true;
+    }
+    match repo.index() {
+        Ok(index) => index.iter().any(|entry| {
+            entry.path == b".gitattributes" || entry.path.ends_with(b"/.gitattributes")
+        }),
+        Err(_) => true,
+    }
 }
 
 /// Which file [`file_contents`] shows.

@@ -468,3 +468,45 @@ async fn agents_follow_the_issue_policy_over_local_defaults_and_humans_are_never
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn many_changes_count_exactly_and_attributes_are_honoured() {
+    let mut builder = TestRepo::builder();
+    for i in 0..100 {
+        builder = builder.file(&format!("src/f{i}.txt"), LINES);
+    }
+    let repo = builder.build();
+    let wb = workbench(&repo);
+    let wt = create(&wb, "feature/many", Some("many")).await;
+    for i in 0..100 {
+        // i + 1 lines appended to file i: the counts must match file by file.
+        let extra: String = (0..=i).map(|n| format!("extra {n}\n")).collect();
+        write(
+            &wt.path,
+            &format!("src/f{i}.txt"),
+            format!("{LINES}{extra}").as_bytes(),
+        );
+    }
+    let diff = within(wb.worktree_diff("many", false)).await.unwrap();
+    assert_eq!(diff.files.len(), 100);
+    for file in &diff.files {
+        let i: usize = file.path["src/f".len()..file.path.len() - 4]
+            .parse()
+            .unwrap();
+        assert_eq!(
+            (file.lines_added, file.lines_removed),
+            (i + 1, 0),
+            "{}",
+            file.path
+        );
+    }
+    // With attributes, git's filters and diff drivers decide: `-diff` makes a text file
+    // binary for the diff, as `git diff --numstat` says.
+    write(&wt.path, ".gitattributes", b"*.dat -diff\n");
+    write(&wt.path, "table.dat", b"plain text\n");
+    let diff = within(wb.worktree_diff("many", false)).await.unwrap();
+    let table = diff.files.iter().find(|f| f.path == "table.dat").unwrap();
+    assert!(table.is_binary);
+    let f0 = diff.files.iter().find(|f| f.path == "src/f0.txt").unwrap();
+    assert_eq!((f0.lines_added, f0.lines_removed), (1, 0));
+}
