@@ -510,3 +510,19 @@ async fn many_changes_count_exactly_and_attributes_are_honoured() {
     let f0 = diff.files.iter().find(|f| f.path == "src/f0.txt").unwrap();
     assert_eq!((f0.lines_added, f0.lines_removed), (1, 0));
 }
+
+#[tokio::test]
+async fn an_unreachable_remote_fails_fast_with_a_clear_code() {
+    let repo = TestRepo::new();
+    // Nothing listens on port 1 of the loopback: refused at once, no network involved.
+    repo.git(["remote", "add", "origin", "http://127.0.0.1:1/nobody.git"]);
+    let wb = workbench(&repo);
+    let wt = create(&wb, "feature/far", Some("far")).await;
+    write(&wt.path, "f.txt", b"f\n");
+    within(wb.commit_worktree(&human(), "far", "f"))
+        .await
+        .unwrap();
+    let err = within(wb.push_worktree(&human(), "far")).await.unwrap_err();
+    assert_eq!(err.code(), "REMOTE_UNREACHABLE", "{err}");
+    assert_eq!(err.kind(), ErrorKind::Upstream);
+}
