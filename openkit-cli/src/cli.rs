@@ -35,6 +35,10 @@ pub enum Command {
     /// What an agent needs to know about its task.
     #[command(subcommand)]
     Task(TaskCommand),
+    /// Diff, commit or push the current worktree through the running server (an agent's
+    /// commands carry `OPENKIT_ACTOR` and obey the git policy).
+    #[command(subcommand)]
+    Git(GitCommand),
     /// Print a shell completion script.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -208,4 +212,26 @@ pub enum TaskCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `openkit git ...`
+#[derive(Debug, Subcommand)]
+pub enum GitCommand {
+    /// List the changed files (uncommitted, untracked included).
+    Diff {
+        /// Everything since the branch left the base branch, committed or not.
+        #[arg(long)]
+        committed: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Commit every change (untracked files included); the commit-message rule applies.
+    Commit {
+        /// The commit message.
+        #[arg(short, long)]
+        message: String,
+    },
+    /// Push the branch (the first push sets its upstream).
+    Push,
 }

@@ -14,6 +14,7 @@ use serde_json::Value;
 pub struct ServerClient {
     host: String,
     port: u16,
+    actor: Option<String>,
 }
 
 impl ServerClient {
@@ -38,7 +39,11 @@ impl ServerClient {
             .rsplit_once(':')
             .and_then(|(h, p)| Some((h.to_string(), p.parse().ok()?)))
             .ok_or_else(|| anyhow!("{} has a malformed URL {url:?}", file.display()))?;
-        let client = ServerClient { host, port };
+        let client = ServerClient {
+            host,
+            port,
+            actor: None,
+        };
         // A stale file from a crashed server: nobody listens.
         TcpStream::connect_timeout(&client.addr()?, Duration::from_secs(2)).map_err(|_| {
             anyhow!(
@@ -61,15 +66,41 @@ impl ServerClient {
             .context("server address")
     }
 
+    /// Makes every request on behalf of `actor` (`agent:<scope>`), sent as the
+    /// `X-OpenKit-Actor` header; `None` sends none (a human).
+    pub fn with_actor(mut self, actor: Option<String>) -> Self {
+        self.actor = actor;
+        self
+    }
+
     /// Sends a JSON request and returns the JSON answer; an error envelope becomes an error.
     pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
+        let (status, value) = self.exchange(method, path, body)?;
+        if !(200..300).contains(&status) {
+            bail!("{}", value["error"].as_str().unwrap_or("request failed"));
+        }
+        Ok(value)
+    }
+
+    /// Sends a JSON request and returns the status and the JSON answer, whatever it is.
+    pub fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<(u16, Value)> {
         let mut stream = TcpStream::connect_timeout(&self.addr()?, Duration::from_secs(5))
             .context("connecting to the OpenKit server")?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         let payload = body.map(|b| b.to_string()).unwrap_or_default();
+        let actor = self
+            .actor
+            .as_deref()
+            .map(|a| format!("{}: {a}\r\n", openkit_http::routes::git::ACTOR_HEADER))
+            .unwrap_or_default();
         write!(
             stream,
-            "{method} {path} HTTP/1.1\r\nHost: localhost:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+            "{method} {path} HTTP/1.1\r\nHost: localhost:{}\r\n{actor}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
             self.port,
             payload.len()
         )?;
@@ -107,9 +138,6 @@ impl ServerClient {
         }
         let value: Value = serde_json::from_slice(&raw)
             .with_context(|| format!("the server answered {status} with non-JSON"))?;
-        if !(200..300).contains(&status) {
-            bail!("{}", value["error"].as_str().unwrap_or("request failed"));
-        }
-        Ok(value)
+        Ok((status, value))
     }
 }

@@ -16,7 +16,7 @@ use openkit_pty::TerminalManager;
 use openkit_pty::holder;
 
 use crate::cli::{Cli, Command, InitArgs, ServeArgs, WorktreeCommand};
-use crate::{agent, logs};
+use crate::{agent, git, logs};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -40,6 +40,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Some(action) => agent::report(&cwd, action),
         },
         Command::Task(cmd) => agent::task(&cwd, cmd).await,
+        Command::Git(cmd) => {
+            let actor = std::env::var(git::ACTOR_ENV).ok();
+            git::run(&cwd, actor.as_deref(), cmd)
+        }
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

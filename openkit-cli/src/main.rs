@@ -9,6 +9,7 @@ mod agent_hook;
 mod cli;
 mod client;
 mod commands;
+mod git;
 mod github;
 mod logs;
 

@@ -397,7 +397,8 @@ impl Workbench {
         &self.terminals
     }
 
-    fn base_branch(&self) -> String {
+    /// The configured base branch (`main` without a config).
+    pub(crate) fn base_branch(&self) -> String {
         self.config
             .load()
             .ok()
@@ -406,7 +407,7 @@ impl Workbench {
             .unwrap_or_else(|| "main".into())
     }
 
-    fn notify(&self, notice: Option<ActivityNotice>) {
+    pub(crate) fn notify(&self, notice: Option<ActivityNotice>) {
         if let Some(notice) = notice {
             self.events.publish(WorkbenchEvent::Activity(notice));
         }
@@ -474,6 +475,12 @@ impl Workbench {
         let list = Arc::new(list);
         *last = Some(Arc::clone(&list));
         Ok(list)
+    }
+
+    /// Holds the lock that serialises changes of worktree `id` (create, rename, delete,
+    /// recover, commit, push).
+    pub(crate) async fn lock_worktree(&self, id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        self.locks.lock(id).await
     }
 
     /// Makes the next list re-read git's registrations before answering, so a worktree

@@ -65,6 +65,10 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(worktrees::rename, worktrees::delete))
         .routes(routes!(worktrees::logs))
         .routes(routes!(worktrees::recover))
+        .routes(routes!(git::diff))
+        .routes(routes!(git::diff_file))
+        .routes(routes!(git::commit))
+        .routes(routes!(git::push))
         .routes(routes!(open::targets))
         .routes(routes!(open::open))
         .routes(routes!(

@@ -40,6 +40,7 @@ use crate::wire::terminals::{TerminalResize, TerminalServerMessage};
     components(schemas(ErrorBody, TerminalServerMessage, TerminalResize)),
     tags(
         (name = "worktrees", description = "Worktree lifecycle"),
+        (name = "git", description = "Diff, commit and push of a worktree"),
         (name = "open", description = "Opening worktrees in local apps"),
         (name = "agent-rules", description = "CLAUDE.md and AGENTS.md"),
         (name = "config", description = "Project configuration, detection and setup"),

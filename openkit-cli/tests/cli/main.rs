@@ -475,3 +475,66 @@ fn cross_site_form_posts_are_refused_by_the_real_server() {
     let (status, answer) = http_raw(port, "DELETE", &format!("/api/tasks/{id}"), None, &[], "");
     assert_eq!(status, 200, "{answer}");
 }
+
+#[test]
+fn git_commands_ship_the_worktree_and_carry_the_agent_marker() {
+    let repo = TestRepo::builder().with_origin().build();
+    let server = Served::start(&repo);
+    let (status, body) = http(
+        server.port,
+        "POST",
+        "/api/worktrees",
+        Some(serde_json::json!({ "branch": "feature/cli-git", "id": "cli-git" })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let wt = repo.root().join(".openkit/worktrees/cli-git");
+    std::fs::create_dir_all(wt.join("src")).unwrap();
+    std::fs::write(wt.join("src/new.txt"), "a\nb\n").unwrap();
+
+    let listed = run_ok(openkit(&repo, &wt.join("src")).args(["git", "diff"]));
+    assert_eq!(listed.trim(), "?        +2 -0  src/new.txt");
+
+    // An agent is held to the git policy (agent commits are off by default).
+    let refused = openkit(&repo, &wt)
+        .args(["git", "commit", "-m", "agent work"])
+        .env("OPENKIT_ACTOR", "agent:cli-git")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("AGENT_GIT_POLICY_DENIED"), "{stderr}");
+    let garbled = openkit(&repo, &wt)
+        .args(["git", "push"])
+        .env("OPENKIT_ACTOR", "robot")
+        .output()
+        .unwrap();
+    assert!(!garbled.status.success());
+
+    // Allowed by the local config, the agent commits; a human pushes.
+    std::fs::write(
+        repo.root().join(".openkit/config.local.json"),
+        r#"{ "allowAgentCommits": true }"#,
+    )
+    .unwrap();
+    let committed = run_ok(
+        openkit(&repo, &wt)
+            .args(["git", "commit", "-m", "agent work"])
+            .env("OPENKIT_ACTOR", "agent:cli-git"),
+    );
+    assert!(
+        committed.starts_with("Committed ") && committed.contains("on feature/cli-git: agent work"),
+        "{committed}"
+    );
+    let pushed = run_ok(openkit(&repo, &wt).args(["git", "push"]));
+    assert_eq!(
+        pushed.trim(),
+        "Pushed feature/cli-git to origin/feature/cli-git (upstream set)"
+    );
+    assert_eq!(
+        repo.git_in(&wt, ["rev-parse", "--abbrev-ref", "@{u}"])
+            .trim(),
+        "origin/feature/cli-git"
+    );
+    let clean = run_ok(openkit(&repo, &wt).args(["git", "diff"]));
+    assert_eq!(clean.trim(), "No changes in cli-git");
+}

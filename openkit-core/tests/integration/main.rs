@@ -8,6 +8,7 @@ mod backbone;
 mod command;
 mod config;
 mod devserver;
+mod git_ops;
 mod install;
 mod issues;
 mod lifecycle;

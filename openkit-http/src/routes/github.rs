@@ -4,8 +4,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use openkit_core::git::GitAction;
 
 use crate::error::{ApiPath, ApiResult, JsonBody};
+use crate::routes::git::RequestActor;
 use crate::state::AppState;
 use crate::wire::github::{
     CreatePrRequest, CreatePrResponse, CreateRepoRequest, CreateRepoResponse, GitHubInstall,
@@ -161,7 +163,8 @@ pub async fn refresh_pull_requests(
     request_body = CreatePrRequest,
     responses(
         (status = 201, description = "Opened", body = CreatePrResponse),
-        (status = 400, description = "Empty title (`INVALID_PR_TITLE`), branch not pushed or without upstream (`BRANCH_NOT_PUSHED`), detached HEAD (`DETACHED_HEAD`), no GitHub origin (`GITHUB_NO_REMOTE`, `GITHUB_REMOTE_UNSUPPORTED`), not signed in (`GITHUB_NOT_AUTHENTICATED`)", body = ErrorBody),
+        (status = 403, description = "An agent's git policy does not allow pull requests (`AGENT_GIT_POLICY_DENIED`, `AGENT_SCOPE_MISMATCH`)", body = ErrorBody),
+        (status = 400, description = "Invalid `X-OpenKit-Actor` (`INVALID_ACTOR`), empty title (`INVALID_PR_TITLE`), branch not pushed or without upstream (`BRANCH_NOT_PUSHED`), detached HEAD (`DETACHED_HEAD`), no GitHub origin (`GITHUB_NO_REMOTE`, `GITHUB_REMOTE_UNSUPPORTED`), not signed in (`GITHUB_NOT_AUTHENTICATED`)", body = ErrorBody),
         (status = 404, description = "No such worktree (`WORKTREE_NOT_FOUND`)", body = ErrorBody),
         (status = 409, description = "Ambiguous id (`WORKTREE_ID_AMBIGUOUS`)", body = ErrorBody),
         (status = 502, description = "GitHub refused or failed (`GITHUB_VALIDATION_FAILED` with GitHub's message, `GITHUB_UNAUTHORIZED`, `GITHUB_NOT_FOUND`, `GITHUB_RATE_LIMITED`, `GITHUB_UNREACHABLE`, ...)", body = ErrorBody),
@@ -171,18 +174,18 @@ pub async fn refresh_pull_requests(
 pub async fn create_pr(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
+    RequestActor(actor): RequestActor,
     JsonBody(body): JsonBody<CreatePrRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatePrResponse>)> {
-    // ── AGENT GIT POLICY (issue 10) ─────────────────────────────────────────────────
-    // The one place the agent git-policy check for opening pull requests belongs:
-    // `Workbench::authorize_git` (added on the local-git branch) is called here, before
-    // anything else, with the request's actor and the pull-request operation; a denial
-    // answers 403. Wired when the branches are merged.
-    // ────────────────────────────────────────────────────────────────────────────────
+    // An agent opens a pull request only where its git policy allows it.
+    let worktree = state
+        .workbench()
+        .authorize_git(&actor, &id, GitAction::CreatePr)
+        .await?;
     let pr = state
         .workbench()
         .create_pull_request(
-            &id,
+            &worktree.id,
             &body.title,
             body.body.as_deref(),
             body.draft.unwrap_or(false),

@@ -7,6 +7,7 @@ pub mod agents;
 pub mod config;
 pub mod devservers;
 pub mod events;
+pub mod git;
 pub mod github;
 pub mod local_config;
 pub mod logs;

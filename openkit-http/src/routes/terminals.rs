@@ -34,6 +34,20 @@ fn scope_error() -> ApiError {
     )
 }
 
+/// The variable that tells the `openkit` CLI (and so the server) that commands come from
+/// an agent: `agent:<worktree-id>`.
+pub const ACTOR_ENV: &str = "OPENKIT_ACTOR";
+
+/// The actor marker of a session: agent scopes (`claude`, `codex`, `gemini`,
+/// `opencode`) export `OPENKIT_ACTOR=agent:<worktree-id>`; a human shell exports none
+/// (and never inherits one from the server's own environment).
+fn actor_env(scope: Option<&str>, worktree_id: &str) -> Vec<(String, String)> {
+    match scope.and_then(openkit_core::agents::Agent::parse) {
+        Some(_) => vec![(ACTOR_ENV.to_string(), format!("agent:{worktree_id}"))],
+        None => Vec::new(),
+    }
+}
+
 fn dimension(value: Option<u32>, default: u16) -> u16 {
     value.map_or(default, |v| {
         openkit_pty::clamp_size(v.min(u32::from(u16::MAX)) as u16)
@@ -95,6 +109,7 @@ pub async fn create(
         terminals.kill(&existing.id);
         replaced = true;
     }
+    let env = actor_env(scope.as_deref(), &worktree.id);
     let info = terminals.spawn(
         &worktree.id,
         scope,
@@ -102,14 +117,15 @@ pub async fn create(
             cwd: worktree.path.clone(),
             cols: dimension(body.cols, 80),
             rows: dimension(body.rows, 24),
+            env,
             startup_command: startup,
             shell: state.inner.shell.clone(),
-            env: Vec::new(),
             base_env: Some(
                 state
                     .workbench()
                     .host()
                     .vars()
+                    .filter(|(k, _)| *k != std::ffi::OsStr::new(ACTOR_ENV))
                     .map(|(k, v)| (k.to_owned(), v.to_owned()))
                     .collect(),
             ),

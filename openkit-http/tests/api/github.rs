@@ -359,6 +359,17 @@ async fn create_pr_needs_a_pushed_branch_and_shows_in_the_list() {
         "WORKTREE_NOT_FOUND",
     );
 
+    // An agent opens one only where its git policy allows (allowAgentPRs is off).
+    let denied = api
+        .post_as(
+            Some("agent:login"),
+            "/api/worktrees/login/create-pr",
+            json!({ "title": "T" }),
+        )
+        .await;
+    assert_error(&denied, StatusCode::FORBIDDEN, "AGENT_GIT_POLICY_DENIED");
+    assert!(fake.pulls(REPO).is_empty(), "nothing reached GitHub");
+
     let (status, body) = api
         .post(
             "/api/worktrees/login/create-pr",

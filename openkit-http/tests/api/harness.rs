@@ -156,6 +156,28 @@ impl Api {
         self.call(Method::GET, uri, None).await
     }
 
+    /// A JSON POST made on behalf of `actor` (the `X-OpenKit-Actor` header; none: a
+    /// human's request).
+    pub async fn post_as(
+        &self,
+        actor: Option<&str>,
+        uri: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let mut builder = Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header(header::HOST, format!("localhost:{PORT}"))
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(actor) = actor {
+            builder = builder.header("x-openkit-actor", actor);
+        }
+        let (status, _, bytes) = self
+            .send(builder.body(Body::from(body.to_string())).unwrap())
+            .await;
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
     pub async fn post(&self, uri: &str, body: Value) -> (StatusCode, Value) {
         self.call(Method::POST, uri, Some(body)).await
     }

@@ -5,6 +5,7 @@ mod agents;
 mod config;
 mod devservers;
 mod events;
+mod git;
 mod github;
 mod harness;
 mod live_status;
