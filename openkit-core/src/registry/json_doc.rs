@@ -278,12 +278,11 @@ mod tests {
                     ));
                 }
                 // Strict JSON: no trailing comma after the last entry.
-                if let Some(last) = lines.last_mut() {
-                    if let Some(pos) = last.rfind(',') {
-                        if last[pos..].starts_with(", //") || last.ends_with(',') {
-                            last.remove(pos);
-                        }
-                    }
+                if let Some(last) = lines.last_mut()
+                    && let Some(pos) = last.rfind(',')
+                    && (last[pos..].starts_with(", //") || last.ends_with(','))
+                {
+                    last.remove(pos);
                 }
                 let head = if header { "// settings\n" } else { "" };
                 format!("{head}{{\n{}\n}}\n", lines.join("\n"))

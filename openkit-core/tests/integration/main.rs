@@ -12,6 +12,7 @@ mod install;
 mod issues;
 mod lifecycle;
 mod live_status;
+mod registry;
 mod status;
 mod worktrees;
 
