@@ -117,6 +117,18 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::create_worktree))
         .routes(routes!(tasks::upload).layer(DefaultBodyLimit::max(tasks::MAX_UPLOAD_BODY)))
         .routes(routes!(tasks::download, tasks::delete_attachment))
+        .routes(routes!(mcp_servers::list, mcp_servers::create))
+        .routes(routes!(mcp_servers::deployment_status))
+        .routes(routes!(mcp_servers::scan))
+        .routes(routes!(mcp_servers::import))
+        .routes(routes!(
+            mcp_servers::get,
+            mcp_servers::update,
+            mcp_servers::delete
+        ))
+        .routes(routes!(mcp_servers::deploy))
+        .routes(routes!(mcp_servers::undeploy))
+        .routes(routes!(mcp_servers::get_env, mcp_servers::put_env))
         .routes(routes!(openapi::openapi_json))
 }
 

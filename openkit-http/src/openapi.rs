@@ -54,6 +54,7 @@ use crate::wire::terminals::{TerminalResize, TerminalServerMessage};
         (name = "agents", description = "Agent CLIs and sessions"),
         (name = "notes", description = "Per-issue notes, todos and git policy"),
         (name = "tasks", description = "Local tasks and attachments"),
+        (name = "mcp-servers", description = "The MCP servers registry and its deployment to agents"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -216,6 +216,37 @@ pub enum ScanMode {
     Device,
 }
 
+impl ScanMode {
+    /// `project` (the default), `folder` (with an absolute, existing `scan_path`) or
+    /// `device`.
+    pub fn parse(mode: Option<&str>, scan_path: Option<&str>) -> Result<ScanMode, RegistryError> {
+        match mode.unwrap_or("project") {
+            "project" => Ok(ScanMode::Project),
+            "device" => Ok(ScanMode::Device),
+            "folder" => {
+                let path = scan_path
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .ok_or_else(|| {
+                        RegistryError::invalid("scanPath", "is required for a folder scan")
+                    })?;
+                let path = PathBuf::from(path);
+                if !path.is_absolute() || !path.is_dir() {
+                    return Err(RegistryError::invalid(
+                        "scanPath",
+                        format!("{} is not an absolute path to a directory", path.display()),
+                    ));
+                }
+                Ok(ScanMode::Folder(path))
+            }
+            other => Err(RegistryError::invalid(
+                "mode",
+                format!("\"{other}\" is not project, folder or device"),
+            )),
+        }
+    }
+}
+
 /// How deep and how long a folder or device scan walks.
 pub const SCAN_DEPTH: usize = 4;
 /// The time budget of one scan.

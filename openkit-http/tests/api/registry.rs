@@ -1,0 +1,302 @@
+//! The registries through the router: MCP servers (CRUD, deploy to every agent, status,
+//! env overrides, scan and import), skills and custom agents.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{Api, assert_error};
+
+fn read(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn write(path: &std::path::Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+async fn create_search(api: &Api) -> Value {
+    let (status, body) = api
+        .post(
+            "/api/mcp-servers",
+            json!({
+                "name": "My MCP Server",
+                "description": "Searches the web",
+                "tags": ["search", "web"],
+                "command": "npx",
+                "args": ["-y", "my-mcp-server"],
+                "env": {"API_KEY": "global-key"}
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn mcp_server_crud_with_filters_and_errors() {
+    let api = Api::new();
+    let body = create_search(&api).await;
+    insta::assert_json_snapshot!("mcp_server_created", body, {
+        ".server.createdAt" => "[ts]", ".server.updatedAt" => "[ts]"
+    });
+    let dup = api
+        .post(
+            "/api/mcp-servers",
+            json!({"name": "my mcp server", "command": "x"}),
+        )
+        .await;
+    assert_error(&dup, StatusCode::CONFLICT, "MCP_SERVER_EXISTS");
+    assert_eq!(dup.1["error"], "Server \"my-mcp-server\" already exists");
+    let (status, remote) = api
+        .post(
+            "/api/mcp-servers",
+            json!({"name": "remote-mcp", "type": "http", "url": "https://mcp.example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{remote}");
+    assert_eq!(remote["server"]["type"], "http");
+
+    for bad in [
+        json!({"command": "x"}),
+        json!({"name": "n"}),
+        json!({"name": "n", "url": "file:///etc/passwd"}),
+        json!({"name": "n", "id": "../../x", "command": "x"}),
+    ] {
+        let answer = api.post("/api/mcp-servers", bad.clone()).await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, "INVALID_REGISTRY_ENTRY");
+    }
+
+    let ids = |body: &Value| -> Vec<String> {
+        body["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, all) = api.get("/api/mcp-servers").await;
+    assert_eq!(ids(&all), ["my-mcp-server", "remote-mcp"]);
+    let (_, found) = api.get("/api/mcp-servers?q=EXAMPLE").await;
+    assert_eq!(ids(&found), ["remote-mcp"]);
+    let (_, tagged) = api.get("/api/mcp-servers?tag=search").await;
+    assert_eq!(ids(&tagged), ["my-mcp-server"]);
+
+    let (status, patched) = api
+        .call(
+            Method::PATCH,
+            "/api/mcp-servers/remote-mcp",
+            Some(json!({"description": "now documented", "type": "sse"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["server"]["type"], "sse");
+    let (_, one) = api.get("/api/mcp-servers/remote-mcp").await;
+    assert_eq!(one["server"]["description"], "now documented");
+
+    let missing = api.get("/api/mcp-servers/nope").await;
+    assert_error(&missing, StatusCode::NOT_FOUND, "MCP_SERVER_NOT_FOUND");
+    assert_eq!(missing.1["error"], "Server not found");
+    let missing = api
+        .call(
+            Method::PATCH,
+            "/api/mcp-servers/nope",
+            Some(json!({"name": "x"})),
+        )
+        .await;
+    assert_error(&missing, StatusCode::NOT_FOUND, "MCP_SERVER_NOT_FOUND");
+    let (status, _) = api
+        .call(Method::DELETE, "/api/mcp-servers/remote-mcp", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let gone = api
+        .call(Method::DELETE, "/api/mcp-servers/remote-mcp", None)
+        .await;
+    assert_error(&gone, StatusCode::NOT_FOUND, "MCP_SERVER_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn mcp_deploy_to_every_agent_status_and_undeploy() {
+    let api = Api::new();
+    create_search(&api).await;
+    let home = api.repo.home().to_path_buf();
+    let root = api.repo.root().to_path_buf();
+    let settings = home.join(".config/Code/User/mcp.json");
+    let original = "{\n  // mine\n  \"inputs\": [],\n}\n";
+    write(&settings, original);
+
+    // Per-project env overrides are merged over the registry env on deploy.
+    let (status, env) = api
+        .call(
+            Method::PUT,
+            "/api/mcp-env/my-mcp-server",
+            Some(json!({"env": {"API_KEY": "project-key"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{env}");
+    assert_eq!(
+        env,
+        json!({"success": true, "env": {"API_KEY": "project-key"}})
+    );
+    let (_, env) = api.get("/api/mcp-env/my-mcp-server").await;
+    assert_eq!(env, json!({"env": {"API_KEY": "project-key"}}));
+    let missing = api.get("/api/mcp-env/nope").await;
+    assert_error(&missing, StatusCode::NOT_FOUND, "MCP_SERVER_NOT_FOUND");
+
+    for tool in ["claude", "codex", "cursor", "gemini", "vscode"] {
+        for scope in ["global", "project"] {
+            let (status, body) = api
+                .post(
+                    "/api/mcp-servers/my-mcp-server/deploy",
+                    json!({"tool": tool, "scope": scope}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{tool} {scope}: {body}");
+            assert_eq!(body, json!({"success": true}));
+        }
+    }
+    let claude: Value = serde_json::from_str(&read(&home.join(".claude.json"))).unwrap();
+    assert_eq!(
+        claude["mcpServers"]["my-mcp-server"],
+        json!({"command": "npx", "args": ["-y", "my-mcp-server"], "env": {"API_KEY": "project-key"}})
+    );
+    assert!(read(&root.join(".codex/config.toml")).contains("[mcp_servers.my-mcp-server]"));
+    assert!(read(&settings).starts_with("{\n  // mine\n  \"inputs\": [],\n"));
+
+    // Removed by hand from Cursor's project file: not deployed there any more.
+    write(&root.join(".cursor/mcp.json"), "{}\n");
+    let (status, body) = api.get("/api/mcp-servers/deployment-status").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    insta::assert_json_snapshot!("mcp_deployment_status", body, {
+        ".status.*.*.globalPath" => "[path]", ".status.*.*.projectPath" => "[path]"
+    });
+    let cursor = &body["status"]["my-mcp-server"]["cursor"];
+    assert_eq!(cursor["project"], false);
+    assert!(
+        cursor["globalPath"]
+            .as_str()
+            .unwrap()
+            .ends_with("/.cursor/mcp.json")
+    );
+
+    let bad = api
+        .post(
+            "/api/mcp-servers/my-mcp-server/deploy",
+            json!({"tool": "vim", "scope": "global"}),
+        )
+        .await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "UNKNOWN_TOOL");
+    let bad = api
+        .post(
+            "/api/mcp-servers/my-mcp-server/deploy",
+            json!({"tool": "claude", "scope": "team"}),
+        )
+        .await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "UNKNOWN_SCOPE");
+    let missing = api
+        .post(
+            "/api/mcp-servers/nope/deploy",
+            json!({"tool": "claude", "scope": "global"}),
+        )
+        .await;
+    assert_error(&missing, StatusCode::NOT_FOUND, "MCP_SERVER_NOT_FOUND");
+
+    // A file that does not parse is reported and left as it is.
+    let broken = root.join(".gemini/settings.json");
+    write(&broken, "{ \"mcpServers\": ");
+    let refused = api
+        .post(
+            "/api/mcp-servers/my-mcp-server/undeploy",
+            json!({"tool": "gemini", "scope": "project"}),
+        )
+        .await;
+    assert_error(&refused, StatusCode::CONFLICT, "AGENT_CONFIG_UNPARSEABLE");
+    assert_eq!(read(&broken), "{ \"mcpServers\": ");
+
+    let (status, _) = api
+        .post(
+            "/api/mcp-servers/my-mcp-server/undeploy",
+            json!({"tool": "vscode", "scope": "global"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        read(&settings),
+        original,
+        "the user's file is back as it was"
+    );
+    let (_, body) = api.get("/api/mcp-servers/deployment-status").await;
+    assert_eq!(body["status"]["my-mcp-server"]["vscode"]["global"], false);
+    assert_eq!(body["status"]["my-mcp-server"]["claude"]["global"], true);
+}
+
+#[tokio::test]
+async fn mcp_scan_and_import() {
+    let api = Api::new();
+    let root = api.repo.root().to_path_buf();
+    write(
+        &root.join(".mcp.json"),
+        r#"{"mcpServers": {"docs": {"command": "docs-mcp", "args": ["--x"], "env": {"TOKEN": "t"}}}}"#,
+    );
+    write(
+        &root.join(".vscode/mcp.json"),
+        "{\n // comment\n \"servers\": {\"remote\": {\"type\": \"sse\", \"url\": \"https://r/sse\"}}\n}",
+    );
+    let (status, body) = api
+        .post("/api/mcp-servers/scan", json!({"mode": "project"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    insta::assert_json_snapshot!("mcp_scan_project", body, {
+        ".discovered[].foundIn[].configPath" => "[path]"
+    });
+
+    let bad = api
+        .post("/api/mcp-servers/scan", json!({"mode": "galaxy"}))
+        .await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "INVALID_REGISTRY_ENTRY");
+    let bad = api
+        .post("/api/mcp-servers/scan", json!({"mode": "folder"}))
+        .await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "INVALID_REGISTRY_ENTRY");
+    let other = api.repo.home().join("src/other/.cursor/mcp.json");
+    write(
+        &other,
+        r#"{"mcpServers": {"theirs": {"command": "t", "env": {"SECRET": "s3cr3t"}}}}"#,
+    );
+    let (status, folder) = api
+        .post(
+            "/api/mcp-servers/scan",
+            json!({"mode": "folder", "scanPath": api.repo.home().join("src")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{folder}");
+    assert_eq!(folder["discovered"][0]["key"], "theirs");
+    assert_eq!(folder["discovered"][0]["env"], json!({"SECRET": ""}));
+
+    let servers: Vec<Value> = body["discovered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let mut d = d.clone();
+            d["source"] = d["foundIn"][0]["configPath"].clone();
+            d
+        })
+        .collect();
+    let (status, imported) = api
+        .post("/api/mcp-servers/import", json!({"servers": servers}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{imported}");
+    assert_eq!(
+        imported,
+        json!({"success": true, "imported": ["docs", "remote"]})
+    );
+    let (_, again) = api
+        .post("/api/mcp-servers/import", json!({"servers": servers}))
+        .await;
+    assert_eq!(again["imported"], json!([]));
+    let (_, docs) = api.get("/api/mcp-servers/docs").await;
+    assert_eq!(docs["server"]["env"], json!({"TOKEN": "t"}));
+    let (_, rescanned) = api.post("/api/mcp-servers/scan", json!({})).await;
+    assert_eq!(rescanned["discovered"][0]["alreadyInRegistry"], true);
+}
