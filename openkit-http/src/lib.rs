@@ -129,6 +129,15 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(mcp_servers::deploy))
         .routes(routes!(mcp_servers::undeploy))
         .routes(routes!(mcp_servers::get_env, mcp_servers::put_env))
+        .routes(routes!(skills::list, skills::create))
+        .routes(routes!(skills::deployment_status))
+        .routes(routes!(skills::npx_available))
+        .routes(routes!(skills::scan))
+        .routes(routes!(skills::import))
+        .routes(routes!(skills::install))
+        .routes(routes!(skills::get, skills::update, skills::delete))
+        .routes(routes!(skills::deploy))
+        .routes(routes!(skills::undeploy))
         .routes(routes!(openapi::openapi_json))
 }
 

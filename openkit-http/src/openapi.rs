@@ -55,6 +55,7 @@ use crate::wire::terminals::{TerminalResize, TerminalServerMessage};
         (name = "notes", description = "Per-issue notes, todos and git policy"),
         (name = "tasks", description = "Local tasks and attachments"),
         (name = "mcp-servers", description = "The MCP servers registry and its deployment to agents"),
+        (name = "skills", description = "The skills registry and its deployment to agents"),
         (name = "meta", description = "This document"),
     )
 )]

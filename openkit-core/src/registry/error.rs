@@ -78,6 +78,18 @@ pub enum RegistryError {
         /// What is in the way.
         path: PathBuf,
     },
+    /// `npx` is not on the search path, so `npx skills add` cannot run.
+    #[error("npx was not found on PATH; install Node.js (npm) to install skills")]
+    NpxMissing,
+    /// `npx skills add` failed.
+    #[error("Installing the skill failed: {output}")]
+    InstallFailed {
+        /// The end of its output.
+        output: String,
+    },
+    /// The command could not be run.
+    #[error(transparent)]
+    Command(#[from] crate::command::CommandError),
     /// A registry file of OpenKit's does not parse.
     #[error(transparent)]
     Persist(#[from] PersistError),
@@ -99,7 +111,9 @@ impl DomainError for RegistryError {
             Invalid { .. } | UnknownTool(_) | UnknownScope(_) | InvalidCustomAgentId => {
                 ErrorKind::InvalidInput
             }
-            NoHome => ErrorKind::Unavailable,
+            NoHome | NpxMissing => ErrorKind::Unavailable,
+            InstallFailed { .. } => ErrorKind::InvalidInput,
+            Command(e) => e.kind(),
             UnparseableConfig { .. } | ForeignDeployment { .. } => ErrorKind::Conflict,
             Persist(e) => e.kind(),
             Io(_) => ErrorKind::Internal,
@@ -120,6 +134,9 @@ impl DomainError for RegistryError {
             UnknownTool(_) => "UNKNOWN_TOOL",
             UnknownScope(_) => "UNKNOWN_SCOPE",
             NoHome => "HOME_NOT_SET",
+            NpxMissing => "NPX_NOT_AVAILABLE",
+            InstallFailed { .. } => "SKILL_INSTALL_FAILED",
+            Command(e) => e.code(),
             UnparseableConfig { .. } => "AGENT_CONFIG_UNPARSEABLE",
             ForeignDeployment { .. } => "FOREIGN_DEPLOYMENT",
             Persist(e) => e.code(),

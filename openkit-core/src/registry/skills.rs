@@ -502,6 +502,122 @@ impl SkillRegistry {
     }
 }
 
+/// What `npx skills add` should install.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkillInstall {
+    /// `owner/repo` or a git URL.
+    pub repo: String,
+    /// One skill of the repository (all when absent).
+    pub skill: Option<String>,
+    /// The agents to install for.
+    pub agents: Vec<Tool>,
+    /// Where.
+    pub scope: Scope,
+}
+
+impl SkillInstall {
+    /// Checks the repository and skill name can be passed to `npx skills add` as plain
+    /// arguments (no option injection).
+    pub fn check(&self) -> Result<(), RegistryError> {
+        if !plain_argument(&self.repo) {
+            return Err(RegistryError::invalid(
+                "repo",
+                "must be owner/repo or a git URL",
+            ));
+        }
+        if self.skill.as_deref().is_some_and(|s| !plain_argument(s)) {
+            return Err(RegistryError::invalid("skill", "is not a skill name"));
+        }
+        Ok(())
+    }
+}
+
+/// Whether `value` is safe to pass as one argument of `npx skills add` (no option
+/// injection, no shell or path tricks).
+fn plain_argument(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 512
+        && !value.starts_with('-')
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._/:@-#".contains(c))
+}
+
+/// `npx` on `search_path`, if there is one.
+pub fn find_npx(search_path: &[PathBuf]) -> Option<PathBuf> {
+    crate::open_targets::find_executable("npx", search_path)
+}
+
+impl SkillRegistry {
+    /// The skill names present in the skills directories of `agents` in `scope`.
+    fn installed_names(&self, agents: &[Tool], scope: Scope) -> Vec<String> {
+        let mut names = Vec::new();
+        for tool in agents {
+            let Ok(dir) = self.roots.skills_dir(tool.target(), scope) else {
+                continue;
+            };
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                names.extend(
+                    entries
+                        .flatten()
+                        .filter(|e| e.path().join("SKILL.md").is_file())
+                        .filter_map(|e| e.file_name().into_string().ok()),
+                );
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Runs `npx -y skills add <repo> [--skill <s>] -a <agent>... [-g] -y` in the project
+    /// through `runner` (long budget; the ops log records it) and returns the skill names
+    /// that appeared in the agents' skills directories.
+    pub async fn install(
+        &self,
+        runner: &crate::command::CommandRunner,
+        npx: &Path,
+        request: SkillInstall,
+    ) -> Result<Vec<String>, RegistryError> {
+        if !plain_argument(&request.repo) {
+            return Err(RegistryError::invalid(
+                "repo",
+                "must be owner/repo or a git URL",
+            ));
+        }
+        if request.skill.as_deref().is_some_and(|s| !plain_argument(s)) {
+            return Err(RegistryError::invalid("skill", "is not a skill name"));
+        }
+        let agents = if request.agents.is_empty() {
+            vec![Tool::Claude]
+        } else {
+            request.agents.clone()
+        };
+        let before = self.installed_names(&agents, request.scope);
+        let mut spec = crate::command::CommandSpec::new(npx.as_os_str(), &self.roots.project)
+            .args(["-y", "skills", "add", request.repo.as_str()])
+            .budget(crate::command::Budget::Long);
+        if let Some(skill) = &request.skill {
+            spec = spec.args(["--skill", skill.as_str()]);
+        }
+        for tool in &agents {
+            spec = spec.args(["-a", tool.target().skills_cli_agent]);
+        }
+        if request.scope == Scope::Global {
+            spec = spec.arg("-g");
+        }
+        let output = runner.run(spec.arg("-y")).await?;
+        if !output.success() {
+            let text = format!("{}{}", output.stdout_text(), output.stderr_text());
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+            return Err(RegistryError::InstallFailed { output: tail });
+        }
+        let after = self.installed_names(&agents, request.scope);
+        Ok(after.into_iter().filter(|n| !before.contains(n)).collect())
+    }
+}
+
 /// Copies regular files and directories of `from` into `to` (symbolic links are not
 /// followed), spending at most `budget` bytes.
 fn copy_tree(from: &Path, to: &Path, budget: &mut u64) -> Result<(), RegistryError> {

@@ -115,6 +115,8 @@ pub struct Target {
     pub agents_project: &'static str,
     /// The file-name suffix of a custom agent (`.md`, `.agent.md`).
     pub agent_suffix: &'static str,
+    /// Its name for the `skills` CLI (`npx skills add -a <name>`).
+    pub skills_cli_agent: &'static str,
 }
 
 /// Every agent, in the order lists show them.
@@ -131,6 +133,7 @@ pub const TARGETS: [Target; 5] = [
         agents_global: ".claude/agents",
         agents_project: ".claude/agents",
         agent_suffix: ".md",
+        skills_cli_agent: "claude-code",
     },
     Target {
         tool: Tool::Codex,
@@ -144,6 +147,7 @@ pub const TARGETS: [Target; 5] = [
         agents_global: ".codex/agents",
         agents_project: ".codex/agents",
         agent_suffix: ".md",
+        skills_cli_agent: "codex",
     },
     Target {
         tool: Tool::Cursor,
@@ -157,6 +161,7 @@ pub const TARGETS: [Target; 5] = [
         agents_global: ".cursor/agents",
         agents_project: ".cursor/agents",
         agent_suffix: ".md",
+        skills_cli_agent: "cursor",
     },
     Target {
         tool: Tool::Gemini,
@@ -170,6 +175,7 @@ pub const TARGETS: [Target; 5] = [
         agents_global: ".gemini/agents",
         agents_project: ".gemini/agents",
         agent_suffix: ".md",
+        skills_cli_agent: "gemini-cli",
     },
     Target {
         tool: Tool::Vscode,
@@ -183,6 +189,7 @@ pub const TARGETS: [Target; 5] = [
         agents_global: ".config/Code/User/prompts",
         agents_project: ".github/agents",
         agent_suffix: ".agent.md",
+        skills_cli_agent: "github-copilot",
     },
 ];
 

@@ -15,6 +15,7 @@ pub mod open;
 pub mod perf;
 pub mod query;
 pub mod rules;
+pub mod skills;
 pub mod tasks;
 pub mod terminals;
 pub mod worktrees;

@@ -30,6 +30,7 @@ pub mod open;
 pub mod perf;
 pub mod registry;
 pub mod rules;
+pub mod skills;
 pub mod tasks;
 pub mod terminals;
 pub mod worktrees;

@@ -300,3 +300,197 @@ async fn mcp_scan_and_import() {
     let (_, rescanned) = api.post("/api/mcp-servers/scan", json!({})).await;
     assert_eq!(rescanned["discovered"][0]["alreadyInRegistry"], true);
 }
+
+fn script(dir: &std::path::Path, name: &str, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[tokio::test]
+async fn skills_crud_frontmatter_merge_and_deploy() {
+    let api = Api::new();
+    let (status, body) = api
+        .post(
+            "/api/skills",
+            json!({
+                "name": "My Skill",
+                "description": "What it does",
+                "allowedTools": "Bash, Read, Write",
+                "argumentHint": "",
+                "disableModelInvocation": false,
+                "userInvocable": false,
+                "instructions": "# My Skill\n\nDo the thing."
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    insta::assert_json_snapshot!("skill_created", body, { ".skill.path" => "[path]" });
+    let dup = api.post("/api/skills", json!({"name": "my-skill"})).await;
+    assert_error(&dup, StatusCode::CONFLICT, "SKILL_EXISTS");
+    assert_eq!(dup.1["error"], "Skill \"my-skill\" already exists");
+    let nameless = api.post("/api/skills", json!({"description": "x"})).await;
+    assert_error(&nameless, StatusCode::BAD_REQUEST, "INVALID_REGISTRY_ENTRY");
+
+    let (status, _) = api
+        .call(
+            Method::PATCH,
+            "/api/skills/my-skill",
+            Some(json!({"frontmatter": {"description": "updated", "model": "sonnet"}, "referenceMd": "# Reference\n"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, detail) = api.get("/api/skills/my-skill").await;
+    insta::assert_json_snapshot!("skill_detail", detail, { ".skill.path" => "[path]" });
+    let missing = api.get("/api/skills/nope").await;
+    assert_error(&missing, StatusCode::NOT_FOUND, "SKILL_NOT_FOUND");
+    assert_eq!(missing.1["error"], "Skill not found");
+    let traversal = api.get("/api/skills/..%2F..%2Fetc").await;
+    assert_error(&traversal, StatusCode::NOT_FOUND, "SKILL_NOT_FOUND");
+
+    for (agent, scope) in [
+        ("claude", "project"),
+        ("codex", "global"),
+        ("vscode", "project"),
+    ] {
+        let (status, body) = api
+            .post(
+                "/api/skills/my-skill/deploy",
+                json!({"agent": agent, "scope": scope}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{agent}: {body}");
+    }
+    let link = api.repo.root().join(".claude/skills/my-skill");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(read(&link.join("SKILL.md")).contains("description: updated"));
+    let bad = api
+        .post(
+            "/api/skills/my-skill/deploy",
+            json!({"agent": "emacs", "scope": "project"}),
+        )
+        .await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "UNKNOWN_TOOL");
+
+    // A skill directory of the user's own, found where an agent reads skills.
+    write(
+        &api.repo.home().join(".cursor/skills/handmade/SKILL.md"),
+        "---\nname: handmade\n---\nMine.\n",
+    );
+    let (_, status) = api.get("/api/skills/deployment-status").await;
+    insta::assert_json_snapshot!("skill_deployment_status", status);
+
+    let (status, _) = api
+        .post(
+            "/api/skills/my-skill/undeploy",
+            json!({"agent": "claude", "scope": "project"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(std::fs::symlink_metadata(&link).is_err());
+    let (_, list) = api.get("/api/skills").await;
+    assert_eq!(list["skills"][0]["name"], "my-skill");
+    let (status, _) = api.call(Method::DELETE, "/api/skills/my-skill", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(std::fs::symlink_metadata(api.repo.home().join(".codex/skills/my-skill")).is_err());
+    let gone = api.call(Method::DELETE, "/api/skills/my-skill", None).await;
+    assert_error(&gone, StatusCode::NOT_FOUND, "SKILL_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn skills_scan_and_import() {
+    let api = Api::new();
+    write(
+        &api.repo.root().join(".claude/skills/review/SKILL.md"),
+        "---\nname: review\ndescription: Reviews changes\n---\nReview.\n",
+    );
+    let (status, body) = api
+        .post("/api/skills/scan", json!({"mode": "project"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    insta::assert_json_snapshot!("skill_scan_project", body, { ".discovered[].skillPath" => "[path]" });
+    let skills = json!([{"name": "review", "skillPath": body["discovered"][0]["skillPath"]}]);
+    let (status, imported) = api
+        .post("/api/skills/import", json!({"skills": skills}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{imported}");
+    assert_eq!(imported, json!({"success": true, "imported": ["review"]}));
+    let (_, detail) = api.get("/api/skills/review").await;
+    assert_eq!(detail["skill"]["description"], "Reviews changes");
+    let bad = api
+        .post(
+            "/api/skills/import",
+            json!({"skills": [{"name": "x", "skillPath": "/nonexistent"}]}),
+        )
+        .await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "INVALID_REGISTRY_ENTRY");
+}
+
+#[tokio::test]
+async fn skills_install_through_a_fake_npx() {
+    let bin = tempfile::tempdir().unwrap();
+    let api = Api::with_search_path(
+        openkit_core::testing::TestRepo::new(),
+        vec![bin.path().to_path_buf()],
+    );
+    let (_, available) = api.get("/api/skills/npx-available").await;
+    assert_eq!(available, json!({"available": false}));
+    let missing = api
+        .post("/api/skills/install", json!({"repo": "owner/repo"}))
+        .await;
+    assert_error(
+        &missing,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "NPX_NOT_AVAILABLE",
+    );
+
+    // A fake npx that checks its arguments and "installs" one skill for Claude Code.
+    script(
+        bin.path(),
+        "npx",
+        "[ \"$*\" = \"-y skills add owner/repo --skill lint -a claude-code -a cursor -y\" ] || { echo \"bad args: $*\" >&2; exit 3; }\n\
+         mkdir -p .claude/skills/lint && printf -- '---\\nname: lint\\n---\\n' > .claude/skills/lint/SKILL.md",
+    );
+    let (_, available) = api.get("/api/skills/npx-available").await;
+    assert_eq!(available, json!({"available": true}));
+    let (status, body) = api
+        .post(
+            "/api/skills/install",
+            json!({"repo": "owner/repo", "skill": "lint", "agents": ["claude", "cursor"], "scope": "project"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"success": true, "installed": ["lint"]}));
+    let failed = api
+        .post("/api/skills/install", json!({"repo": "other/repo"}))
+        .await;
+    assert_error(&failed, StatusCode::BAD_REQUEST, "SKILL_INSTALL_FAILED");
+    assert!(failed.1["error"].as_str().unwrap().contains("bad args"));
+    let injected = api
+        .post("/api/skills/install", json!({"repo": "--config=x"}))
+        .await;
+    assert_error(&injected, StatusCode::BAD_REQUEST, "INVALID_REGISTRY_ENTRY");
+
+    let (_, feed) = api.get("/api/activity?category=system").await;
+    let kinds: Vec<&str> = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "skill_install_started",
+            "skill_installed",
+            "skill_install_started",
+            "skill_install_failed"
+        ]
+    );
+}
