@@ -138,6 +138,16 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(skills::get, skills::update, skills::delete))
         .routes(routes!(skills::deploy))
         .routes(routes!(skills::undeploy))
+        .routes(routes!(custom_agents::list, custom_agents::create))
+        .routes(routes!(custom_agents::scan))
+        .routes(routes!(custom_agents::import))
+        .routes(routes!(
+            custom_agents::get,
+            custom_agents::update,
+            custom_agents::delete
+        ))
+        .routes(routes!(custom_agents::deploy))
+        .routes(routes!(custom_agents::undeploy))
         .routes(routes!(openapi::openapi_json))
 }
 

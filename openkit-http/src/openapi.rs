@@ -56,6 +56,7 @@ use crate::wire::terminals::{TerminalResize, TerminalServerMessage};
         (name = "tasks", description = "Local tasks and attachments"),
         (name = "mcp-servers", description = "The MCP servers registry and its deployment to agents"),
         (name = "skills", description = "The skills registry and its deployment to agents"),
+        (name = "custom-agents", description = "Custom agents of the registry and their deployment to agents"),
         (name = "meta", description = "This document"),
     )
 )]

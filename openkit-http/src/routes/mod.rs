@@ -5,6 +5,7 @@ pub mod activity;
 pub mod agent_rules;
 pub mod agents;
 pub mod config;
+pub mod custom_agents;
 pub mod devservers;
 pub mod events;
 pub mod local_config;

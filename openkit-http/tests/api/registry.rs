@@ -494,3 +494,100 @@ async fn skills_install_through_a_fake_npx() {
         ]
     );
 }
+
+#[tokio::test]
+async fn custom_agents_create_deploy_sync_scan_and_import() {
+    let api = Api::new();
+    let (status, body) = api
+        .post(
+            "/api/claude/custom-agents",
+            json!({
+                "name": "reviewer",
+                "description": "Code review specialist",
+                "tools": "Read, Grep, Glob",
+                "instructions": "# reviewer\nReview carefully.",
+                "scope": "project",
+                "deployAgents": ["claude", "codex"]
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    insta::assert_json_snapshot!("custom_agent_created", body, {
+        ".agent.agentPath" => "[path]", ".agent.installPath" => "[path]"
+    });
+    let root = api.repo.root().to_path_buf();
+    assert!(root.join(".claude/agents/reviewer.md").is_file());
+    assert!(root.join(".codex/agents/reviewer.md").is_file());
+    let dup = api.post("/api/claude/custom-agents", json!({"name": "reviewer"})).await;
+    assert_error(&dup, StatusCode::CONFLICT, "CUSTOM_AGENT_EXISTS");
+    let bad = api
+        .post("/api/claude/custom-agents", json!({"name": "x", "deployAgents": ["vim"]}))
+        .await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "UNKNOWN_TOOL");
+
+    let (_, list) = api.get("/api/claude/custom-agents").await;
+    insta::assert_json_snapshot!("custom_agent_list", list);
+
+    let (status, body) = api
+        .post("/api/claude/custom-agents/custom::reviewer/deploy", json!({"agent": "vscode", "scope": "global"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let vscode = api.repo.home().join(".config/Code/User/prompts/reviewer.agent.md");
+    assert!(vscode.is_file());
+    let content = "---\nname: reviewer\ndescription: v2\n---\nNew body\n";
+    let (status, saved) = api
+        .call(Method::PATCH, "/api/claude/custom-agents/custom::reviewer", Some(json!({"content": content})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["agent"]["description"], "v2");
+    assert_eq!(read(&vscode), content, "deployed copies follow the registry");
+    assert_eq!(read(&root.join(".claude/agents/reviewer.md")), content);
+
+    let (status, _) = api
+        .post("/api/claude/custom-agents/custom::reviewer/undeploy", json!({"agent": "codex", "scope": "project"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, detail) = api.get("/api/claude/custom-agents/custom::reviewer").await;
+    assert_eq!(detail["agent"]["deployments"]["codex"], json!({"global": false, "project": false}));
+    assert_eq!(detail["agent"]["deployments"]["vscode"], json!({"global": true, "project": false}));
+    assert_eq!(detail["agent"]["content"], content);
+
+    let invalid = api.get("/api/claude/custom-agents/reviewer").await;
+    assert_error(&invalid, StatusCode::BAD_REQUEST, "INVALID_CUSTOM_AGENT_ID");
+    assert_eq!(invalid.1["error"], "Invalid custom agent id");
+    let missing = api.get("/api/claude/custom-agents/custom::nobody").await;
+    assert_error(&missing, StatusCode::NOT_FOUND, "CUSTOM_AGENT_NOT_FOUND");
+    assert_eq!(missing.1["error"], "Custom agent not found");
+
+    // Scan another folder and import what is there.
+    let elsewhere = api.repo.home().join("code/app/.cursor/agents/tester.md");
+    write(&elsewhere, "---\nname: tester\ndescription: Writes tests\n---\nTest.\n");
+    let (status, found) = api
+        .post(
+            "/api/claude/custom-agents/scan",
+            json!({"mode": "folder", "scanPath": api.repo.home().join("code")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["discovered"][0]["name"], "tester");
+    assert_eq!(found["discovered"][0]["alreadyInRegistry"], false);
+    let (status, imported) = api
+        .post(
+            "/api/claude/custom-agents/import",
+            json!({
+                "scope": "project",
+                "deployAgents": ["gemini"],
+                "agents": [{"name": "tester", "agentPath": elsewhere}]
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{imported}");
+    assert_eq!(imported, json!({"success": true, "imported": ["tester"]}));
+    assert!(root.join(".gemini/agents/tester.md").is_file());
+
+    let (status, _) = api.call(Method::DELETE, "/api/claude/custom-agents/custom::reviewer", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!vscode.exists());
+    let gone = api.call(Method::DELETE, "/api/claude/custom-agents/custom::reviewer", None).await;
+    assert_error(&gone, StatusCode::NOT_FOUND, "CUSTOM_AGENT_NOT_FOUND");
+}
