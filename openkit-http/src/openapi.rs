@@ -57,6 +57,7 @@ use crate::wire::terminals::{TerminalResize, TerminalServerMessage};
         (name = "mcp-servers", description = "The MCP servers registry and its deployment to agents"),
         (name = "skills", description = "The skills registry and its deployment to agents"),
         (name = "custom-agents", description = "Custom agents of the registry and their deployment to agents"),
+        (name = "plugins", description = "Claude Code plugins, marketplaces and plugin agents"),
         (name = "meta", description = "This document"),
     )
 )]

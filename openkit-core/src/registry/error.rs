@@ -90,6 +90,32 @@ pub enum RegistryError {
     /// The command could not be run.
     #[error(transparent)]
     Command(#[from] crate::command::CommandError),
+    /// No installed Claude plugin with this id.
+    #[error("Plugin not found")]
+    PluginNotFound {
+        /// The id asked for.
+        id: String,
+    },
+    /// The plugin has no agent definition of this name.
+    #[error("Agent definition not found")]
+    AgentDefinitionNotFound {
+        /// The id asked for.
+        id: String,
+    },
+    /// A plugin agent id is not `<plugin-id>::<agent-name>`.
+    #[error("Invalid agent id")]
+    InvalidAgentId,
+    /// The `claude` CLI is not installed, and the operation needs it.
+    #[error("Claude CLI not available")]
+    ClaudeCliUnavailable,
+    /// A `claude plugin ...` command failed.
+    #[error("claude {command} failed: {output}")]
+    PluginCommandFailed {
+        /// The subcommand (`plugin install`, ...).
+        command: String,
+        /// The end of its output.
+        output: String,
+    },
     /// A registry file of OpenKit's does not parse.
     #[error(transparent)]
     Persist(#[from] PersistError),
@@ -102,9 +128,13 @@ impl DomainError for RegistryError {
     fn kind(&self) -> ErrorKind {
         use RegistryError::*;
         match self {
-            ServerNotFound { .. } | SkillNotFound { .. } | CustomAgentNotFound { .. } => {
-                ErrorKind::NotFound
-            }
+            ServerNotFound { .. }
+            | SkillNotFound { .. }
+            | CustomAgentNotFound { .. }
+            | PluginNotFound { .. }
+            | AgentDefinitionNotFound { .. } => ErrorKind::NotFound,
+            InvalidAgentId | PluginCommandFailed { .. } => ErrorKind::InvalidInput,
+            ClaudeCliUnavailable => ErrorKind::Unavailable,
             ServerExists { .. } | SkillExists { .. } | CustomAgentExists { .. } => {
                 ErrorKind::Conflict
             }
@@ -134,6 +164,11 @@ impl DomainError for RegistryError {
             UnknownTool(_) => "UNKNOWN_TOOL",
             UnknownScope(_) => "UNKNOWN_SCOPE",
             NoHome => "HOME_NOT_SET",
+            PluginNotFound { .. } => "PLUGIN_NOT_FOUND",
+            AgentDefinitionNotFound { .. } => "AGENT_DEFINITION_NOT_FOUND",
+            InvalidAgentId => "INVALID_AGENT_ID",
+            ClaudeCliUnavailable => "CLAUDE_CLI_UNAVAILABLE",
+            PluginCommandFailed { .. } => "PLUGIN_COMMAND_FAILED",
             NpxMissing => "NPX_NOT_AVAILABLE",
             InstallFailed { .. } => "SKILL_INSTALL_FAILED",
             Command(e) => e.code(),

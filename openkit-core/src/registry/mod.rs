@@ -13,6 +13,7 @@ pub mod error;
 pub mod frontmatter;
 pub mod json_doc;
 pub mod mcp;
+pub mod plugins;
 pub mod skills;
 pub mod targets;
 pub mod toml_doc;

@@ -14,6 +14,7 @@ pub mod mcp_servers;
 pub mod notes;
 pub mod open;
 pub mod perf;
+pub mod plugins;
 pub mod query;
 pub mod rules;
 pub mod skills;

@@ -29,6 +29,7 @@ pub mod mcp_servers;
 pub mod notes;
 pub mod open;
 pub mod perf;
+pub mod plugins;
 pub mod registry;
 pub mod rules;
 pub mod skills;

@@ -518,10 +518,15 @@ async fn custom_agents_create_deploy_sync_scan_and_import() {
     let root = api.repo.root().to_path_buf();
     assert!(root.join(".claude/agents/reviewer.md").is_file());
     assert!(root.join(".codex/agents/reviewer.md").is_file());
-    let dup = api.post("/api/claude/custom-agents", json!({"name": "reviewer"})).await;
+    let dup = api
+        .post("/api/claude/custom-agents", json!({"name": "reviewer"}))
+        .await;
     assert_error(&dup, StatusCode::CONFLICT, "CUSTOM_AGENT_EXISTS");
     let bad = api
-        .post("/api/claude/custom-agents", json!({"name": "x", "deployAgents": ["vim"]}))
+        .post(
+            "/api/claude/custom-agents",
+            json!({"name": "x", "deployAgents": ["vim"]}),
+        )
         .await;
     assert_error(&bad, StatusCode::BAD_REQUEST, "UNKNOWN_TOOL");
 
@@ -529,27 +534,50 @@ async fn custom_agents_create_deploy_sync_scan_and_import() {
     insta::assert_json_snapshot!("custom_agent_list", list);
 
     let (status, body) = api
-        .post("/api/claude/custom-agents/custom::reviewer/deploy", json!({"agent": "vscode", "scope": "global"}))
+        .post(
+            "/api/claude/custom-agents/custom::reviewer/deploy",
+            json!({"agent": "vscode", "scope": "global"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let vscode = api.repo.home().join(".config/Code/User/prompts/reviewer.agent.md");
+    let vscode = api
+        .repo
+        .home()
+        .join(".config/Code/User/prompts/reviewer.agent.md");
     assert!(vscode.is_file());
     let content = "---\nname: reviewer\ndescription: v2\n---\nNew body\n";
     let (status, saved) = api
-        .call(Method::PATCH, "/api/claude/custom-agents/custom::reviewer", Some(json!({"content": content})))
+        .call(
+            Method::PATCH,
+            "/api/claude/custom-agents/custom::reviewer",
+            Some(json!({"content": content})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     assert_eq!(saved["agent"]["description"], "v2");
-    assert_eq!(read(&vscode), content, "deployed copies follow the registry");
+    assert_eq!(
+        read(&vscode),
+        content,
+        "deployed copies follow the registry"
+    );
     assert_eq!(read(&root.join(".claude/agents/reviewer.md")), content);
 
     let (status, _) = api
-        .post("/api/claude/custom-agents/custom::reviewer/undeploy", json!({"agent": "codex", "scope": "project"}))
+        .post(
+            "/api/claude/custom-agents/custom::reviewer/undeploy",
+            json!({"agent": "codex", "scope": "project"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let (_, detail) = api.get("/api/claude/custom-agents/custom::reviewer").await;
-    assert_eq!(detail["agent"]["deployments"]["codex"], json!({"global": false, "project": false}));
-    assert_eq!(detail["agent"]["deployments"]["vscode"], json!({"global": true, "project": false}));
+    assert_eq!(
+        detail["agent"]["deployments"]["codex"],
+        json!({"global": false, "project": false})
+    );
+    assert_eq!(
+        detail["agent"]["deployments"]["vscode"],
+        json!({"global": true, "project": false})
+    );
     assert_eq!(detail["agent"]["content"], content);
 
     let invalid = api.get("/api/claude/custom-agents/reviewer").await;
@@ -561,7 +589,10 @@ async fn custom_agents_create_deploy_sync_scan_and_import() {
 
     // Scan another folder and import what is there.
     let elsewhere = api.repo.home().join("code/app/.cursor/agents/tester.md");
-    write(&elsewhere, "---\nname: tester\ndescription: Writes tests\n---\nTest.\n");
+    write(
+        &elsewhere,
+        "---\nname: tester\ndescription: Writes tests\n---\nTest.\n",
+    );
     let (status, found) = api
         .post(
             "/api/claude/custom-agents/scan",
@@ -585,9 +616,181 @@ async fn custom_agents_create_deploy_sync_scan_and_import() {
     assert_eq!(imported, json!({"success": true, "imported": ["tester"]}));
     assert!(root.join(".gemini/agents/tester.md").is_file());
 
-    let (status, _) = api.call(Method::DELETE, "/api/claude/custom-agents/custom::reviewer", None).await;
+    let (status, _) = api
+        .call(
+            Method::DELETE,
+            "/api/claude/custom-agents/custom::reviewer",
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(!vscode.exists());
-    let gone = api.call(Method::DELETE, "/api/claude/custom-agents/custom::reviewer", None).await;
+    let gone = api
+        .call(
+            Method::DELETE,
+            "/api/claude/custom-agents/custom::reviewer",
+            None,
+        )
+        .await;
     assert_error(&gone, StatusCode::NOT_FOUND, "CUSTOM_AGENT_NOT_FOUND");
+}
+
+/// A plugin install directory with a manifest, an agent, a command and an MCP server.
+fn plugin_dir(root: &std::path::Path) -> std::path::PathBuf {
+    let dir = root.join("plugins/cache/fmt");
+    for (rel, text) in [
+        (".claude-plugin/plugin.json", r#"{"name": "fmt", "description": "Formats code", "version": "1.0.0", "author": {"name": "Ann"}, "license": "MIT", "keywords": ["format"]}"#),
+        ("agents/reviewer.md", "---\nname: reviewer\ndescription: Reviews formatting\n---\nReview.\n"),
+        ("commands/format.md", "# format\n"),
+        (".mcp.json", r#"{"mcpServers": {"fmt": {"command": "sh", "env": {"TOKEN": "${FMT_TOKEN}"}}}}"#),
+        ("README.md", "# fmt\n"),
+    ] {
+        write(&dir.join(rel), text);
+    }
+    dir
+}
+
+#[tokio::test]
+async fn claude_plugins_through_a_fake_claude_cli() {
+    let bin = tempfile::tempdir().unwrap();
+    let api = Api::with_search_path(openkit_core::testing::TestRepo::new(), vec![bin.path().to_path_buf()]);
+    let dir = plugin_dir(api.repo.home());
+    let log = bin.path().join("calls.log");
+    script(
+        bin.path(),
+        "claude",
+        &format!(
+            r#"echo "$*" >> {log}
+case "$*" in
+  "plugin list --json") printf '[{{"id": "fmt@market", "version": "1.0.0", "scope": "user", "enabled": true, "installPath": "{dir}"}}]' ;;
+  "plugin marketplace list --json") printf '[{{"name": "market", "source": "github", "repo": "acme/market"}}]' ;;
+  "plugin install fmt@market --scope project"|"plugin enable fmt@market --scope project"|"plugin disable fmt@market --scope user"|"plugin update fmt@market"|"plugin marketplace add acme/other") ;;
+  *) echo "unknown command: $*" >&2; exit 1 ;;
+esac"#,
+            log = log.display(),
+            dir = dir.display()
+        ),
+    );
+
+    let (status, list) = api.get("/api/claude/plugins").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    insta::assert_json_snapshot!("claude_plugins", list);
+    let (status, detail) = api.get("/api/claude/plugins/fmt@market").await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    assert_eq!(detail["plugin"]["components"]["agents"], json!(["reviewer"]));
+    assert_eq!(detail["plugin"]["readme"], "# fmt\n");
+    assert_eq!(detail["plugin"]["license"], "MIT");
+    let missing = api.get("/api/claude/plugins/nope@market").await;
+    assert_error(&missing, StatusCode::NOT_FOUND, "PLUGIN_NOT_FOUND");
+    assert_eq!(missing.1["error"], "Plugin not found");
+    let (_, raw) = api.get("/api/claude/plugins/debug").await;
+    assert_eq!(raw["success"], true);
+    assert_eq!(raw["parsed"][0]["id"], "fmt@market");
+
+    let (status, _) = api
+        .post("/api/claude/plugins/install", json!({"ref": "fmt@market", "scope": "project"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let failed = api.post("/api/claude/plugins/install", json!({"ref": "other@market"})).await;
+    assert_error(&failed, StatusCode::BAD_REQUEST, "PLUGIN_COMMAND_FAILED");
+    assert!(failed.1["error"].as_str().unwrap().contains("unknown command"));
+    let injected = api.post("/api/claude/plugins/install", json!({"ref": "--help"})).await;
+    assert_error(&injected, StatusCode::BAD_REQUEST, "INVALID_REGISTRY_ENTRY");
+    let (status, _) = api.post("/api/claude/plugins/fmt@market/update", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, markets) = api.get("/api/claude/plugins/marketplaces").await;
+    assert_eq!(markets, json!({"marketplaces": [{"name": "market", "source": "github", "repo": "acme/market"}]}));
+    let (status, _) = api.post("/api/claude/plugins/marketplaces", json!({"source": "acme/other"})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Plugin agents: copied to other agents, the plugin enabled/disabled for Claude.
+    let (_, agents) = api.get("/api/claude/agents").await;
+    assert_eq!(agents["cliAvailable"], true);
+    assert_eq!(agents["agents"][0]["id"], "fmt@market::reviewer");
+    assert_eq!(agents["agents"][0]["deployments"]["claude"], json!({"global": true, "project": false}));
+    let (status, body) = api
+        .post("/api/claude/agents/deploy", json!({"id": "fmt@market::reviewer", "agent": "cursor", "scope": "project"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let copy = api.repo.root().join(".cursor/agents/reviewer.md");
+    assert_eq!(read(&copy), read(&dir.join("agents/reviewer.md")));
+    let (_, detail) = api.get("/api/claude/agents/detail?id=fmt@market::reviewer").await;
+    assert_eq!(detail["agent"]["deployments"]["cursor"], json!({"global": false, "project": true}));
+    assert_eq!(detail["agent"]["content"], read(&copy));
+    let (_, by_path) = api.get("/api/claude/agents/fmt@market::reviewer").await;
+    assert_eq!(by_path, detail);
+    let (status, _) = api
+        .post("/api/claude/agents/deploy", json!({"id": "fmt@market::reviewer", "agent": "claude", "scope": "project"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = api
+        .post("/api/claude/agents/undeploy", json!({"id": "fmt@market::reviewer", "agent": "claude", "scope": "global"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = api
+        .post("/api/claude/agents/undeploy", json!({"id": "fmt@market::reviewer", "agent": "cursor", "scope": "project"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!copy.exists());
+    let bad = api.get("/api/claude/agents/detail?id=reviewer").await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "INVALID_AGENT_ID");
+    assert_eq!(bad.1["error"], "Invalid agent id");
+    let gone = api.get("/api/claude/agents/detail?id=fmt@market::ghost").await;
+    assert_error(&gone, StatusCode::NOT_FOUND, "AGENT_DEFINITION_NOT_FOUND");
+
+    let calls = read(&log);
+    for expected in [
+        "plugin install fmt@market --scope project",
+        "plugin update fmt@market",
+        "plugin marketplace add acme/other",
+        "plugin enable fmt@market --scope project",
+        "plugin disable fmt@market --scope user",
+    ] {
+        assert!(calls.lines().any(|l| l == expected), "{expected} in {calls}");
+    }
+    // Every run is in the ops log.
+    let (_, ops) = api.get("/api/logs?search=plugin%20install").await;
+    assert!(!ops["events"].as_array().unwrap().is_empty(), "{ops}");
+}
+
+#[tokio::test]
+async fn claude_plugins_without_the_cli_are_read_from_files() {
+    let bin = tempfile::tempdir().unwrap();
+    let api = Api::with_search_path(openkit_core::testing::TestRepo::new(), vec![bin.path().to_path_buf()]);
+    let home = api.repo.home().to_path_buf();
+    let dir = plugin_dir(&home);
+    write(
+        &home.join(".claude/plugins/installed_plugins.json"),
+        &json!({"version": 2, "plugins": {"fmt@market": [{"scope": "user", "installPath": dir, "version": "1.0.0"}]}}).to_string(),
+    );
+    write(&home.join(".claude/settings.json"), r#"{"enabledPlugins": {"fmt@market": false}}"#);
+    let market = home.join(".claude/plugins/marketplaces/market");
+    write(
+        &home.join(".claude/plugins/known_marketplaces.json"),
+        &json!({"market": {"source": {"source": "github", "repo": "acme/market"}, "installLocation": market}}).to_string(),
+    );
+    write(
+        &market.join(".claude-plugin/marketplace.json"),
+        r#"{"name": "market", "plugins": [{"name": "fmt", "description": "Formats code", "version": "1.0.0"}, {"name": "lint", "description": "Lints"}]}"#,
+    );
+
+    let (status, list) = api.get("/api/claude/plugins").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["cliAvailable"], false);
+    assert_eq!(list["plugins"][0]["id"], "fmt@market");
+    assert_eq!(list["plugins"][0]["enabled"], false);
+    let (_, markets) = api.get("/api/claude/plugins/marketplaces").await;
+    assert_eq!(markets["marketplaces"][0], json!({"name": "market", "source": "github", "repo": "acme/market"}));
+    let (_, available) = api.get("/api/claude/plugins/available").await;
+    insta::assert_json_snapshot!("claude_plugins_available", available);
+
+    let unavailable = api.get("/api/claude/plugins/fmt@market").await;
+    assert_error(&unavailable, StatusCode::NOT_IMPLEMENTED, "CLAUDE_CLI_UNAVAILABLE");
+    assert_eq!(unavailable.1["error"], "Claude CLI not available");
+    assert_eq!(unavailable.1["cliAvailable"], false);
+    let unavailable = api.post("/api/claude/plugins/install", json!({"ref": "lint@market"})).await;
+    assert_error(&unavailable, StatusCode::NOT_IMPLEMENTED, "CLAUDE_CLI_UNAVAILABLE");
+    let (_, agents) = api.get("/api/claude/agents").await;
+    assert_eq!(agents["cliAvailable"], false);
+    assert_eq!(agents["agents"][0]["pluginEnabled"], false);
 }
