@@ -106,6 +106,46 @@ pub struct DiscoveredSkill {
     pub already_in_registry: bool,
 }
 
+/// The name of the default project skill.
+pub const WORK_ON_TASK: &str = "work-on-task";
+
+/// The `SKILL.md` of [`WORK_ON_TASK`]: how an agent working in an OpenKit worktree gets
+/// its task and reports back.
+pub const WORK_ON_TASK_SKILL_MD: &str = r#"---
+name: work-on-task
+description: Work on the task linked to this OpenKit worktree. Use at the start of work in a worktree created by OpenKit, and to report progress, questions and finished todos while working.
+---
+# Work on the task of this worktree
+
+This checkout is an OpenKit worktree: one task, one branch, its own dev server and
+terminals. OpenKit knows which issue it belongs to.
+
+## Before you start
+
+1. Run `openkit task context` in the worktree. It prints the task as Markdown: title,
+   status, description, extra context from the developer, comments, todos (with their
+   ids), attachments and the hook steps to follow before and after implementing.
+   Add `--json` for the same data as JSON.
+2. Read the whole context. "Extra Context" holds the developer's own notes for you and
+   takes precedence over the description where they disagree.
+3. Follow the git policy the context states: commit, push or open pull requests only
+   when it allows you to.
+
+## While you work
+
+- Report your phase so the developer sees it in OpenKit's activity feed:
+  `openkit activity phase <phase>` (for example `planning`, `implementing`, `testing`).
+- When a todo of the context is done, check it off:
+  `openkit activity todo <todo-id>`.
+- When you need a decision or input from the developer, say so and wait:
+  `openkit activity await-input "<your question>"`.
+- Before you finish, run `openkit activity check-flow` and do the post-implementation
+  steps the context lists.
+
+These commands find the running OpenKit server and the worktree from the current
+directory by themselves; run them from inside the worktree.
+"#;
+
 /// How deep a folder or device scan looks for `SKILL.md`.
 const SCAN_DEPTH: usize = 5;
 /// The time budget of one scan.
@@ -549,6 +589,35 @@ pub fn find_npx(search_path: &[PathBuf]) -> Option<PathBuf> {
 }
 
 impl SkillRegistry {
+    /// Writes the default skills ([`WORK_ON_TASK`]) into the registry when missing; a
+    /// skill the user changed is left as it is.
+    pub fn ensure_defaults(&self) -> Result<(), RegistryError> {
+        let _lock = LockGuard::acquire(&self.lock)?;
+        let file = self.dir.join(WORK_ON_TASK).join("SKILL.md");
+        if !file.exists() {
+            persist::write_atomic(&file, WORK_ON_TASK_SKILL_MD.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Enables the default project skills: writes them into the registry when missing
+    /// and links them into every agent's project skills directory. Best-effort: what
+    /// could not be linked (something of the user's in the way, a read-only directory)
+    /// is returned, never raised.
+    pub fn enable_default_project_skills(&self) -> Vec<(Tool, RegistryError)> {
+        if let Err(e) = self.ensure_defaults() {
+            return vec![(Tool::Claude, e)];
+        }
+        Tool::ALL
+            .into_iter()
+            .filter_map(|tool| {
+                self.deploy(WORK_ON_TASK, tool, Scope::Project)
+                    .err()
+                    .map(|e| (tool, e))
+            })
+            .collect()
+    }
+
     /// The skill names present in the skills directories of `agents` in `scope`.
     fn installed_names(&self, agents: &[Tool], scope: Scope) -> Vec<String> {
         let mut names = Vec::new();

@@ -639,10 +639,19 @@ async fn custom_agents_create_deploy_sync_scan_and_import() {
 fn plugin_dir(root: &std::path::Path) -> std::path::PathBuf {
     let dir = root.join("plugins/cache/fmt");
     for (rel, text) in [
-        (".claude-plugin/plugin.json", r#"{"name": "fmt", "description": "Formats code", "version": "1.0.0", "author": {"name": "Ann"}, "license": "MIT", "keywords": ["format"]}"#),
-        ("agents/reviewer.md", "---\nname: reviewer\ndescription: Reviews formatting\n---\nReview.\n"),
+        (
+            ".claude-plugin/plugin.json",
+            r#"{"name": "fmt", "description": "Formats code", "version": "1.0.0", "author": {"name": "Ann"}, "license": "MIT", "keywords": ["format"]}"#,
+        ),
+        (
+            "agents/reviewer.md",
+            "---\nname: reviewer\ndescription: Reviews formatting\n---\nReview.\n",
+        ),
         ("commands/format.md", "# format\n"),
-        (".mcp.json", r#"{"mcpServers": {"fmt": {"command": "sh", "env": {"TOKEN": "${FMT_TOKEN}"}}}}"#),
+        (
+            ".mcp.json",
+            r#"{"mcpServers": {"fmt": {"command": "sh", "env": {"TOKEN": "${FMT_TOKEN}"}}}}"#,
+        ),
         ("README.md", "# fmt\n"),
     ] {
         write(&dir.join(rel), text);
@@ -653,7 +662,10 @@ fn plugin_dir(root: &std::path::Path) -> std::path::PathBuf {
 #[tokio::test]
 async fn claude_plugins_through_a_fake_claude_cli() {
     let bin = tempfile::tempdir().unwrap();
-    let api = Api::with_search_path(openkit_core::testing::TestRepo::new(), vec![bin.path().to_path_buf()]);
+    let api = Api::with_search_path(
+        openkit_core::testing::TestRepo::new(),
+        vec![bin.path().to_path_buf()],
+    );
     let dir = plugin_dir(api.repo.home());
     let log = bin.path().join("calls.log");
     script(
@@ -677,7 +689,10 @@ esac"#,
     insta::assert_json_snapshot!("claude_plugins", list);
     let (status, detail) = api.get("/api/claude/plugins/fmt@market").await;
     assert_eq!(status, StatusCode::OK, "{detail}");
-    assert_eq!(detail["plugin"]["components"]["agents"], json!(["reviewer"]));
+    assert_eq!(
+        detail["plugin"]["components"]["agents"],
+        json!(["reviewer"])
+    );
     assert_eq!(detail["plugin"]["readme"], "# fmt\n");
     assert_eq!(detail["plugin"]["license"], "MIT");
     let missing = api.get("/api/claude/plugins/nope@market").await;
@@ -688,54 +703,101 @@ esac"#,
     assert_eq!(raw["parsed"][0]["id"], "fmt@market");
 
     let (status, _) = api
-        .post("/api/claude/plugins/install", json!({"ref": "fmt@market", "scope": "project"}))
+        .post(
+            "/api/claude/plugins/install",
+            json!({"ref": "fmt@market", "scope": "project"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let failed = api.post("/api/claude/plugins/install", json!({"ref": "other@market"})).await;
+    let failed = api
+        .post(
+            "/api/claude/plugins/install",
+            json!({"ref": "other@market"}),
+        )
+        .await;
     assert_error(&failed, StatusCode::BAD_REQUEST, "PLUGIN_COMMAND_FAILED");
-    assert!(failed.1["error"].as_str().unwrap().contains("unknown command"));
-    let injected = api.post("/api/claude/plugins/install", json!({"ref": "--help"})).await;
+    assert!(
+        failed.1["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown command")
+    );
+    let injected = api
+        .post("/api/claude/plugins/install", json!({"ref": "--help"}))
+        .await;
     assert_error(&injected, StatusCode::BAD_REQUEST, "INVALID_REGISTRY_ENTRY");
-    let (status, _) = api.post("/api/claude/plugins/fmt@market/update", json!({})).await;
+    let (status, _) = api
+        .post("/api/claude/plugins/fmt@market/update", json!({}))
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (_, markets) = api.get("/api/claude/plugins/marketplaces").await;
-    assert_eq!(markets, json!({"marketplaces": [{"name": "market", "source": "github", "repo": "acme/market"}]}));
-    let (status, _) = api.post("/api/claude/plugins/marketplaces", json!({"source": "acme/other"})).await;
+    assert_eq!(
+        markets,
+        json!({"marketplaces": [{"name": "market", "source": "github", "repo": "acme/market"}]})
+    );
+    let (status, _) = api
+        .post(
+            "/api/claude/plugins/marketplaces",
+            json!({"source": "acme/other"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
 
     // Plugin agents: copied to other agents, the plugin enabled/disabled for Claude.
     let (_, agents) = api.get("/api/claude/agents").await;
     assert_eq!(agents["cliAvailable"], true);
     assert_eq!(agents["agents"][0]["id"], "fmt@market::reviewer");
-    assert_eq!(agents["agents"][0]["deployments"]["claude"], json!({"global": true, "project": false}));
+    assert_eq!(
+        agents["agents"][0]["deployments"]["claude"],
+        json!({"global": true, "project": false})
+    );
     let (status, body) = api
-        .post("/api/claude/agents/deploy", json!({"id": "fmt@market::reviewer", "agent": "cursor", "scope": "project"}))
+        .post(
+            "/api/claude/agents/deploy",
+            json!({"id": "fmt@market::reviewer", "agent": "cursor", "scope": "project"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let copy = api.repo.root().join(".cursor/agents/reviewer.md");
     assert_eq!(read(&copy), read(&dir.join("agents/reviewer.md")));
-    let (_, detail) = api.get("/api/claude/agents/detail?id=fmt@market::reviewer").await;
-    assert_eq!(detail["agent"]["deployments"]["cursor"], json!({"global": false, "project": true}));
+    let (_, detail) = api
+        .get("/api/claude/agents/detail?id=fmt@market::reviewer")
+        .await;
+    assert_eq!(
+        detail["agent"]["deployments"]["cursor"],
+        json!({"global": false, "project": true})
+    );
     assert_eq!(detail["agent"]["content"], read(&copy));
     let (_, by_path) = api.get("/api/claude/agents/fmt@market::reviewer").await;
     assert_eq!(by_path, detail);
     let (status, _) = api
-        .post("/api/claude/agents/deploy", json!({"id": "fmt@market::reviewer", "agent": "claude", "scope": "project"}))
+        .post(
+            "/api/claude/agents/deploy",
+            json!({"id": "fmt@market::reviewer", "agent": "claude", "scope": "project"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = api
-        .post("/api/claude/agents/undeploy", json!({"id": "fmt@market::reviewer", "agent": "claude", "scope": "global"}))
+        .post(
+            "/api/claude/agents/undeploy",
+            json!({"id": "fmt@market::reviewer", "agent": "claude", "scope": "global"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = api
-        .post("/api/claude/agents/undeploy", json!({"id": "fmt@market::reviewer", "agent": "cursor", "scope": "project"}))
+        .post(
+            "/api/claude/agents/undeploy",
+            json!({"id": "fmt@market::reviewer", "agent": "cursor", "scope": "project"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(!copy.exists());
     let bad = api.get("/api/claude/agents/detail?id=reviewer").await;
     assert_error(&bad, StatusCode::BAD_REQUEST, "INVALID_AGENT_ID");
     assert_eq!(bad.1["error"], "Invalid agent id");
-    let gone = api.get("/api/claude/agents/detail?id=fmt@market::ghost").await;
+    let gone = api
+        .get("/api/claude/agents/detail?id=fmt@market::ghost")
+        .await;
     assert_error(&gone, StatusCode::NOT_FOUND, "AGENT_DEFINITION_NOT_FOUND");
 
     let calls = read(&log);
@@ -746,7 +808,10 @@ esac"#,
         "plugin enable fmt@market --scope project",
         "plugin disable fmt@market --scope user",
     ] {
-        assert!(calls.lines().any(|l| l == expected), "{expected} in {calls}");
+        assert!(
+            calls.lines().any(|l| l == expected),
+            "{expected} in {calls}"
+        );
     }
     // Every run is in the ops log.
     let (_, ops) = api.get("/api/logs?search=plugin%20install").await;
@@ -756,14 +821,20 @@ esac"#,
 #[tokio::test]
 async fn claude_plugins_without_the_cli_are_read_from_files() {
     let bin = tempfile::tempdir().unwrap();
-    let api = Api::with_search_path(openkit_core::testing::TestRepo::new(), vec![bin.path().to_path_buf()]);
+    let api = Api::with_search_path(
+        openkit_core::testing::TestRepo::new(),
+        vec![bin.path().to_path_buf()],
+    );
     let home = api.repo.home().to_path_buf();
     let dir = plugin_dir(&home);
     write(
         &home.join(".claude/plugins/installed_plugins.json"),
         &json!({"version": 2, "plugins": {"fmt@market": [{"scope": "user", "installPath": dir, "version": "1.0.0"}]}}).to_string(),
     );
-    write(&home.join(".claude/settings.json"), r#"{"enabledPlugins": {"fmt@market": false}}"#);
+    write(
+        &home.join(".claude/settings.json"),
+        r#"{"enabledPlugins": {"fmt@market": false}}"#,
+    );
     let market = home.join(".claude/plugins/marketplaces/market");
     write(
         &home.join(".claude/plugins/known_marketplaces.json"),
@@ -780,17 +851,60 @@ async fn claude_plugins_without_the_cli_are_read_from_files() {
     assert_eq!(list["plugins"][0]["id"], "fmt@market");
     assert_eq!(list["plugins"][0]["enabled"], false);
     let (_, markets) = api.get("/api/claude/plugins/marketplaces").await;
-    assert_eq!(markets["marketplaces"][0], json!({"name": "market", "source": "github", "repo": "acme/market"}));
+    assert_eq!(
+        markets["marketplaces"][0],
+        json!({"name": "market", "source": "github", "repo": "acme/market"})
+    );
     let (_, available) = api.get("/api/claude/plugins/available").await;
     insta::assert_json_snapshot!("claude_plugins_available", available);
 
     let unavailable = api.get("/api/claude/plugins/fmt@market").await;
-    assert_error(&unavailable, StatusCode::NOT_IMPLEMENTED, "CLAUDE_CLI_UNAVAILABLE");
+    assert_error(
+        &unavailable,
+        StatusCode::NOT_IMPLEMENTED,
+        "CLAUDE_CLI_UNAVAILABLE",
+    );
     assert_eq!(unavailable.1["error"], "Claude CLI not available");
     assert_eq!(unavailable.1["cliAvailable"], false);
-    let unavailable = api.post("/api/claude/plugins/install", json!({"ref": "lint@market"})).await;
-    assert_error(&unavailable, StatusCode::NOT_IMPLEMENTED, "CLAUDE_CLI_UNAVAILABLE");
+    let unavailable = api
+        .post("/api/claude/plugins/install", json!({"ref": "lint@market"}))
+        .await;
+    assert_error(
+        &unavailable,
+        StatusCode::NOT_IMPLEMENTED,
+        "CLAUDE_CLI_UNAVAILABLE",
+    );
     let (_, agents) = api.get("/api/claude/agents").await;
     assert_eq!(agents["cliAvailable"], false);
     assert_eq!(agents["agents"][0]["pluginEnabled"], false);
+}
+
+#[tokio::test]
+async fn config_init_enables_the_work_on_task_skill_for_every_agent() {
+    let api = Api::new();
+    let root = api.repo.root().to_path_buf();
+    // Something of the user's in one agent's place: left alone, init still succeeds.
+    write(
+        &root.join(".cursor/skills/work-on-task/SKILL.md"),
+        "---\nname: mine\n---\n",
+    );
+    let (status, body) = api
+        .post("/api/config/init", json!({"baseBranch": "main"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for dir in [
+        ".claude/skills",
+        ".codex/skills",
+        ".gemini/skills",
+        ".github/skills",
+    ] {
+        let skill = read(&root.join(dir).join("work-on-task/SKILL.md"));
+        assert!(skill.contains("openkit task context"), "{dir}");
+    }
+    assert_eq!(
+        read(&root.join(".cursor/skills/work-on-task/SKILL.md")),
+        "---\nname: mine\n---\n"
+    );
+    let (_, skill) = api.get("/api/skills/work-on-task").await;
+    assert_eq!(skill["skill"]["frontmatter"]["name"], "work-on-task");
 }
