@@ -908,3 +908,28 @@ async fn config_init_enables_the_work_on_task_skill_for_every_agent() {
     let (_, skill) = api.get("/api/skills/work-on-task").await;
     assert_eq!(skill["skill"]["frontmatter"]["name"], "work-on-task");
 }
+
+#[tokio::test]
+async fn mcp_env_values_never_reach_the_ops_log() {
+    let api = Api::new();
+    let (status, _) = api
+        .post(
+            "/api/mcp-servers",
+            json!({"name": "s", "command": "x", "env": {"OPENAI_KEY": "sk-very-secret-value"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = api
+        .call(
+            Method::PUT,
+            "/api/mcp-env/s",
+            Some(json!({"env": {"REGION_SECRETISH": "eu-secret-value"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    api.backbone.flush();
+    let log = std::fs::read_to_string(api.repo.root().join(".openkit/ops-log.jsonl")).unwrap();
+    assert!(log.contains("/api/mcp-servers"), "the request is traced");
+    assert!(!log.contains("sk-very-secret-value"), "{log}");
+    assert!(!log.contains("eu-secret-value"), "{log}");
+}
