@@ -208,21 +208,28 @@ pub fn render(value: &Value) -> String {
 }
 
 /// Sets (or, for `null`, removes) each key of `patch` in frontmatter `lines`; other
-/// lines are kept as they are. A set key keeps its place; a new one is appended.
+/// lines are kept as they are. A set key keeps the place of its first occurrence (later
+/// duplicates are dropped, so it reads back as set); a new one is appended.
 pub fn merge(lines: &mut Vec<String>, patch: &Map<String, Value>) {
     for (key, value) in patch {
-        let found = (0..lines.len()).find(|&i| key_of(&lines[i]) == Some(key.as_str()));
-        match (found, value) {
-            (Some(i), Value::Null) => {
-                let end = block_end(lines, i);
+        let mut first = None;
+        let mut i = 0;
+        while i < lines.len() {
+            if key_of(&lines[i]) != Some(key.as_str()) {
+                i += 1;
+                continue;
+            }
+            let end = block_end(lines, i);
+            if first.is_none() && !value.is_null() {
+                lines.splice(i..end, [format!("{key}: {}", render(value))]);
+                first = Some(i);
+                i += 1;
+            } else {
                 lines.drain(i..end);
             }
-            (Some(i), v) => {
-                let end = block_end(lines, i);
-                lines.splice(i..end, [format!("{key}: {}", render(v))]);
-            }
-            (None, Value::Null) => {}
-            (None, v) => lines.push(format!("{key}: {}", render(v))),
+        }
+        if first.is_none() && !value.is_null() {
+            lines.push(format!("{key}: {}", render(value)));
         }
     }
 }
