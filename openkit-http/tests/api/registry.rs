@@ -301,11 +301,27 @@ async fn mcp_scan_and_import() {
     assert_eq!(rescanned["discovered"][0]["alreadyInRegistry"], true);
 }
 
+/// Writes an executable script. The file is written by a child `sh`, so no descriptor
+/// open for writing is ever held by this (multi-threaded) test process, whose concurrent
+/// forks would otherwise make executing it fail with ETXTBSY.
 fn script(dir: &std::path::Path, name: &str, body: &str) {
-    use std::os::unix::fs::PermissionsExt;
+    use std::io::Write;
     let path = dir.join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("cat > \"$1\" && chmod 755 \"$1\"")
+        .arg("sh")
+        .arg(&path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("#!/bin/sh\n{body}\n").as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
 }
 
 #[tokio::test]
