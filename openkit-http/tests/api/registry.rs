@@ -693,6 +693,7 @@ case "$*" in
   "plugin list --json") printf '[{{"id": "fmt@market", "version": "1.0.0", "scope": "user", "enabled": true, "installPath": "{dir}"}}]' ;;
   "plugin marketplace list --json") printf '[{{"name": "market", "source": "github", "repo": "acme/market"}}]' ;;
   "plugin install fmt@market --scope project"|"plugin enable fmt@market --scope project"|"plugin disable fmt@market --scope user"|"plugin update fmt@market"|"plugin marketplace add acme/other") ;;
+  "plugin uninstall fmt@market --scope project"|"plugin enable fmt@market"|"plugin disable fmt@market --scope local"|"plugin marketplace remove market"|"plugin marketplace update market") ;;
   *) echo "unknown command: $*" >&2; exit 1 ;;
 esac"#,
             log = log.display(),
@@ -758,6 +759,36 @@ esac"#,
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    for (path, body) in [
+        (
+            "/api/claude/plugins/fmt@market/uninstall",
+            json!({"scope": "project"}),
+        ),
+        ("/api/claude/plugins/fmt@market/enable", json!({})),
+        (
+            "/api/claude/plugins/fmt@market/disable",
+            json!({"scope": "local"}),
+        ),
+        ("/api/claude/plugins/marketplaces/market/update", json!({})),
+    ] {
+        let (status, answer) = api.post(path, body).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {answer}");
+    }
+    let (status, _) = api
+        .call(
+            Method::DELETE,
+            "/api/claude/plugins/marketplaces/market",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let bad_scope = api
+        .post(
+            "/api/claude/plugins/fmt@market/enable",
+            json!({"scope": "team"}),
+        )
+        .await;
+    assert_error(&bad_scope, StatusCode::BAD_REQUEST, "UNKNOWN_SCOPE");
 
     // Plugin agents: copied to other agents, the plugin enabled/disabled for Claude.
     let (_, agents) = api.get("/api/claude/agents").await;
@@ -823,6 +854,11 @@ esac"#,
         "plugin marketplace add acme/other",
         "plugin enable fmt@market --scope project",
         "plugin disable fmt@market --scope user",
+        "plugin uninstall fmt@market --scope project",
+        "plugin enable fmt@market",
+        "plugin disable fmt@market --scope local",
+        "plugin marketplace remove market",
+        "plugin marketplace update market",
     ] {
         assert!(
             calls.lines().any(|l| l == expected),
