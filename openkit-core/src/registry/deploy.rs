@@ -247,6 +247,10 @@ impl ScanMode {
     }
 }
 
+/// One file a scan read: its path, its entries, and whether its env values may be shown
+/// (it belongs to the current project).
+type ScanSource = (PathBuf, Vec<(String, Value)>, bool);
+
 /// How deep and how long a folder or device scan walks.
 pub const SCAN_DEPTH: usize = 4;
 /// The time budget of one scan.
@@ -460,11 +464,13 @@ impl McpDeployer {
         files
     }
 
-    /// Servers defined in the agents' files that `mode` covers, merged by key. Values of
-    /// `env` are blanked for files outside the current project, so a scan never hands
-    /// out another project's secrets. `known` says whether an id is registered.
+    /// Servers defined in the agents' files that `mode` covers, merged by key (a project
+    /// scan also reads Claude Code's local scope, `projects["<root>"].mcpServers` of
+    /// `~/.claude.json`). Values of `env` are blanked for files outside the current
+    /// project, so a scan never hands out another project's secrets. `known` says
+    /// whether an id is registered.
     pub fn scan(&self, mode: &ScanMode, known: impl Fn(&str) -> bool) -> Vec<DiscoveredServer> {
-        let mut found: BTreeMap<String, DiscoveredServer> = BTreeMap::new();
+        let mut sources: Vec<ScanSource> = Vec::new();
         for (path, target) in self.scan_files(mode) {
             if !path.is_file() {
                 continue;
@@ -473,7 +479,28 @@ impl McpDeployer {
                 continue;
             };
             let ours = path.starts_with(&self.roots.project);
-            for (key, value) in file.entries() {
+            sources.push((path, file.entries(), ours));
+        }
+        // Claude Code's local scope: this project's own entry in `~/.claude.json`.
+        if *mode == ScanMode::Project
+            && let Some(home) = &self.roots.home
+        {
+            let path = home.join(Tool::Claude.target().mcp_global);
+            let project = self.roots.project.to_string_lossy().to_string();
+            if let Ok(ConfigFile {
+                doc: Doc::Json(doc),
+                ..
+            }) = ConfigFile::open(path.clone(), Tool::Claude.target())
+            {
+                let entries = doc.entries(&["projects", project.as_str(), "mcpServers"]);
+                if !entries.is_empty() {
+                    sources.push((path, entries, true));
+                }
+            }
+        }
+        let mut found: BTreeMap<String, DiscoveredServer> = BTreeMap::new();
+        for (path, entries, ours) in sources {
+            for (key, value) in entries {
                 let Some(mut server) = discovered(&key, &value) else {
                     continue;
                 };

@@ -250,9 +250,21 @@ fn scan_finds_servers_and_blanks_secrets_of_other_projects() {
         r#"{"mcpServers": {"g": {"httpUrl": "https://g/mcp"}}}"#,
     );
 
+    // Claude Code's local scope for this project (and another project's, not read).
+    write(
+        &repo.home().join(".claude.json"),
+        &json!({"projects": {
+            repo.root().to_string_lossy(): {"mcpServers": {"mine": {"command": "m", "env": {"K": "v"}}}},
+            "/elsewhere": {"mcpServers": {"not-mine": {"command": "n"}}}
+        }})
+        .to_string(),
+    );
     let found = reg.scan_servers(&ScanMode::Project).unwrap();
     let keys: Vec<&str> = found.iter().map(|d| d.key.as_str()).collect();
-    assert_eq!(keys, ["local-db", "web"]);
+    assert_eq!(keys, ["local-db", "mine", "web"]);
+    let mine = found[1].clone();
+    assert_eq!(mine.env["K"], "v");
+    assert_eq!(mine.found_in, [repo.home().join(".claude.json")]);
     assert_eq!(found[0].found_in.len(), 2);
     assert_eq!(found[0].env["TOKEN"], "ours");
 
@@ -281,7 +293,7 @@ fn scan_finds_servers_and_blanks_secrets_of_other_projects() {
                 .collect(),
         )
         .unwrap();
-    assert_eq!(imported, ["local-db", "web"]);
+    assert_eq!(imported, ["local-db", "mine", "web"]);
     let again = reg.scan_servers(&ScanMode::Project).unwrap();
     assert!(again.iter().all(|d| d.already_in_registry));
 }
