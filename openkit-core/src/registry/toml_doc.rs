@@ -91,8 +91,8 @@ impl TomlDoc {
         self.doc.to_string()
     }
 
-    fn container(&self, container: &str) -> Option<&Table> {
-        self.doc.get(container)?.as_table()
+    fn container(&self, container: &str) -> Option<&dyn toml_edit::TableLike> {
+        self.doc.get(container)?.as_table_like()
     }
 
     /// Every entry of the table `container` (e.g. `mcp_servers`), as JSON.
@@ -115,6 +115,17 @@ impl TomlDoc {
     /// arrays, and objects as inline tables). An existing table keeps its place and the
     /// comments above it; a new one goes at the end of the file.
     pub fn set(&mut self, container: &str, key: &str, entry: &Map<String, Value>) {
+        // A container written inline (`mcp_servers = { ... }`) stays inline.
+        if let Some(inline) = self
+            .doc
+            .get_mut(container)
+            .and_then(Item::as_inline_table_mut)
+        {
+            if let Some(value) = to_value(&Value::Object(entry.clone())) {
+                inline.insert(key, value);
+            }
+            return;
+        }
         let mut table = Table::new();
         for (k, v) in entry {
             if let Some(v) = to_value(v) {
@@ -143,6 +154,13 @@ impl TomlDoc {
     /// Removes `[<container>.<key>]`; an implicit container left empty is removed too.
     /// Returns whether the entry was there.
     pub fn remove(&mut self, container: &str, key: &str) -> bool {
+        if let Some(inline) = self
+            .doc
+            .get_mut(container)
+            .and_then(Item::as_inline_table_mut)
+        {
+            return inline.remove(key).is_some();
+        }
         let root = self.doc.as_table_mut();
         let Some(outer) = root.get_mut(container).and_then(Item::as_table_mut) else {
             return false;
@@ -221,6 +239,28 @@ model = "o4-mini"
         );
         doc.remove("mcp_servers", "x");
         assert_eq!(doc.text(), text);
+    }
+
+    #[test]
+    fn an_inline_container_stays_inline() {
+        let text = "mcp_servers = { docs = { command = \"d\" } }\nmodel = \"o3\"\n";
+        let mut doc = TomlDoc::parse(text).unwrap();
+        doc.set("mcp_servers", "x", &obj(json!({"command": "a"})));
+        let out = doc.text();
+        assert!(
+            out.starts_with("mcp_servers = { docs = { command = \"d\" }"),
+            "{out}"
+        );
+        assert_eq!(
+            TomlDoc::parse(&out).unwrap().get("mcp_servers", "x"),
+            Some(json!({"command": "a"}))
+        );
+        assert_eq!(doc.entries("mcp_servers").len(), 2);
+        assert!(doc.remove("mcp_servers", "x"));
+        assert_eq!(
+            doc.get("mcp_servers", "docs"),
+            Some(json!({"command": "d"}))
+        );
     }
 
     #[test]
