@@ -126,11 +126,19 @@ impl ConfigFile {
         }
     }
 
-    fn set(&mut self, key: &str, entry: &Map<String, Value>) {
+    fn set(&mut self, key: &str, entry: &Map<String, Value>) -> Result<(), RegistryError> {
         let container = self.container();
         match &mut self.doc {
-            Doc::Json(d) => d.set(container, key, &Value::Object(entry.clone())),
-            Doc::Toml(d) => d.set(container[0], key, entry),
+            Doc::Json(d) => d
+                .set(container, key, &Value::Object(entry.clone()))
+                .map_err(|reason| RegistryError::UnparseableConfig {
+                    path: self.path.clone(),
+                    reason,
+                }),
+            Doc::Toml(d) => {
+                d.set(container[0], key, entry);
+                Ok(())
+            }
         }
     }
 
@@ -373,7 +381,7 @@ impl McpDeployer {
         if file.get(&server.id) == Some(Value::Object(entry.clone())) {
             return Ok(path);
         }
-        file.set(&server.id, &entry);
+        file.set(&server.id, &entry)?;
         file.save()?;
         Ok(path)
     }

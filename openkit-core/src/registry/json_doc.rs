@@ -92,9 +92,16 @@ impl JsonDoc {
 
     /// Sets `key` in the object at `container` (created when missing) to `value`:
     /// an existing entry is replaced where it is, a new one is appended.
-    pub fn set(&mut self, container: &[&str], key: &str, value: &Value) {
+    /// Fails (changing nothing) when a container on the way holds something other than
+    /// an object: that is the user's, not a place to write into.
+    pub fn set(&mut self, container: &[&str], key: &str, value: &Value) -> Result<(), String> {
         let mut obj = self.top();
         for name in container {
+            if let Some(existing) = obj.get(name)
+                && existing.value().is_some_and(|v| v.as_object().is_none())
+            {
+                return Err(format!("\"{name}\" is not an object"));
+            }
             obj = obj.object_value_or_set(name);
         }
         match obj.get(key) {
@@ -103,6 +110,7 @@ impl JsonDoc {
                 obj.append(key, input(value));
             }
         }
+        Ok(())
     }
 
     /// Removes `key` from the object at `container`; a container left empty by the
@@ -166,7 +174,8 @@ mod tests {
             &["servers"],
             "web",
             &json!({"type": "http", "url": "https://x"}),
-        );
+        )
+        .unwrap();
         let text = doc.text();
         assert!(
             text.starts_with(
@@ -194,7 +203,8 @@ mod tests {
     fn replacing_an_entry_keeps_its_place() {
         let text = "{\n  \"a\": 1,\n  \"mcpServers\": {\n    \"x\": {\"command\": \"old\"},\n    \"y\": {}\n  },\n  \"z\": true\n}\n";
         let mut doc = JsonDoc::parse(text).unwrap();
-        doc.set(&["mcpServers"], "x", &json!({"command": "new"}));
+        doc.set(&["mcpServers"], "x", &json!({"command": "new"}))
+            .unwrap();
         let out = doc.text();
         assert!(
             out.starts_with("{\n  \"a\": 1,\n  \"mcpServers\": {\n    \"x\": "),
@@ -218,9 +228,18 @@ mod tests {
             &["mcpServers"],
             "x",
             &json!({"command": "a", "args": ["b"]}),
-        );
+        )
+        .unwrap();
         assert_eq!(doc.entries(&["mcpServers"]).len(), 1);
         doc.remove(&["mcpServers"], "x");
+        assert_eq!(doc.text(), text);
+    }
+
+    #[test]
+    fn a_container_that_is_not_an_object_is_not_overwritten() {
+        let text = "{\"mcpServers\": [1]}\n";
+        let mut doc = JsonDoc::parse(text).unwrap();
+        assert!(doc.set(&["mcpServers"], "x", &json!({})).is_err());
         assert_eq!(doc.text(), text);
     }
 
@@ -297,11 +316,11 @@ mod tests {
                 return Ok(());
             };
             let entry = json!({"command": cmd, "args": ["-y"], "env": {"K": "v"}});
-            doc.set(&["mcpServers"], "x", &entry);
+            doc.set(&["mcpServers"], "x", &entry).unwrap();
             let deployed = doc.text();
             // Idempotent: deploying again changes nothing.
             let mut again = JsonDoc::parse(&deployed).unwrap();
-            again.set(&["mcpServers"], "x", &entry);
+            again.set(&["mcpServers"], "x", &entry).unwrap();
             prop_assert_eq!(again.text(), deployed.clone());
             prop_assert_eq!(again.get(&["mcpServers"], "x"), Some(entry));
             let mut undo = JsonDoc::parse(&deployed).unwrap();
