@@ -129,17 +129,13 @@ impl ConfigFile {
     fn set(&mut self, key: &str, entry: &Map<String, Value>) -> Result<(), RegistryError> {
         let container = self.container();
         match &mut self.doc {
-            Doc::Json(d) => d
-                .set(container, key, &Value::Object(entry.clone()))
-                .map_err(|reason| RegistryError::UnparseableConfig {
-                    path: self.path.clone(),
-                    reason,
-                }),
-            Doc::Toml(d) => {
-                d.set(container[0], key, entry);
-                Ok(())
-            }
+            Doc::Json(d) => d.set(container, key, &Value::Object(entry.clone())),
+            Doc::Toml(d) => d.set(container[0], key, entry),
         }
+        .map_err(|reason| RegistryError::UnparseableConfig {
+            path: self.path.clone(),
+            reason,
+        })
     }
 
     fn remove(&mut self, key: &str) -> bool {

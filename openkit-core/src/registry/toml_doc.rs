@@ -114,7 +114,21 @@ impl TomlDoc {
     /// Sets `[<container>.<key>]` to the JSON object `entry` (strings, numbers, booleans,
     /// arrays, and objects as inline tables). An existing table keeps its place and the
     /// comments above it; a new one goes at the end of the file.
-    pub fn set(&mut self, container: &str, key: &str, entry: &Map<String, Value>) {
+    ///
+    /// Fails (changing nothing) when `container` holds something other than a table.
+    pub fn set(
+        &mut self,
+        container: &str,
+        key: &str,
+        entry: &Map<String, Value>,
+    ) -> Result<(), String> {
+        if self
+            .doc
+            .get(container)
+            .is_some_and(|item| item.as_table_like().is_none())
+        {
+            return Err(format!("\"{container}\" is not a table"));
+        }
         // A container written inline (`mcp_servers = { ... }`) stays inline.
         if let Some(inline) = self
             .doc
@@ -124,7 +138,7 @@ impl TomlDoc {
             if let Some(value) = to_value(&Value::Object(entry.clone())) {
                 inline.insert(key, value);
             }
-            return;
+            return Ok(());
         }
         let mut table = Table::new();
         for (k, v) in entry {
@@ -149,6 +163,7 @@ impl TomlDoc {
             *table.decor_mut() = old.decor().clone();
         }
         outer.insert(key, Item::Table(table));
+        Ok(())
     }
 
     /// Removes `[<container>.<key>]`; an implicit container left empty is removed too.
@@ -199,7 +214,7 @@ model = "o4-mini"
     fn set_and_remove_keep_every_other_byte() {
         let mut doc = TomlDoc::parse(CONFIG).unwrap();
         let entry = json!({"command": "uvx", "args": ["srv"], "env": {"API_KEY": "k"}});
-        doc.set("mcp_servers", "web", &obj(entry.clone()));
+        doc.set("mcp_servers", "web", &obj(entry.clone())).unwrap();
         let text = doc.text();
         // The new server joins its siblings; everything else is as it was.
         let expected = CONFIG.replace(
@@ -219,7 +234,8 @@ model = "o4-mini"
     #[test]
     fn replacing_keeps_place_and_the_comment_above() {
         let mut doc = TomlDoc::parse(CONFIG).unwrap();
-        doc.set("mcp_servers", "docs", &obj(json!({"url": "https://d"})));
+        doc.set("mcp_servers", "docs", &obj(json!({"url": "https://d"})))
+            .unwrap();
         let text = doc.text();
         assert!(text.contains("model = \"o3\"   # the model\n\n[mcp_servers.docs]\nurl = \"https://d\"\n\n[profiles.fast]"), "{text}");
         assert_eq!(
@@ -232,7 +248,8 @@ model = "o4-mini"
     fn missing_container_is_created_implicitly_and_removed_again() {
         let text = "model = \"o3\"\n";
         let mut doc = TomlDoc::parse(text).unwrap();
-        doc.set("mcp_servers", "x", &obj(json!({"command": "a"})));
+        doc.set("mcp_servers", "x", &obj(json!({"command": "a"})))
+            .unwrap();
         assert_eq!(
             doc.text(),
             "model = \"o3\"\n\n[mcp_servers.x]\ncommand = \"a\"\n"
@@ -245,7 +262,8 @@ model = "o4-mini"
     fn an_inline_container_stays_inline() {
         let text = "mcp_servers = { docs = { command = \"d\" } }\nmodel = \"o3\"\n";
         let mut doc = TomlDoc::parse(text).unwrap();
-        doc.set("mcp_servers", "x", &obj(json!({"command": "a"})));
+        doc.set("mcp_servers", "x", &obj(json!({"command": "a"})))
+            .unwrap();
         let out = doc.text();
         assert!(
             out.starts_with("mcp_servers = { docs = { command = \"d\" }"),
@@ -261,6 +279,17 @@ model = "o4-mini"
             doc.get("mcp_servers", "docs"),
             Some(json!({"command": "d"}))
         );
+    }
+
+    #[test]
+    fn a_container_that_is_not_a_table_is_not_overwritten() {
+        let text = "mcp_servers = 5\n";
+        let mut doc = TomlDoc::parse(text).unwrap();
+        assert!(
+            doc.set("mcp_servers", "x", &obj(json!({"command": "a"})))
+                .is_err()
+        );
+        assert_eq!(doc.text(), text);
     }
 
     #[test]
@@ -303,10 +332,10 @@ model = "o4-mini"
         fn deploy_then_undeploy_restores_the_file(text in document(), cmd in "[a-z]{1,8}") {
             let mut doc = TomlDoc::parse(&text).unwrap();
             let entry = obj(json!({"command": cmd, "args": ["-y"], "env": {"K": "v"}}));
-            doc.set("mcp_servers", "x", &entry);
+            doc.set("mcp_servers", "x", &entry).unwrap();
             let deployed = doc.text();
             let mut again = TomlDoc::parse(&deployed).unwrap();
-            again.set("mcp_servers", "x", &entry);
+            again.set("mcp_servers", "x", &entry).unwrap();
             prop_assert_eq!(again.text(), deployed.clone());
             let mut undo = TomlDoc::parse(&deployed).unwrap();
             prop_assert!(undo.remove("mcp_servers", "x"));
