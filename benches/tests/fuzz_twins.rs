@@ -12,9 +12,14 @@
 //! - `request_body`: JSON values (plausible task, note and config fields among them) with
 //!   and without trailing data, and raw bytes, sent to every state-changing JSON route
 //!   of the real router.
+//! - `skill_frontmatter`: SKILL.md documents assembled from frontmatter lines (scalars,
+//!   quoted values, lists, blocks, comments, duplicates), fences and bodies, merged with
+//!   arbitrary keys and values.
 
 #[path = "props/config.rs"]
 mod config_props;
+#[path = "props/frontmatter.rs"]
+mod frontmatter_props;
 #[path = "props/ids.rs"]
 mod id_props;
 #[path = "props/jsonl.rs"]
@@ -377,4 +382,57 @@ fn unknown_float_fields_survive_a_text_round_trip_exactly() {
         "serde_json parses -937969169490.6013 as {}",
         serde_json::from_str::<f64>("-937969169490.6013").unwrap()
     );
+}
+
+/// One line of generated frontmatter.
+fn frontmatter_line() -> impl Strategy<Value = String> {
+    prop_oneof![
+        ("[a-z][a-z-]{0,6}", "[ -~]{0,12}").prop_map(|(k, v)| format!("{k}: {v}")),
+        ("[a-z]{1,4}", "\\PC{0,8}")
+            .prop_map(|(k, v)| format!("{k}: {}", serde_json::to_string(&v).unwrap())),
+        "[a-z]{1,4}".prop_map(|k| format!("{k}:\n  - a\n  - b")),
+        "[a-z]{1,4}".prop_map(|k| format!("{k}: |\n  line one\n  line two")),
+        "[a-z]{1,4}".prop_map(|k| format!("{k}: [x, \"y z\"]")),
+        Just("# a comment".to_string()),
+        Just(String::new()),
+        "\\PC{0,10}",
+    ]
+}
+
+fn frontmatter_doc() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec(frontmatter_line(), 0..6),
+        any::<bool>(),
+        "\\PC{0,20}",
+    )
+        .prop_map(|(lines, fenced, body)| {
+            if fenced {
+                format!("---\n{}\n---\n{body}", lines.join("\n"))
+            } else {
+                format!("{}\n{body}", lines.join("\n"))
+            }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn skill_frontmatter_twin(
+        doc in frontmatter_doc(),
+        key in prop_oneof![Just("description".to_string()), "[a-z][a-z0-9-]{0,8}", "\\PC{0,6}"],
+        value in prop_oneof![
+            "\\PC{0,16}".prop_map(Value::from),
+            any::<bool>().prop_map(Value::from),
+            any::<i32>().prop_map(Value::from),
+            prop::collection::vec("[ -~]{0,6}", 0..3).prop_map(|v| json!(v)),
+        ],
+    ) {
+        frontmatter_props::frontmatter(&doc, &key, &value);
+    }
+
+    #[test]
+    fn skill_frontmatter_bytes_twin(data in prop::collection::vec(any::<u8>(), 0..200)) {
+        frontmatter_props::frontmatter_bytes(&data);
+    }
 }

@@ -228,6 +228,11 @@ fn init(cwd: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
         config.install_command,
         config.base_branch
     );
+    // Default project skills (work-on-task) for every agent: best-effort.
+    let registries = openkit_core::registry::Registries::new(&paths, &host_env());
+    for (tool, err) in registries.skills().enable_default_project_skills() {
+        eprintln!("Note: the work-on-task skill was not linked for {tool}: {err}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -65,6 +65,7 @@ pub mod persist;
 pub mod ports;
 pub mod provision;
 pub mod redact;
+pub mod registry;
 pub mod rules;
 pub mod status;
 pub mod tasks;

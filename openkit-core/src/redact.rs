@@ -35,12 +35,20 @@ pub fn is_secret_key(key: &str) -> bool {
     .any(|s| k.contains(s))
 }
 
-/// Redacts a JSON value in place: secret keys lose their value, strings are scrubbed.
+/// Redacts a JSON value in place: secret keys lose their value, strings are scrubbed,
+/// and every value of an `env` object (an MCP server's or a process's environment,
+/// whose variable names say nothing reliable about what is secret) is dropped.
 pub fn redact_json(value: &mut Value) {
     match value {
         Value::Object(map) => {
             for (key, v) in map.iter_mut() {
-                if is_secret_key(key) && !v.is_null() {
+                if key == "env"
+                    && let Value::Object(vars) = v
+                {
+                    for var in vars.values_mut().filter(|x| !x.is_null()) {
+                        *var = Value::String(REDACTED.into());
+                    }
+                } else if is_secret_key(key) && !v.is_null() {
                     *v = Value::String(REDACTED.into());
                 } else {
                     redact_json(v);
@@ -131,7 +139,8 @@ mod tests {
             "apiKey": "lin_api_0123456789abcdefghijklmn",
             "headers": [{"Authorization": "Bearer zzz"}],
             "note": "cloned https://me:hunter2@github.com/x.git",
-            "empty": null
+            "empty": null,
+            "servers": [{"env": {"OPENAI_KEY": "sk-live", "REGION": "eu"}}]
         });
         redact_json(&mut v);
         assert_eq!(v["jira"]["token"], REDACTED);
@@ -140,6 +149,10 @@ mod tests {
         assert_eq!(v["headers"][0]["Authorization"], REDACTED);
         assert_eq!(v["note"], "cloned https://[REDACTED]@github.com/x.git");
         assert!(v["empty"].is_null());
+        assert_eq!(
+            v["servers"][0]["env"],
+            json!({"OPENAI_KEY": REDACTED, "REGION": REDACTED})
+        );
     }
 
     #[test]

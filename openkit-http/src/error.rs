@@ -90,6 +90,10 @@ fn status_for(err: &dyn DomainError) -> StatusCode {
     if err.code() == "WORKTREE_EXISTS" {
         return StatusCode::BAD_REQUEST;
     }
+    // The reference answers a missing `claude` CLI with 501.
+    if err.code() == "CLAUDE_CLI_UNAVAILABLE" {
+        return StatusCode::NOT_IMPLEMENTED;
+    }
     match err.kind() {
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
         ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,

@@ -131,6 +131,54 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(github::refresh_pull_requests))
         .routes(routes!(github::create_pr))
         .routes(routes!(github::verify_integrations))
+        .routes(routes!(mcp_servers::list, mcp_servers::create))
+        .routes(routes!(mcp_servers::deployment_status))
+        .routes(routes!(mcp_servers::scan))
+        .routes(routes!(mcp_servers::import))
+        .routes(routes!(
+            mcp_servers::get,
+            mcp_servers::update,
+            mcp_servers::delete
+        ))
+        .routes(routes!(mcp_servers::deploy))
+        .routes(routes!(mcp_servers::undeploy))
+        .routes(routes!(mcp_servers::get_env, mcp_servers::put_env))
+        .routes(routes!(skills::list, skills::create))
+        .routes(routes!(skills::deployment_status))
+        .routes(routes!(skills::npx_available))
+        .routes(routes!(skills::scan))
+        .routes(routes!(skills::import))
+        .routes(routes!(skills::install))
+        .routes(routes!(skills::get, skills::update, skills::delete))
+        .routes(routes!(skills::deploy))
+        .routes(routes!(skills::undeploy))
+        .routes(routes!(custom_agents::list, custom_agents::create))
+        .routes(routes!(custom_agents::scan))
+        .routes(routes!(custom_agents::import))
+        .routes(routes!(
+            custom_agents::get,
+            custom_agents::update,
+            custom_agents::delete
+        ))
+        .routes(routes!(custom_agents::deploy))
+        .routes(routes!(custom_agents::undeploy))
+        .routes(routes!(plugins::list))
+        .routes(routes!(plugins::debug))
+        .routes(routes!(plugins::available))
+        .routes(routes!(plugins::install))
+        .routes(routes!(plugins::marketplaces, plugins::add_marketplace))
+        .routes(routes!(plugins::remove_marketplace))
+        .routes(routes!(plugins::update_marketplace))
+        .routes(routes!(plugins::get))
+        .routes(routes!(plugins::uninstall))
+        .routes(routes!(plugins::enable))
+        .routes(routes!(plugins::disable))
+        .routes(routes!(plugins::update))
+        .routes(routes!(plugins::agents))
+        .routes(routes!(plugins::agent_by_query))
+        .routes(routes!(plugins::agent_by_path))
+        .routes(routes!(plugins::deploy_agent))
+        .routes(routes!(plugins::undeploy_agent))
         .routes(routes!(openapi::openapi_json))
 }
 

@@ -127,6 +127,33 @@ impl AppState {
         self.inner.shutdown.clone()
     }
 
+    /// The registries (MCP servers, skills, custom agents) of the user, seen from this
+    /// project, with the home directory of the workbench's host environment.
+    pub fn registries(&self) -> openkit_core::registry::Registries {
+        let workbench = self.workbench();
+        openkit_core::registry::Registries::new(workbench.paths(), workbench.host())
+    }
+
+    /// Runs registry file I/O (reads, atomic writes, bounded scans) on the blocking pool.
+    pub async fn on_registries<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(
+            &openkit_core::registry::Registries,
+        ) -> Result<T, openkit_core::registry::RegistryError>
+        + Send
+        + 'static,
+    ) -> Result<T, ApiError> {
+        let registries = self.registries();
+        match tokio::task::spawn_blocking(move || f(&registries)).await {
+            Ok(result) => result.map_err(ApiError::from),
+            Err(join) => Err(ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_ERROR",
+                format!("registry task failed: {join}"),
+            )),
+        }
+    }
+
     /// Runs blocking log I/O on the blocking pool.
     pub async fn on_backbone<T, E>(
         &self,

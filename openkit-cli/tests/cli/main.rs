@@ -178,6 +178,15 @@ fn init_and_worktree_commands_work_without_a_server() {
     .unwrap();
     assert_eq!(config["startCommand"], "npm run dev");
     assert_eq!(config["installCommand"], "");
+    // The default work-on-task skill is linked for the agents.
+    let skill =
+        std::fs::read_to_string(repo.root().join(".claude/skills/work-on-task/SKILL.md")).unwrap();
+    assert!(skill.contains("openkit task context"), "{skill}");
+    assert!(
+        repo.home()
+            .join(".openkit/skills/work-on-task/SKILL.md")
+            .is_file()
+    );
     let again = openkit(&repo, repo.root())
         .args(["init", "--yes"])
         .output()

@@ -13,6 +13,7 @@ mod install;
 mod issues;
 mod lifecycle;
 mod live_status;
+mod registry;
 mod status;
 mod worktrees;
 

@@ -113,6 +113,14 @@ pub async fn init(
         base_branch: body.base_branch,
         force: body.force,
     })?;
+    // Default project skills (work-on-task) for every agent: best-effort, non-fatal.
+    let failed = state
+        .on_registries(|r| Ok(r.skills().enable_default_project_skills()))
+        .await
+        .unwrap_or_default();
+    for (tool, err) in failed {
+        tracing::warn!("default skill not deployed for {tool}: {err}");
+    }
     Ok(Json(ConfigUpdated::from(&config)))
 }
 

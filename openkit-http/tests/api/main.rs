@@ -12,6 +12,7 @@ mod live_status;
 mod logs;
 mod openapi;
 mod perf;
+mod registry;
 mod rules;
 mod security;
 mod tasks;
