@@ -34,4 +34,4 @@ pub use manager::{
     MAX_SIZE, MIN_SIZE, PtyError, SESSION_GRACE, SpawnOptions, TerminalManager, clamp_size,
 };
 pub use ring::ScrollbackRing;
-pub use session::{Attachment, CLIENT_QUEUE, SCROLLBACK_BYTES, SessionInfo};
+pub use session::{Attachment, CLIENT_QUEUE, SCROLLBACK_BYTES, ScreenText, SessionInfo};

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
-use crate::session::{Attachment, Session, SessionInfo};
+use crate::session::{Attachment, ScreenText, Session, SessionInfo};
 
 /// Sizes are clamped to this range.
 pub const MIN_SIZE: u16 = 1;
@@ -237,6 +237,19 @@ impl TerminalManager {
             .map(|s| s.info())
             .filter(|i| i.worktree_id == worktree_id)
             .collect()
+    }
+
+    /// Every session, oldest first.
+    pub fn list(&self) -> Vec<SessionInfo> {
+        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let mut all: Vec<SessionInfo> = sessions.values().map(|s| s.info()).collect();
+        all.sort_by_key(|s| s.created_at);
+        all
+    }
+
+    /// What session `id` shows now, as text (read-only: no client is attached).
+    pub fn screen(&self, id: &str) -> Result<ScreenText, PtyError> {
+        Ok(self.get_session(id)?.screen())
     }
 
     /// Number of sessions.
