@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod mcp;
 pub mod openapi;
 pub mod routes;
 pub mod security;
@@ -118,6 +119,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::upload).layer(DefaultBodyLimit::max(tasks::MAX_UPLOAD_BODY)))
         .routes(routes!(tasks::download, tasks::delete_attachment))
         .routes(routes!(openapi::openapi_json))
+        .routes(routes!(mcp::post, mcp::get, mcp::delete))
 }
 
 /// The complete API as an axum router.

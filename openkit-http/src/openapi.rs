@@ -55,6 +55,7 @@ use crate::wire::terminals::{TerminalResize, TerminalServerMessage};
         (name = "notes", description = "Per-issue notes, todos and git policy"),
         (name = "tasks", description = "Local tasks and attachments"),
         (name = "meta", description = "This document"),
+        (name = "mcp", description = "The MCP server for agents (streamable HTTP)"),
     )
 )]
 pub(crate) struct ApiDoc;

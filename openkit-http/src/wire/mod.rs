@@ -24,6 +24,7 @@ pub mod devservers;
 pub mod events;
 pub mod local_config;
 pub mod logs;
+pub mod mcp;
 pub mod notes;
 pub mod open;
 pub mod perf;

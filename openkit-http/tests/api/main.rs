@@ -8,6 +8,7 @@ mod events;
 mod harness;
 mod live_status;
 mod logs;
+mod mcp;
 mod openapi;
 mod perf;
 mod rules;
