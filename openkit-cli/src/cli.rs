@@ -35,6 +35,9 @@ pub enum Command {
     /// What an agent needs to know about its task.
     #[command(subcommand)]
     Task(TaskCommand),
+    /// Serve OpenKit's MCP tools to an agent over stdio (scoped to this worktree; needs a
+    /// running server). Add it to Claude Code with `claude mcp add openkit -- openkit mcp`.
+    Mcp(McpArgs),
     /// Print a shell completion script.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -54,6 +57,15 @@ pub struct ServeArgs {
     /// Also accept requests from this web origin (e.g. http://localhost:5173).
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     pub allow_origins: Vec<String>,
+}
+
+/// `openkit mcp`
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Do not scope the session to the current worktree: its tools may touch every
+    /// worktree (for an agent orchestrating others).
+    #[arg(long)]
+    pub all_worktrees: bool,
 }
 
 /// `openkit init`

@@ -14,7 +14,7 @@ use openkit_core::{Composition, CreateWorktree, HostEnv, Paths, Workbench, disco
 use openkit_http::Server;
 
 use crate::cli::{Cli, Command, InitArgs, ServeArgs, WorktreeCommand};
-use crate::{agent, logs};
+use crate::{agent, logs, mcp};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -38,6 +38,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Some(action) => agent::report(&cwd, action),
         },
         Command::Task(cmd) => agent::task(&cwd, cmd).await,
+        Command::Mcp(args) => mcp::serve_stdio(&cwd, args.all_worktrees).await,
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -9,6 +9,7 @@ mod cli;
 mod client;
 mod commands;
 mod logs;
+mod mcp;
 
 use std::process::ExitCode;
 

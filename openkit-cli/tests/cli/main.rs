@@ -10,6 +10,7 @@ use openkit_core::testing::TestRepo;
 use serde_json::Value;
 
 mod containment;
+mod mcp;
 
 fn openkit(repo: &TestRepo, dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_openkit"));
