@@ -346,6 +346,27 @@ async fn every_tool_through_an_mcp_client() {
     .await;
     refused(&unknown, "SESSION_NOT_FOUND");
 
+    // Every tool call is traced in the ops log, like an API request.
+    let traced = wb
+        .backbone()
+        .ops()
+        .query(&openkit_core::logs::OpsQuery {
+            source: Some("http".into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        traced.iter().any(|e| {
+            let meta = e.metadata.as_ref().unwrap();
+            meta["path"] == "/mcp"
+                && meta["requestPayload"]
+                    .as_str()
+                    .is_some_and(|p| p.contains("terminal_send_input"))
+        }),
+        "no trace of the tool call"
+    );
+
     all.cancel().await.unwrap();
     served.terminals.kill(&session.id);
     served.stop().await;
