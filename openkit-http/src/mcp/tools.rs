@@ -9,6 +9,7 @@ use openkit_core::agent_reports::AgentReport;
 use openkit_core::context::{issue_for_worktree, source_of, task_context};
 use openkit_core::issues::IssueRef;
 use openkit_core::task_worktree::TaskWorktree;
+use openkit_core::worktree::ROOT_ID;
 use openkit_core::{DomainError, Workbench};
 use openkit_pty::TerminalManager;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -234,7 +235,11 @@ impl OpenKitTools {
         report: AgentReport,
     ) -> Result<ReportRecorded, ToolError> {
         let scope = Scope::of(&self.workbench, context).await?;
-        let worktree = scope.worktree(&self.workbench, worktree_id).await?;
+        // The main checkout reports as no worktree, as `openkit activity` run there does.
+        let worktree = scope
+            .worktree(&self.workbench, worktree_id)
+            .await?
+            .filter(|w| w != ROOT_ID);
         let event = report.event(worktree.as_deref());
         let backbone = Arc::clone(self.workbench.backbone());
         let candidate = event.clone();

@@ -279,6 +279,19 @@ async fn every_tool_through_an_mcp_client() {
     for kind in ["agent_phase", "agent_awaiting_input"] {
         assert!(feed.iter().any(|e| e.event_type == kind), "{kind} recorded");
     }
+    let in_root = data(
+        &call(
+            &all,
+            "report_phase",
+            json!({ "phase": "reviewing", "worktree_id": "root" }),
+        )
+        .await,
+    );
+    assert_eq!(in_root["event"]["title"], "Agent in root: reviewing");
+    assert!(
+        in_root["event"].get("worktreeId").is_none(),
+        "as the CLI reports from the main checkout"
+    );
     let empty = call(&all, "report_phase", json!({ "phase": "  " })).await;
     refused(&empty, "INVALID_INPUT");
 
