@@ -16,6 +16,8 @@
 
 mod tools;
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
@@ -30,6 +32,9 @@ use crate::security::SecurityPolicy;
 use crate::state::AppState;
 use crate::wire::ErrorBody;
 use crate::wire::mcp::JsonRpcMessage;
+
+/// How long an MCP session lives without a request.
+pub const SESSION_IDLE: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
 /// The request header naming the one worktree a session may touch.
 pub const SCOPE_HEADER: &str = "x-openkit-scope";
@@ -55,8 +60,12 @@ impl McpEndpoint {
             .with_allowed_origins(policy.allowed_origins())
             .enforce_origin_validation()
             .with_max_request_body_bytes(crate::MAX_JSON_BODY);
+        // An agent may work for a long while between two calls: an idle session lives an
+        // hour, not rmcp's five minutes (a client whose session ended initializes again).
+        let mut sessions = LocalSessionManager::default();
+        sessions.session_config.keep_alive = Some(SESSION_IDLE);
         let service =
-            StreamableHttpService::new(move || Ok(tools.clone()), Default::default(), config);
+            StreamableHttpService::new(move || Ok(tools.clone()), Arc::new(sessions), config);
         McpEndpoint { service }
     }
 
