@@ -550,3 +550,40 @@ impl ServerHandler for OpenKitTools {
             )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scope_admits_only_its_own_worktree() {
+        let all = Scope::All;
+        assert!(all.check("anything", "it").is_ok());
+        let mine = Scope::Worktree("LOCAL-1".into());
+        assert!(mine.check("LOCAL-1", "it").is_ok());
+        assert!(
+            mine.check("local-1", "it").is_ok(),
+            "ids compare case-insensitively"
+        );
+        let refused = mine.check("LOCAL-2", "this terminal").unwrap_err();
+        assert_eq!(refused.code, "OUTSIDE_SCOPE");
+        assert_eq!(
+            refused.message,
+            "This session is scoped to worktree \"LOCAL-1\"; this terminal belongs to worktree \"LOCAL-2\""
+        );
+    }
+
+    #[test]
+    fn a_tool_error_is_an_mcp_error_result_with_the_envelope() {
+        let result = ToolError::new("TASK_NOT_FOUND", "Task not found").into_result();
+        assert_eq!(result.is_error, Some(true));
+        assert_eq!(
+            result.structured_content,
+            Some(json!({ "success": false, "error": "Task not found", "code": "TASK_NOT_FOUND" }))
+        );
+        assert_eq!(
+            result.content[0].as_text().map(|t| t.text.as_str()),
+            Some("Task not found (TASK_NOT_FOUND)")
+        );
+    }
+}
