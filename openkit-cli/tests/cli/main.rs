@@ -86,8 +86,13 @@ struct Served {
 
 impl Served {
     fn start(repo: &TestRepo) -> Served {
+        Served::start_on(repo, 0)
+    }
+
+    /// A server on `port` (0: a free one).
+    fn start_on(repo: &TestRepo, port: u16) -> Served {
         let child = openkit(repo, repo.root())
-            .args(["serve", "--port", "0", "--no-open"])
+            .args(["serve", "--port", &port.to_string(), "--no-open"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

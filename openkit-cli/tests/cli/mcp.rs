@@ -244,3 +244,34 @@ fn an_agent_in_a_worktree_talks_mcp_over_stdio() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_agent_session_survives_a_server_restart() {
+    let repo = TestRepo::new();
+    let mut server = Served::start(&repo);
+    let port = server.port;
+    let mut mcp = McpChild::start(&repo, repo.root());
+    let init = mcp.request(
+        "initialize",
+        json!({
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": { "name": "stdio-test", "version": "1" },
+        }),
+    );
+    assert!(init.get("result").is_some(), "{init}");
+    mcp.send(&json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
+    let listed = mcp.call("list_worktrees", json!({}));
+    assert_eq!(listed["structuredContent"]["worktrees"][0]["id"], "root");
+
+    // The server restarts (an upgrade) on the same port: the bridge opens a new session.
+    server.stop();
+    let mut server = Served::start_on(&repo, port);
+    let listed = mcp.call("list_worktrees", json!({}));
+    assert_eq!(
+        listed["structuredContent"]["worktrees"][0]["id"], "root",
+        "{listed}"
+    );
+    mcp.finish();
+    server.stop();
+}
