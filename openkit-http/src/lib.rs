@@ -1,6 +1,7 @@
 //! # openkit-http
 //!
-//! OpenKit's local server: the REST API of the reference (`/api/...`) on axum (hyper).
+//! OpenKit's local server: the REST API of the reference (`/api/...`) on axum (hyper), and
+//! the MCP server for agents at `/mcp` ([`mcp`]).
 //! Only this crate knows wire shapes: response envelopes, the error envelope
 //! (`{success:false, error, code}`), HTTP statuses.
 //!
