@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow};
 use std::sync::Arc;
 
+use openkit_core::agent_reports::AgentReport;
 use openkit_core::context::{hook_groups, issue_for_worktree, source_of, task_context};
 use openkit_core::issues::IssueRef;
 use openkit_core::notes::NotesStore;
@@ -104,51 +105,33 @@ pub fn report(cwd: &Path, action: ActivityAction) -> anyhow::Result<ExitCode> {
     let paths = project_paths(cwd)?;
     let worktree = worktree_of(&paths, cwd);
     let client = ServerClient::find(&paths)?;
-    let label = worktree.clone().unwrap_or_else(|| "root".into());
-    let post_activity = |event_type: &str,
-                         severity: &str,
-                         title: String,
-                         detail: Option<String>,
-                         metadata: serde_json::Value| {
+    // The event is core's, so the feed shows the same one an MCP client's report gives.
+    let post_report = |report: AgentReport| {
+        let event = report.event(worktree.as_deref());
         client.send(
             "POST",
             "/api/activity",
             Some(&json!({
-                "category": "agent", "type": event_type, "severity": severity, "title": title,
-                "detail": detail, "worktreeId": worktree, "metadata": metadata,
+                "category": "agent", "type": event.event_type, "severity": event.severity,
+                "title": event.title, "detail": event.detail, "worktreeId": event.worktree_id,
+                "metadata": event.metadata,
             })),
         )
     };
     match action {
         ActivityAction::AwaitInput { message } => {
-            post_activity(
-                "agent_awaiting_input",
-                "warning",
-                format!("Agent in {label} is waiting for input"),
-                message,
-                json!({}),
-            )?;
+            post_report(AgentReport::AwaitingInput { message })?;
             println!("Reported: waiting for input");
         }
         ActivityAction::Phase { phase } => {
-            post_activity(
-                "agent_phase",
-                "info",
-                format!("Agent in {label}: {phase}"),
-                None,
-                json!({ "phase": phase }),
-            )?;
+            post_report(AgentReport::Phase {
+                phase: phase.clone(),
+            })?;
             println!("Reported phase: {phase}");
         }
         ActivityAction::CheckFlow => {
             let groups = hook_groups(&paths);
-            post_activity(
-                "agent_check_flow",
-                "info",
-                format!("Agent in {label} runs its checks"),
-                None,
-                json!({}),
-            )?;
+            post_report(AgentReport::CheckFlow)?;
             println!("{}", serde_json::to_string_pretty(&groups)?);
         }
         ActivityAction::Todo { id, uncheck } => {

@@ -39,6 +39,9 @@ pub enum Command {
     /// commands carry `OPENKIT_ACTOR` and obey the git policy).
     #[command(subcommand)]
     Git(GitCommand),
+    /// Serve OpenKit's MCP tools to an agent over stdio (scoped to this worktree; needs a
+    /// running server). Add it to Claude Code with `claude mcp add openkit -- openkit mcp`.
+    Mcp(McpArgs),
     /// Print a shell completion script.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -65,6 +68,15 @@ pub struct ServeArgs {
     /// With no server running for this long, the terminal holder ends its sessions.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     pub session_idle_timeout: u64,
+}
+
+/// `openkit mcp`
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Do not scope the session to the current worktree: its tools may touch every
+    /// worktree (for an agent orchestrating others).
+    #[arg(long)]
+    pub all_worktrees: bool,
 }
 
 /// `openkit init`

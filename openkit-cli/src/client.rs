@@ -55,6 +55,14 @@ impl ServerClient {
         Ok(client)
     }
 
+    /// The URL of `path` on the server, by address (`http://127.0.0.1:<port><path>`).
+    pub fn url(&self, path: &str) -> String {
+        match self.addr() {
+            Ok(addr) => format!("http://{addr}{path}"),
+            Err(_) => format!("http://{}:{}{path}", self.host, self.port),
+        }
+    }
+
     fn addr(&self) -> anyhow::Result<std::net::SocketAddr> {
         let ip = if self.host == "localhost" {
             "127.0.0.1"

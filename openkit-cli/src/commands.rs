@@ -16,7 +16,7 @@ use openkit_pty::TerminalManager;
 use openkit_pty::holder;
 
 use crate::cli::{Cli, Command, InitArgs, ServeArgs, WorktreeCommand};
-use crate::{agent, git, logs};
+use crate::{agent, git, logs, mcp};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -44,6 +44,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let actor = std::env::var(git::ACTOR_ENV).ok();
             git::run(&cwd, actor.as_deref(), cmd)
         }
+        Command::Mcp(args) => mcp::serve_stdio(&cwd, args.all_worktrees).await,
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

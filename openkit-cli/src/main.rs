@@ -12,6 +12,7 @@ mod commands;
 mod git;
 mod github;
 mod logs;
+mod mcp;
 
 use std::process::ExitCode;
 

@@ -38,6 +38,7 @@
 //! `UPPER_SNAKE` code.
 #![forbid(unsafe_code)]
 
+pub mod agent_reports;
 pub mod agent_rules;
 pub mod agents;
 pub mod attention;
@@ -68,6 +69,7 @@ pub mod redact;
 pub mod registry;
 pub mod rules;
 pub mod status;
+pub mod task_worktree;
 pub mod tasks;
 pub mod workbench;
 pub mod worktree;

@@ -1,6 +1,7 @@
 //! # openkit-http
 //!
-//! OpenKit's local server: the REST API of the reference (`/api/...`) on axum (hyper).
+//! OpenKit's local server: the REST API of the reference (`/api/...`) on axum (hyper), and
+//! the MCP server for agents at `/mcp` ([`mcp`]).
 //! Only this crate knows wire shapes: response envelopes, the error envelope
 //! (`{success:false, error, code}`), HTTP statuses.
 //!
@@ -30,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod mcp;
 pub mod openapi;
 pub mod routes;
 pub mod security;
@@ -180,6 +182,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(plugins::deploy_agent))
         .routes(routes!(plugins::undeploy_agent))
         .routes(routes!(openapi::openapi_json))
+        .routes(routes!(mcp::post, mcp::get, mcp::delete))
 }
 
 /// The complete API as an axum router.

@@ -75,6 +75,25 @@ impl SecurityPolicy {
         LOOPBACK_HOSTS.iter().any(|h| h.eq_ignore_ascii_case(name)) && self.port_ok(port)
     }
 
+    /// The `host:port` authorities a request may name in `Host` (for services that check
+    /// it themselves, such as the MCP transport: the same list, stated explicitly).
+    pub fn allowed_hosts(&self) -> Vec<String> {
+        self.ports
+            .iter()
+            .flat_map(|port| LOOPBACK_HOSTS.iter().map(move |h| format!("{h}:{port}")))
+            .collect()
+    }
+
+    /// The origins a request may come from (`http` and `https` on our loopback names and
+    /// ports, plus the origins added explicitly), for services that check `Origin`
+    /// themselves.
+    pub fn allowed_origins(&self) -> Vec<String> {
+        let ours = self.allowed_hosts().into_iter().flat_map(|authority| {
+            ["http", "https"].map(|scheme| format!("{scheme}://{authority}"))
+        });
+        ours.chain(self.extra_origins.iter().cloned()).collect()
+    }
+
     /// True when `referer` (a `Referer` header value, a full URL) is a page of one of our
     /// origins.
     pub fn referer_allowed(&self, referer: &str) -> bool {
@@ -404,6 +423,18 @@ mod tests {
         assert!(!is_upload(&Method::POST, "/api/tasks//attachments"));
         assert!(!is_upload(&Method::POST, "/api/tasks"));
         assert!(!is_upload(&Method::POST, "/api/tasks/a/attachments/b"));
+    }
+
+    #[test]
+    fn the_explicit_lists_say_what_the_checks_accept() {
+        let p = SecurityPolicy::for_port(4040).allow_origin("http://localhost:5173");
+        let hosts = p.allowed_hosts();
+        assert_eq!(hosts, ["localhost:4040", "127.0.0.1:4040", "[::1]:4040"]);
+        assert!(hosts.iter().all(|h| p.host_allowed(h)));
+        let origins = p.allowed_origins();
+        assert_eq!(origins.len(), 7);
+        assert!(origins.iter().all(|o| p.origin_allowed(o)), "{origins:?}");
+        assert!(origins.contains(&"http://localhost:5173".to_string()));
     }
 
     #[test]

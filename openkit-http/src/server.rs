@@ -195,6 +195,7 @@ impl BoundServer {
         let background = self.state.workbench().start_background();
         let terminals = self.state.terminals().clone();
         let workbench = Arc::clone(self.state.workbench());
+        let mcp = self.state.mcp().clone();
         let app = crate::router(self.state);
         let stop = self.stop;
         let result = axum::serve(self.listener, app)
@@ -202,6 +203,7 @@ impl BoundServer {
                 shutdown.await;
                 // End the long-lived streams so in-flight requests can finish.
                 let _ = stop.send(true);
+                mcp.shutdown();
             })
             .await
             .map_err(ServerError::Serve);

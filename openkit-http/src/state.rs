@@ -35,6 +35,8 @@ pub(crate) struct Inner {
     pub(crate) feed: Arc<crate::routes::events::FeedCache>,
     /// The encoded body of the last `GET /api/worktrees`.
     pub(crate) list_body: Arc<crate::routes::worktrees::ListBody>,
+    /// The MCP server at `/mcp`.
+    pub(crate) mcp: crate::mcp::McpEndpoint,
 }
 
 impl AppState {
@@ -54,6 +56,10 @@ impl AppState {
         }));
         let (_, shutdown) = watch::channel(false);
         let host = workbench.host();
+        let mcp = crate::mcp::McpEndpoint::new(
+            crate::mcp::OpenKitTools::new(Arc::clone(&workbench), terminals.clone()),
+            &policy,
+        );
         AppState {
             inner: Arc::new(Inner {
                 shell: host.shell(),
@@ -61,6 +67,7 @@ impl AppState {
                 discover_cap: workbench.discover_cap(),
                 feed: Arc::default(),
                 list_body: Arc::default(),
+                mcp,
                 workbench,
                 terminals,
                 policy: Arc::new(policy),
@@ -81,6 +88,7 @@ impl AppState {
             discover_cap: arc.discover_cap,
             feed: Arc::clone(&arc.feed),
             list_body: Arc::clone(&arc.list_body),
+            mcp: arc.mcp.clone(),
         });
         AppState {
             inner: Arc::new(Inner { shutdown, ..inner }),
@@ -110,6 +118,11 @@ impl AppState {
     /// The terminal sessions.
     pub fn terminals(&self) -> &openkit_pty::TerminalManager {
         &self.inner.terminals
+    }
+
+    /// The MCP server at `/mcp`.
+    pub fn mcp(&self) -> &crate::mcp::McpEndpoint {
+        &self.inner.mcp
     }
 
     /// The performance monitor.

@@ -1,5 +1,6 @@
-//! Ops-log tracing of every `/api/*` request: method, path, status, duration and
-//! (truncated, redacted) payloads, recorded as `source: "http"` events.
+//! Ops-log tracing of every `/api/*` and `/mcp` request: method, path, status, duration
+//! and (truncated, redacted) payloads, recorded as `source: "http"` events (an MCP tool
+//! call is its JSON-RPC request body).
 //!
 //! Tracing costs the request path almost nothing:
 //! - Success response bodies are never captured (only their size when known): reads
@@ -74,7 +75,7 @@ fn is_read(method: &Method) -> bool {
 /// The middleware.
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
-    if !path.starts_with("/api/") {
+    if !path.starts_with("/api/") && path != "/mcp" {
         return next.run(request).await;
     }
     let started = Instant::now();

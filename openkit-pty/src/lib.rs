@@ -36,4 +36,6 @@ pub use manager::{
     MAX_SIZE, MIN_SIZE, PtyError, SESSION_GRACE, SpawnOptions, TerminalManager, clamp_size,
 };
 pub use ring::ScrollbackRing;
-pub use session::{Attachment, CLIENT_QUEUE, SCROLLBACK_BYTES, SLOW_CLIENT_GRACE, SessionInfo};
+pub use session::{
+    Attachment, CLIENT_QUEUE, SCROLLBACK_BYTES, SLOW_CLIENT_GRACE, ScreenText, SessionInfo,
+};

@@ -13,7 +13,7 @@ use openkit_core::attention::{AgentSession, AttentionListener, HookEvent, is_age
 use crate::attention::{Listener, TICK};
 use crate::holder::HolderClient;
 use crate::holder::protocol::Request;
-use crate::session::{Attachment, Session, SessionInfo};
+use crate::session::{Attachment, ScreenText, Session, SessionInfo};
 
 /// Sizes are clamped to this range.
 pub const MIN_SIZE: u16 = 1;
@@ -417,21 +417,31 @@ impl TerminalManager {
             .collect()
     }
 
-    /// Every session.
-    pub fn list_all(&self) -> Vec<SessionInfo> {
+    /// Every session, oldest first.
+    pub fn list(&self) -> Vec<SessionInfo> {
         if let Some(holder) = &self.holder {
             return holder
                 .call(&Request::List { worktree_id: None })
                 .unwrap_or_default();
         }
         let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        sessions.values().map(|s| s.info()).collect()
+        let mut all: Vec<SessionInfo> = sessions.values().map(|s| s.info()).collect();
+        all.sort_by_key(|s| s.created_at);
+        all
+    }
+
+    /// What session `id` shows now, as text (read-only: no client is attached).
+    pub fn screen(&self, id: &str) -> Result<ScreenText, PtyError> {
+        if let Some(holder) = &self.holder {
+            return holder.call(&Request::Screen { id: id.to_string() });
+        }
+        Ok(self.get_session(id)?.screen())
     }
 
     /// Number of sessions.
     pub fn len(&self) -> usize {
         if self.holder.is_some() {
-            return self.list_all().len();
+            return self.list().len();
         }
         self.sessions
             .lock()

@@ -57,6 +57,23 @@ pub struct Attachment {
     pub exit: watch::Receiver<Option<i32>>,
 }
 
+/// What a terminal shows now, as plain text (a read-only view of the screen model).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ScreenText {
+    /// Rows of the screen.
+    pub rows: u16,
+    /// Columns of the screen.
+    pub cols: u16,
+    /// Cursor row (0-based).
+    pub cursor_row: u16,
+    /// Cursor column (0-based).
+    pub cursor_col: u16,
+    /// True while a full-screen program (editor, TUI) uses the alternate screen.
+    pub alternate_screen: bool,
+    /// The visible text, one line per row, without trailing blank rows.
+    pub text: String,
+}
+
 fn nonzero(n: u16) -> std::num::NonZeroU16 {
     std::num::NonZeroU16::new(n).unwrap_or(std::num::NonZeroU16::MIN)
 }
@@ -301,6 +318,23 @@ impl Session {
 
     pub(crate) fn kill(&self) {
         let _ = self.killer.lock().unwrap_or_else(|e| e.into_inner()).kill();
+    }
+
+    /// The screen as text, without attaching or changing anything.
+    pub(crate) fn screen(&self) -> ScreenText {
+        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        let screen = shared.screen();
+        let (rows, cols) = screen.size();
+        let (cursor_row, cursor_col) = screen.cursor_position();
+        let contents = screen.contents();
+        ScreenText {
+            rows: rows.get(),
+            cols: cols.get(),
+            cursor_row,
+            cursor_col,
+            alternate_screen: screen.alternate_screen(),
+            text: contents.trim_end_matches(['\n', ' ']).to_string(),
+        }
     }
 
     /// Attaches a client; with `exclusive`, earlier clients are detached.

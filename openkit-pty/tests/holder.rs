@@ -75,6 +75,10 @@ async fn sessions_in_a_holder_are_found_by_the_next_client() {
     assert_eq!(next.len(), 1);
     let mut att = next.attach(&s.id, true).unwrap();
     assert!(String::from_utf8_lossy(&att.restore).contains("from-42"));
+    assert!(
+        next.screen(&s.id).unwrap().text.contains("from-42"),
+        "the screen, as text"
+    );
     next.resize(&s.id, 100, 30).unwrap();
     next.write(&s.id, b"yes\n").unwrap();
     let mut seen = String::new();

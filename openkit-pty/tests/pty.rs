@@ -381,3 +381,38 @@ async fn an_agents_hooks_are_believed_at_once() {
     assert!(terms.agent_sessions("wt").is_empty());
     assert_eq!(changes.lock().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn the_screen_reads_as_text_without_attaching() {
+    let dir = tempfile::tempdir().unwrap();
+    let terms = TerminalManager::new();
+    let s = terms
+        .spawn("wt", Some("terminal".into()), opts(dir.path(), None))
+        .unwrap();
+    terms
+        .write(&s.id, b"printf 'screen-%s\\n' $((6*7))\n")
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let screen = loop {
+        let screen = terms.screen(&s.id).unwrap();
+        if screen
+            .text
+            .lines()
+            .any(|l| l.ends_with("screen-42") && !l.contains("printf"))
+        {
+            break screen;
+        }
+        assert!(Instant::now() < deadline, "never shown: {screen:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!((screen.rows, screen.cols), (24, 80));
+    assert!(!screen.alternate_screen);
+    assert!(!screen.text.ends_with('\n'), "no trailing blank rows");
+    assert!(screen.cursor_row > 0, "the cursor moved below the output");
+    assert_eq!(terms.list().len(), 1);
+    assert!(matches!(
+        terms.screen("nope"),
+        Err(openkit_pty::PtyError::SessionNotFound { .. })
+    ));
+    terms.kill(&s.id);
+}

@@ -12,6 +12,7 @@ use serde_json::Value;
 mod attention;
 mod containment;
 mod holder;
+mod mcp;
 
 fn openkit(repo: &TestRepo, dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_openkit"));
@@ -87,23 +88,33 @@ struct Served {
 
 impl Served {
     fn start(repo: &TestRepo) -> Served {
-        Served::start_with(repo, &[])
+        Served::launch(repo, &[], &[], 0)
     }
 
     /// Like [`Served::start`], with extra environment variables for the server.
     fn start_with(repo: &TestRepo, env: &[(&str, &std::ffi::OsStr)]) -> Served {
-        Served::launch(repo, env, &[])
+        Served::launch(repo, env, &[], 0)
     }
 
     /// Like [`Served::start`], with extra arguments to `serve`.
     fn start_args(repo: &TestRepo, args: &[&str]) -> Served {
-        Served::launch(repo, &[], args)
+        Served::launch(repo, &[], args, 0)
     }
 
-    fn launch(repo: &TestRepo, env: &[(&str, &std::ffi::OsStr)], args: &[&str]) -> Served {
+    /// A server on `port` (0: a free one).
+    fn start_on(repo: &TestRepo, port: u16) -> Served {
+        Served::launch(repo, &[], &[], port)
+    }
+
+    fn launch(
+        repo: &TestRepo,
+        env: &[(&str, &std::ffi::OsStr)],
+        args: &[&str],
+        port: u16,
+    ) -> Served {
         let child = openkit(repo, repo.root())
             .envs(env.iter().copied())
-            .args(["serve", "--port", "0", "--no-open"])
+            .args(["serve", "--port", &port.to_string(), "--no-open"])
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -8,7 +8,8 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use openkit_core::issues::{IssueRef, SourceId};
+use openkit_core::issues::IssueRef;
+use openkit_core::task_worktree::TaskWorktree;
 use openkit_core::tasks::{
     MAX_ATTACHMENT_BYTES, Task as CoreTask, TaskError, TaskFields, TaskPriority,
 };
@@ -437,75 +438,33 @@ pub async fn create_worktree(
     ApiPath(id): ApiPath<String>,
     JsonBody(body): JsonBody<TaskWorktreeRequest>,
 ) -> ApiResult<Response> {
-    let task = state.tasks().get(&id)?;
-    let worktrees = state.workbench().list_worktrees().await?;
-    if let Some(existing) = worktrees
-        .iter()
-        .find(|w| !w.is_root && w.id.eq_ignore_ascii_case(&task.id))
+    let answer = match state
+        .workbench()
+        .create_worktree_for_task(&id, body.branch)
+        .await?
     {
-        state
-            .notes()
-            .link(&IssueRef::local(&task.id)?, Some(&existing.id))?;
-        return Ok((
+        TaskWorktree::Reused {
+            worktree_id,
+            worktree_path,
+        } => (
             StatusCode::OK,
             Json(TaskWorktreeReused {
                 success: True,
-                worktree_id: existing.id.clone(),
-                worktree_path: existing.path.clone(),
+                worktree_id,
+                worktree_path,
                 reused_existing: True,
             }),
         )
-            .into_response());
-    }
-    let branch = match body
-        .branch
-        .map(|b| b.trim().to_string())
-        .filter(|b| !b.is_empty())
-    {
-        Some(branch) => branch,
-        None => {
-            let rules = openkit_core::rules::RuleStore::new(state.workbench().paths().clone())
-                .with_sources(Arc::clone(state.workbench().issue_sources()));
-            let input = openkit_core::rules::BranchInput {
-                issue_id: task.id.clone(),
-                name: task.title.clone(),
-                r#type: "feature".into(),
-            };
-            tokio::task::spawn_blocking(move || rules.branch_name(Some(&SourceId::local()), &input))
-                .await
-                .map_err(|e| {
-                    ApiError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "INTERNAL_ERROR",
-                        e.to_string(),
-                    )
-                })?
-        }
+            .into_response(),
+        TaskWorktree::Created { worktree } => (
+            StatusCode::CREATED,
+            Json(TaskWorktreeCreated {
+                success: True,
+                worktree: worktree.as_ref().into(),
+                reused_existing: False,
+            }),
+        )
+            .into_response(),
     };
-    let created = state
-        .workbench()
-        .create_worktree(openkit_core::CreateWorktree {
-            branch,
-            id: Some(task.id.clone()),
-            name: None,
-        })
-        .await?;
-    state
-        .notes()
-        .link(&IssueRef::local(&task.id)?, Some(&created.worktree.id))?;
-    // Listed again, so the response shows the link just written.
-    let worktree = state
-        .workbench()
-        .worktree(&created.worktree.id)
-        .await
-        .unwrap_or(created.worktree);
-    Ok((
-        StatusCode::CREATED,
-        Json(TaskWorktreeCreated {
-            success: True,
-            worktree: (&worktree).into(),
-            reused_existing: False,
-        }),
-    )
-        .into_response())
+    Ok(answer)
 }

@@ -27,6 +27,7 @@ pub mod git;
 pub mod github;
 pub mod local_config;
 pub mod logs;
+pub mod mcp;
 pub mod mcp_servers;
 pub mod notes;
 pub mod open;

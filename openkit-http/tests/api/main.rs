@@ -10,6 +10,7 @@ mod github;
 mod harness;
 mod live_status;
 mod logs;
+mod mcp;
 mod openapi;
 mod perf;
 mod registry;

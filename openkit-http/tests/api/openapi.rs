@@ -384,6 +384,11 @@ fn the_document_is_openapi_3_1_with_schemas_for_every_body() {
             );
         }
         for (status, response) in responses {
+            // The MCP transport answers its own refusals as MCP defines them (a JSON-RPC
+            // error or plain text), documented per status; the envelope is the REST API's.
+            if path == "/mcp" && !["403", "500"].contains(&status.as_str()) {
+                continue;
+            }
             if status.starts_with('4') || status.starts_with('5') {
                 let schema = &response["content"]["application/json"]["schema"]["$ref"];
                 assert!(

@@ -51,6 +51,11 @@ pub enum Request {
         /// Only this worktree's.
         worktree_id: Option<String>,
     },
+    /// What a session shows, as text.
+    Screen {
+        /// Session id.
+        id: String,
+    },
     /// Input.
     Write {
         /// Session id.

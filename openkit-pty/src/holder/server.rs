@@ -191,8 +191,9 @@ impl Holder {
             Request::Get { id } => answer(t.get(&id).map(|i| to_json(&i))),
             Request::List { worktree_id } => answer(Ok(to_json(&match worktree_id {
                 Some(wt) => t.list_for_worktree(&wt),
-                None => t.list_all(),
+                None => t.list(),
             }))),
+            Request::Screen { id } => answer(t.screen(&id).map(|screen| to_json(&screen))),
             Request::Write { id, data } => answer(t.write(&id, &data).map(|()| Value::Null)),
             Request::Resize { id, cols, rows } => {
                 answer(t.resize(&id, cols, rows).map(|()| Value::Null))
