@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use openkit_core::testing::TestRepo;
 use serde_json::Value;
 
+mod dashboard;
+
 fn openkit(repo: &TestRepo, dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_openkit"));
     cmd.current_dir(dir)
