@@ -96,6 +96,26 @@ page.on('console', (m) => {
 });
 page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
 
+// Browser notifications, recorded: headless Chromium shows none.
+await context.addInitScript(() => {
+  window.__notifications = [];
+  window.Notification = class {
+    static permission = 'granted';
+    static requestPermission() {
+      return Promise.resolve('granted');
+    }
+    constructor(title, options) {
+      window.__notifications.push({ title, body: options?.body ?? '' });
+    }
+    close() {}
+  };
+});
+// Every request for the event stream, with the Last-Event-ID it resumed from.
+const streamRequests = [];
+page.on('request', (r) => {
+  if (new URL(r.url()).pathname.endsWith('/api/events')) streamRequests.push(r.headers()['last-event-id'] ?? null);
+});
+
 const row = (id) => page.locator(`[data-worktree="${id}"]`);
 const xtermText = () => page.locator('.xterm-rows').innerText();
 
@@ -149,6 +169,19 @@ try {
   });
   await page.getByTestId('needs-you').getByText('Agent in live-one is waiting for input').waitFor({ timeout: 1_000 });
   log(`alert shown ${Date.now() - t} ms after the API call`);
+  await page.waitForFunction(() => window.__notifications.some((n) => n.title.includes('live-one is waiting')), null, { timeout: 2_000 });
+  log('browser notification raised for agent_awaiting_input');
+
+  begin('a crashing dev server shows in "Needs you" with its output');
+  await api('POST', 'api/config/init', { startCommand: 'echo "dev-$((20+1))"; sleep 1; exit 3', installCommand: '' });
+  await row('live-one').getByRole('button', { name: 'Start' }).click();
+  const crash = page.getByTestId('needs-you').locator('.alert-crashed');
+  await crash.waitFor({ timeout: 15_000 });
+  await row('live-one').getByTestId('server-state').getByText('crashed').waitFor({ timeout: 5_000 });
+  await crash.locator('a').click();
+  await page.getByTestId('dev-logs').getByText('dev-21').waitFor({ timeout: 5_000 });
+  log('crash shown, output "dev-21" in the dev-server tab');
+  await page.goto(`${base}#/`);
 
   begin('filter and keyboard navigation');
   await page.keyboard.press('/');
@@ -232,6 +265,12 @@ try {
   await page.getByTestId('timeline').waitFor();
   await shot('desktop-light-activity');
 
+  begin('live CPU and memory charts');
+  await page.goto(`${base}#/perf`);
+  await page.getByTestId('perf').locator('.perf-card').first().locator('figcaption strong').filter({ hasText: '%' }).waitFor({ timeout: 10_000 });
+  await page.waitForFunction(() => document.querySelectorAll('.perf-card polyline').length > 0, null, { timeout: 10_000 });
+  await shot('desktop-light-perf');
+
   begin(RESTART_STEP);
   await page.goto(`${base}#/`);
   await page.getByTestId('connection').getByText('Live').waitFor({ timeout: 10_000 });
@@ -247,6 +286,9 @@ try {
   const sawLost = await page.evaluate(() => window.__openkitSawLost === true);
   check(sawLost, 'the page never showed the connection as lost');
   await row('from-dialog').waitFor({ timeout: 10_000 });
+  const resumedFrom = streamRequests[streamRequests.length - 1];
+  check(streamRequests.length >= 2 && resumedFrom, `the reconnect did not send Last-Event-ID (requests: ${JSON.stringify(streamRequests)})`);
+  log(`reconnected with Last-Event-ID ${resumedFrom} after ${streamRequests.length - 1} attempts`);
   await api('POST', 'api/worktrees', { branch: 'feature/after-restart' });
   await row('after-restart').waitFor({ timeout: 10_000 });
   log('recovered, and live again');

@@ -3,7 +3,7 @@
 // false one.
 
 import type { ActivityEvent } from './api';
-import type { State } from './store';
+import { crashedNow, type State } from './store';
 
 export type AlertKind = 'waiting' | 'crashed' | 'failed';
 
@@ -46,8 +46,7 @@ export function alerts(s: State, now = Date.now()): Alert[] {
       if (settled.has(key)) continue;
       settled.add(key);
       const w = worktrees.get(wt);
-      const ranSince = (s.lastRunSeen[wt] ?? 0) > Date.parse(e.timestamp);
-      if (w && w.status !== 'running' && w.status !== 'starting' && !ranSince) out.push(alertOf('crashed', e));
+      if (w && w.status !== 'running' && w.status !== 'starting' && crashedNow(s, wt)) out.push(alertOf('crashed', e));
       continue;
     }
     // Any other failure stays until something of the same area succeeds after it.

@@ -82,10 +82,12 @@ function NeedsYou() {
             ) : (
               <span class="alert-title">{a.title}</span>
             )}
-            <span class="muted">{ago(a.timestamp)}</span>
-            <button type="button" class="link" onClick={() => dismiss(a.id)} aria-label={`Dismiss: ${a.title}`}>
-              Dismiss
-            </button>
+            <span class="alert-when">
+              <span class="muted">{ago(a.timestamp)}</span>
+              <button type="button" class="link" onClick={() => dismiss(a.id)} aria-label={`Dismiss: ${a.title}`}>
+                Dismiss
+              </button>
+            </span>
           </li>
         ))}
       </ul>

@@ -4,7 +4,7 @@
 // event it saw and gets exactly what it missed (or a fresh snapshot).
 
 import { apiPath, type FeedEvent } from './api';
-import { getState, mergeById, noteRunning, setState } from './store';
+import { getState, mergeById, noteCrashes, noteRunning, setState } from './store';
 import { notifyActivity } from './notify';
 
 /** The server sends a keep-alive comment every 15 s; silence this long means a dead link. */
@@ -21,15 +21,20 @@ let silenceTimer: number | undefined;
 export function applyFeedEvent(event: FeedEvent, live: boolean): void {
   switch (event.type) {
     case 'worktrees':
-      setState({ worktrees: event.worktrees, lastRunSeen: noteRunning(event.worktrees, Date.now()) });
+      setState({ worktrees: event.worktrees, runOrder: noteRunning(event.worktrees) });
       break;
-    case 'activity-history':
-      setState((s) => ({ activity: mergeById(s.activity, event.events) }));
+    case 'activity-history': {
+      const running = new Set((getState().worktrees ?? []).filter((w) => w.status === 'running' || w.status === 'starting').map((w) => w.id));
+      const crashes = noteCrashes(event.events.filter((e) => !running.has(e.worktreeId ?? '')));
+      setState((s) => ({ activity: mergeById(s.activity, event.events), ...(crashes ? { crashOrder: crashes } : {}) }));
       break;
-    case 'activity':
-      setState((s) => ({ activity: mergeById(s.activity, [event.event]) }));
+    }
+    case 'activity': {
+      const crashes = noteCrashes([event.event]);
+      setState((s) => ({ activity: mergeById(s.activity, [event.event]), ...(crashes ? { crashOrder: crashes } : {}) }));
       if (live) notifyActivity(event.event);
       break;
+    }
     case 'ops-log-history':
       setState((s) => ({ ops: mergeById(s.ops, event.events) }));
       break;

@@ -15,8 +15,13 @@ export interface State {
   connectionError: string | null;
   /** When the stream was last live (ms), for "reconnecting since". */
   lostSince: number | null;
-  /** Per worktree: last time (ms, server clock) it was seen starting or running. */
-  lastRunSeen: Record<string, number>;
+  /**
+   * Per worktree, the position in the stream (a counter of what this page received)
+   * where it was last seen starting or running, and where its last crash was reported.
+   * A crash is current while it came after the last run: stream order, not clocks.
+   */
+  runOrder: Record<string, number>;
+  crashOrder: Record<string, number>;
   /** Alert ids the user dismissed (kept in localStorage). */
   dismissed: string[];
   /** Activity types the config wants as browser notifications. */
@@ -46,7 +51,8 @@ let state: State = {
   connection: 'connecting',
   connectionError: null,
   lostSince: null,
-  lastRunSeen: {},
+  runOrder: {},
+  crashOrder: {},
   dismissed: loadDismissed(),
   notificationEvents: ['agent_awaiting_input'],
   projectName: null,
@@ -114,11 +120,36 @@ export function dismiss(id: string): void {
   });
 }
 
-/** Records the worktrees seen running at `now` (a crash before that is history). */
-export function noteRunning(list: WorktreeInfo[], now: number): Record<string, number> {
-  const seen = { ...state.lastRunSeen };
+let order = 0;
+
+/** Positions in the stream of the worktrees seen starting or running in `list`. */
+export function noteRunning(list: WorktreeInfo[]): Record<string, number> {
+  const seen = { ...state.runOrder };
   for (const w of list) {
-    if (w.status === 'running' || w.status === 'starting') seen[w.id] = now;
+    if (w.status === 'running' || w.status === 'starting') seen[w.id] = ++order;
   }
   return seen;
+}
+
+const crashesNoted = new Set<string>();
+
+/**
+ * Positions in the stream of the dev-server crashes among `events` (oldest first), each
+ * event counted once (a resync sends history again). A crash in history of a worktree
+ * that runs now is already over.
+ */
+export function noteCrashes(events: ActivityEvent[]): Record<string, number> | null {
+  let crashes: Record<string, number> | null = null;
+  for (const e of events) {
+    if (e.type !== 'crashed' || !e.worktreeId || crashesNoted.has(e.id)) continue;
+    crashesNoted.add(e.id);
+    crashes ??= { ...state.crashOrder };
+    crashes[e.worktreeId] = ++order;
+  }
+  return crashes;
+}
+
+/** True while the last dev-server crash of `id` came after its last run. */
+export function crashedNow(s: State, id: string): boolean {
+  return (s.crashOrder[id] ?? 0) > (s.runOrder[id] ?? 0);
 }

@@ -8,8 +8,24 @@ import { ago } from '../format';
 import { go, href, type DetailTab } from '../route';
 import { useStore } from '../store';
 import { ActivityList } from './activity';
-import { Terminals } from './terminals';
 import { GitBadges, IssueLinks, Ports, serverState } from './worktrees';
+
+/** The terminals, loaded on first use: xterm.js is most of the page's weight. */
+function LazyTerminals({ w }: { w: WorktreeInfo }) {
+  const [mod, setMod] = useState<typeof import('./terminals') | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    import('./terminals').then(setMod, (e: Error) => setError(e.message));
+  }, []);
+  if (error)
+    return (
+      <p class="error-text" role="alert">
+        Could not load the terminal code: {error}. Reload the page to try again.
+      </p>
+    );
+  if (!mod) return <p class="muted pad">Loading the terminal…</p>;
+  return <mod.Terminals w={w} />;
+}
 
 function DevServerButton({ w }: { w: WorktreeInfo }) {
   const action = useAction();
@@ -214,7 +230,7 @@ export function WorktreeDetail({ id, worktree, known, tab, crashed }: { id: stri
         {tabLink('server', 'Dev server')}
         {tabLink('activity', 'Activity')}
       </nav>
-      {tab === 'terminals' && (w.status === 'creating' ? <p class="muted pad">Terminals open once the worktree is created.</p> : <Terminals w={w} />)}
+      {tab === 'terminals' && (w.status === 'creating' ? <p class="muted pad">Terminals open once the worktree is created.</p> : <LazyTerminals w={w} />)}
       {tab === 'server' && <DevServerLogs w={w} crashed={crashed} />}
       {tab === 'activity' && <ActivityList worktreeId={w.id} />}
     </section>

@@ -113,7 +113,7 @@ export function PerfView() {
                 <p class="muted small-text">
                   {now.devServer ? `dev server ${now.devServer.name} (pid ${now.devServer.pid})` : 'no dev server'}
                   {now.childProcesses.length > 0 && ` · ${now.childProcesses.length} child processes`}
-                  {now.agentSessions.length > 0 && ` · ${now.agentSessions.length} agent sessions`}
+                  {now.agentSessions.length > 0 && ` · ${now.agentSessions.length} terminal sessions`}
                 </p>
               )}
             </article>

@@ -8,6 +8,7 @@
 
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal, type ITheme } from '@xterm/xterm';
+import '@xterm/xterm/css/xterm.css';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { apiUrl, del, get, post, seg, type WorktreeInfo } from '../api';
 import { useAction } from '../action';

@@ -6,7 +6,7 @@ import { post, seg, type WorktreeInfo } from '../api';
 import { useAction } from '../action';
 import { ago } from '../format';
 import { go, type Route } from '../route';
-import { useStore } from '../store';
+import { crashedNow, useStore } from '../store';
 import { CreateWorktreeDialog } from './create';
 import { WorktreeDetail } from './detail';
 
@@ -88,22 +88,15 @@ export function Ports({ ports }: { ports: number[] }) {
   );
 }
 
-/** Worktree ids whose latest dev-server event is a crash not followed by a run. */
+/** Worktree ids whose last dev-server crash came after their last run. */
 export function useCrashed(): Set<string> {
-  return useStore((s) => {
-    const crashed = new Set<string>();
-    const decided = new Set<string>();
-    for (let i = s.activity.length - 1; i >= 0; i--) {
-      const e = s.activity[i];
-      if (e.type !== 'crashed' || !e.worktreeId || decided.has(e.worktreeId)) continue;
-      decided.add(e.worktreeId);
-      if ((s.lastRunSeen[e.worktreeId] ?? 0) < Date.parse(e.timestamp)) crashed.add(e.worktreeId);
-    }
-    return [...crashed].sort().join('\n');
-  })
-    .split('\n')
-    .filter(Boolean)
-    .reduce((set, id) => set.add(id), new Set<string>());
+  const ids = useStore((s) =>
+    Object.keys(s.crashOrder)
+      .filter((id) => crashedNow(s, id))
+      .sort()
+      .join('\n'),
+  );
+  return useMemo(() => new Set(ids.split('\n').filter(Boolean)), [ids]);
 }
 
 function matchesFilter(w: WorktreeInfo, filter: string): boolean {
@@ -170,9 +163,13 @@ function Row({ w, cursor, open, crashed, onOpen }: { w: WorktreeInfo; cursor: bo
         </span>
         <Ports ports={w.ports} />
       </span>
-      <GitBadges w={w} />
-      <span class="muted when" title={w.lastActivity ?? undefined}>
-        {ago(w.lastActivity)}
+      <span class="row-meta">
+        <GitBadges w={w} />
+        {w.lastActivity && (
+          <span class="muted when" title={`Last dev-server output or state change: ${w.lastActivity}`}>
+            {ago(w.lastActivity)}
+          </span>
+        )}
       </span>
       <RowActions w={w} />
     </div>
