@@ -47,6 +47,7 @@ fn main() {
                     prebuilt.display()
                 ));
             }
+            println!("cargo:rerun-if-changed={}", prebuilt.display());
             prebuilt
         }
         None => {
@@ -59,10 +60,10 @@ fn main() {
     write_table(&dist, &out.join("dashboard_assets.rs"));
 }
 
-/// Stops the build with `message`.
+/// Stops the build with `message` (cargo shows this script's stderr when it fails).
 fn fail(message: &str) -> ! {
     eprintln!("error: {message}");
-    panic!("{message}");
+    std::process::exit(1);
 }
 
 fn npm() -> Command {
