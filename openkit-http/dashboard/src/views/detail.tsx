@@ -204,7 +204,7 @@ export function WorktreeDetail({ id, worktree, known, tab, crashed }: { id: stri
           <span class="branch">{w.branch || '(detached)'}</span>
           <IssueLinks w={w} />
           <GitBadges w={w} />
-          <span class="muted">active {ago(w.lastActivity)}</span>
+          {w.lastActivity && <span class="muted">dev server active {ago(w.lastActivity)}</span>}
         </div>
         <div class="muted path" title={w.path}>
           {w.path}

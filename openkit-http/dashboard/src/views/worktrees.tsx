@@ -4,6 +4,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { post, seg, type WorktreeInfo } from '../api';
 import { useAction } from '../action';
+import { alerts } from '../alerts';
 import { ago } from '../format';
 import { go, type Route } from '../route';
 import { crashedNow, useStore } from '../store';
@@ -134,7 +135,18 @@ function RowActions({ w }: { w: WorktreeInfo }) {
   );
 }
 
-function Row({ w, cursor, open, crashed, onOpen }: { w: WorktreeInfo; cursor: boolean; open: boolean; crashed: boolean; onOpen: () => void }) {
+interface RowProps {
+  w: WorktreeInfo;
+  cursor: boolean;
+  open: boolean;
+  crashed: boolean;
+  waiting: boolean;
+  /** Latest of the dev server's last change and the worktree's last activity event. */
+  lastActivity: string | null;
+  onOpen: () => void;
+}
+
+function Row({ w, cursor, open, crashed, waiting, lastActivity, onOpen }: RowProps) {
   const state = serverState(w, crashed);
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -156,6 +168,11 @@ function Row({ w, cursor, open, crashed, onOpen }: { w: WorktreeInfo; cursor: bo
           {w.branch || '(detached)'}
         </span>
         <IssueLinks w={w} />
+        {waiting && (
+          <span class="badge tone-warning" title="An agent in this worktree waits for input">
+            agent waiting
+          </span>
+        )}
       </span>
       <span class="row-server">
         <span class={`badge tone-${state.tone}`} data-testid="server-state">
@@ -165,9 +182,9 @@ function Row({ w, cursor, open, crashed, onOpen }: { w: WorktreeInfo; cursor: bo
       </span>
       <span class="row-meta">
         <GitBadges w={w} />
-        {w.lastActivity && (
-          <span class="muted when" title={`Last dev-server output or state change: ${w.lastActivity}`}>
-            {ago(w.lastActivity)}
+        {lastActivity && (
+          <span class="muted when" title={`Last activity: ${lastActivity}`}>
+            {ago(lastActivity)}
           </span>
         )}
       </span>
@@ -185,6 +202,18 @@ export function WorktreesView({ route }: { route: Extract<Route, { view: 'worktr
   const worktrees = useStore((s) => s.worktrees);
   const arrowNav = useStore((s) => s.localConfig?.arrowNavEnabled ?? true);
   const crashed = useCrashed();
+  const waiting = useStore((s) =>
+    alerts(s)
+      .filter((a) => a.kind === 'waiting' && a.worktreeId)
+      .map((a) => a.worktreeId)
+      .join('\n'),
+  );
+  const activity = useStore((s) => s.activity);
+  const lastEvent = useMemo(() => {
+    const last = new Map<string, string>();
+    for (const e of activity) if (e.worktreeId) last.set(e.worktreeId, e.timestamp);
+    return last;
+  }, [activity]);
   const [filter, setFilter] = useState('');
   const [cursor, setCursor] = useState(0);
   const [creating, setCreating] = useState(false);
@@ -277,6 +306,8 @@ export function WorktreesView({ route }: { route: Extract<Route, { view: 'worktr
                 cursor={i === cursor}
                 open={w.id === open}
                 crashed={crashed.has(w.id)}
+                waiting={waiting.split('\n').includes(w.id)}
+                lastActivity={[w.lastActivity, lastEvent.get(w.id)].filter((t): t is string => !!t).sort().pop() ?? null}
                 onOpen={() => {
                   setCursor(i);
                   go({ view: 'worktrees', id: w.id, tab: route.tab });
