@@ -211,6 +211,29 @@ try {
   check(listed.worktrees.some((w) => w.id === 'from-dialog'), 'the server does not list from-dialog');
   await shot('desktop-light-detail');
 
+  begin('creating a worktree from a new local task through the dialog');
+  await page.goto(`${base}#/`);
+  await page.getByRole('button', { name: 'New worktree' }).click();
+  await dialog.getByRole('tab', { name: 'New local task' }).click();
+  await dialog.getByLabel('Task title').fill('Write the changelog');
+  await dialog.getByRole('button', { name: 'Create' }).click();
+  await dialog.waitFor({ state: 'detached', timeout: 15_000 });
+  const tasks = await api('GET', 'api/tasks');
+  const task = tasks.tasks.find((t) => t.title === 'Write the changelog');
+  check(task?.linkedWorktreeId, `the task was not created and linked: ${JSON.stringify(tasks)}`);
+  await row(task.linkedWorktreeId).locator('.chip', { hasText: task.id }).waitFor({ timeout: 10_000 });
+  log(`task ${task.id} created with worktree ${task.linkedWorktreeId}`);
+
+  begin('tasks: the list, notes and todos');
+  await page.goto(`${base}#/tasks`);
+  await page.getByRole('button', { name: /Write the changelog/ }).click();
+  await page.getByLabel('New todo').fill('Mention the dashboard');
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await page.getByText('Mention the dashboard').waitFor({ timeout: 5_000 });
+  const notes = await api('GET', `api/notes/local/${task.id}`);
+  check(notes.todos.some((t) => t.text === 'Mention the dashboard'), `the todo was not saved: ${JSON.stringify(notes)}`);
+  await page.goto(`${base}#/w/from-dialog`);
+
   begin('a terminal opens and shows the output of echo');
   await page.getByRole('button', { name: '+ Shell' }).click();
   await page.getByTestId('term-open').waitFor({ timeout: 10_000 });
@@ -264,6 +287,17 @@ try {
   await page.goto(`${base}#/activity`);
   await page.getByTestId('timeline').waitFor();
   await shot('desktop-light-activity');
+
+  begin('settings: a config change is saved');
+  await page.goto(`${base}#/settings`);
+  await page.getByLabel('Browser notifications for').fill('agent_awaiting_input, crashed');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByText('Saved.').waitFor({ timeout: 5_000 });
+  const saved = await api('GET', 'api/config');
+  check(
+    JSON.stringify(saved.config.activity.osNotificationEvents) === JSON.stringify(['agent_awaiting_input', 'crashed']),
+    `the notification events were not saved: ${JSON.stringify(saved.config.activity)}`,
+  );
 
   begin('live CPU and memory charts');
   await page.goto(`${base}#/perf`);

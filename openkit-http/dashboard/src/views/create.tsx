@@ -34,8 +34,8 @@ export function CreateWorktreeDialog({ onClose }: { onClose: (createdId?: string
   useEffect(() => {
     if (source !== 'task' || tasks) return;
     void loadTasks(async () => {
-      const list = await get<{ tasks: { task: Task }[] }>('api/tasks');
-      const open = list.tasks.map((t) => t.task).filter((t) => !t.linkedWorktreeId);
+      const list = await get<{ tasks: Task[] }>('api/tasks');
+      const open = list.tasks.filter((t) => !t.linkedWorktreeId);
       setTasks(open);
       if (open[0]) setTaskId(open[0].id);
     });

@@ -2,7 +2,7 @@
 // the fields people change, each saved with PATCH and its error shown beside it.
 
 import { useEffect, useState } from 'preact/hooks';
-import { get, patch, type LocalConfig, type ProjectConfig } from '../api';
+import { get, patch, post, type LocalConfig, type ProjectConfig } from '../api';
 import { useAction } from '../action';
 import { loadSettings } from '../settings';
 
@@ -21,18 +21,20 @@ const POLICIES: { key: keyof LocalConfig & string; label: string }[] = [
 ];
 
 function ProjectSettings() {
-  const [config, setConfig] = useState<ProjectConfig | null>(null);
+  // `undefined` while loading; `null` when the project has no config.json yet.
+  const [config, setConfig] = useState<ProjectConfig | null | undefined>(undefined);
   const [draft, setDraft] = useState<Record<string, unknown>>({});
   const load = useAction();
   const save = useAction();
+  const init = useAction();
   const [saved, setSaved] = useState(false);
   const loadRun = load.run;
-  useEffect(() => {
+  const reload = () =>
     void loadRun(async () => {
       const r = await get<{ config: ProjectConfig | null }>('api/config');
       setConfig(r.config);
     });
-  }, [loadRun]);
+  useEffect(reload, [loadRun]);
 
   if (load.error)
     return (
@@ -40,7 +42,34 @@ function ProjectSettings() {
         Could not load the project configuration: {load.error}
       </p>
     );
-  if (!config) return <p class="muted">Loading…</p>;
+  if (config === undefined) return <p class="muted">Loading…</p>;
+  if (config === null)
+    return (
+      <section class="settings-form" aria-label="Project configuration">
+        <h2>Project (.openkit/config.json)</h2>
+        <p>This project has no .openkit/config.json yet. OpenKit can write one from what it detects (package manager, scripts, base branch); change it here afterwards.</p>
+        <div class="buttons">
+          {init.error && (
+            <span class="error-text" role="alert">
+              Could not create it: {init.error}
+            </span>
+          )}
+          <button
+            type="button"
+            class="primary"
+            disabled={init.busy}
+            onClick={async () => {
+              if (await init.run(() => post('api/config/init', {}))) {
+                reload();
+                void loadSettings();
+              }
+            }}
+          >
+            Create config.json
+          </button>
+        </div>
+      </section>
+    );
   const value = (key: string) => (key in draft ? draft[key] : config[key]);
   const notifications = (value('activity') as ProjectConfig['activity'])?.osNotificationEvents ?? ['agent_awaiting_input'];
 

@@ -175,7 +175,7 @@ export function TasksView() {
   // Links change with the worktree list: reload then (no polling).
   const worktrees = useStore((s) => s.worktrees);
   const loadRun = load.run;
-  const reload = () => void loadRun(async () => setTasks((await get<{ tasks: { task: Task }[] }>('api/tasks')).tasks.map((t) => t.task)));
+  const reload = () => void loadRun(async () => setTasks((await get<{ tasks: Task[] }>('api/tasks')).tasks));
   useEffect(reload, [worktrees, loadRun]);
   return (
     <section class="page" aria-label="Tasks">

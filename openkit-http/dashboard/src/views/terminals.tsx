@@ -168,11 +168,13 @@ function XTerm({ session, onGone }: { session: Session; onGone: () => void }) {
     });
     term.onResize(sendResize);
     term.attachCustomKeyEventHandler((e) => {
-      if (e.type === 'keydown' && e.ctrlKey && e.shiftKey && e.code === 'KeyC' && term.hasSelection()) {
+      if (e.type !== 'keydown' || !e.ctrlKey || !e.shiftKey) return true;
+      if (e.code === 'KeyC' && term.hasSelection()) {
         void navigator.clipboard?.writeText(term.getSelection());
         return false;
       }
-      return true;
+      // Ctrl+Shift+V: left to the browser, whose paste event xterm.js turns into input.
+      return e.code !== 'KeyV';
     });
     const observer = new ResizeObserver(refit);
     observer.observe(host.current!);
@@ -229,7 +231,7 @@ function XTerm({ session, onGone }: { session: Session; onGone: () => void }) {
         {link.state === 'gone' && <span class="muted">This session no longer exists.</span>}
         <span class="spacer" />
         {copied && <span class="muted">{copied}</span>}
-        <button type="button" class="small ghost" onClick={() => void copy()} title="Copy the selection (Ctrl+Shift+C), or all text">
+        <button type="button" class="small ghost" onClick={() => void copy()} title="Copy the selection (Ctrl+Shift+C), or all text; paste with Ctrl+Shift+V">
           Copy
         </button>
       </div>
