@@ -232,6 +232,12 @@ try {
   await page.getByText('Mention the dashboard').waitFor({ timeout: 5_000 });
   const notes = await api('GET', `api/notes/local/${task.id}`);
   check(notes.todos.some((t) => t.text === 'Mention the dashboard'), `the todo was not saved: ${JSON.stringify(notes)}`);
+  await page.getByLabel('Agents push').selectOption('deny');
+  await page.waitForFunction(
+    async (id) => (await (await fetch(`api/notes/local/${id}`)).json()).gitPolicy.agentPushes === 'deny',
+    task.id,
+    { timeout: 5_000, polling: 200 },
+  );
   await page.goto(`${base}#/w/from-dialog`);
 
   begin('a terminal opens and shows the output of echo');

@@ -14,11 +14,20 @@ interface Todo {
   checked: boolean;
 }
 
+type Policy = 'inherit' | 'allow' | 'deny';
+
 interface Notes {
   personal: { content: string } | null;
   aiContext: { content: string } | null;
   todos: Todo[];
+  gitPolicy: { agentCommits: Policy; agentPushes: Policy; agentPRs: Policy };
 }
+
+const POLICY_FIELDS: { key: keyof Notes['gitPolicy']; label: string }[] = [
+  { key: 'agentCommits', label: 'Agents commit' },
+  { key: 'agentPushes', label: 'Agents push' },
+  { key: 'agentPRs', label: 'Agents open PRs' },
+];
 
 function Section({ task, section, label, initial, onSaved }: { task: string; section: 'personal' | 'aiContext'; label: string; initial: string; onSaved: (n: Notes) => void }) {
   const [text, setText] = useState(initial);
@@ -113,6 +122,22 @@ function TaskNotes({ task }: { task: Task }) {
             {act.error}
           </p>
         )}
+      </div>
+      <div class="policy" aria-label="Git policy for agents">
+        <strong>Git policy</strong>
+        {POLICY_FIELDS.map((f) => (
+          <label key={f.key}>
+            {f.label}
+            <select
+              value={notes.gitPolicy?.[f.key] ?? 'inherit'}
+              onChange={async (e) => setNotes((await act.run(() => patch<Notes>(`${base}/git-policy`, { [f.key]: (e.target as HTMLSelectElement).value }))) ?? notes)}
+            >
+              <option value="inherit">as in local config</option>
+              <option value="allow">allow</option>
+              <option value="deny">deny</option>
+            </select>
+          </label>
+        ))}
       </div>
     </div>
   );
