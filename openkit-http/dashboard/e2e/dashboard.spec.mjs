@@ -119,6 +119,22 @@ page.on('request', (r) => {
 const row = (id) => page.locator(`[data-worktree="${id}"]`);
 const xtermText = () => page.locator('.xterm-rows').innerText();
 
+/** Rows and columns the shell sees (`stty size`), typed into the open terminal. */
+async function terminalSize() {
+  const marker = `size-${Date.now()}`;
+  await page.locator('.xterm-helper-textarea').focus();
+  await page.keyboard.type(`echo ${marker} $(stty size)`);
+  await page.keyboard.press('Enter');
+  const pattern = new RegExp(`^${marker} (\\d+) (\\d+)`, 'm');
+  await page.waitForFunction(
+    (source) => new RegExp(source, 'm').test(document.querySelector('.xterm-rows')?.innerText ?? ''),
+    pattern.source,
+    { timeout: 10_000 },
+  );
+  const [, rows, cols] = (await xtermText()).match(pattern);
+  return { rows: Number(rows), cols: Number(cols) };
+}
+
 async function shot(name) {
   if (!shots) return;
   await page.waitForTimeout(150);
@@ -248,6 +264,13 @@ try {
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => (document.querySelector('.xterm-rows')?.textContent ?? '').includes('hello-42'), null, { timeout: 10_000 });
   log('terminal output seen');
+  // Created at 100x30; the page fits it to its pane and tells the server.
+  const desktopSize = await terminalSize();
+  const shownRows = await page.locator('.xterm-rows > div').count();
+  check(
+    desktopSize.rows === shownRows && desktopSize.cols !== 100,
+    `the shell's size ${JSON.stringify(desktopSize)} is not the ${shownRows} rows shown (resize not sent?)`,
+  );
   await shot('desktop-light-terminal');
 
   begin('after a reload the terminal is restored');
@@ -279,6 +302,12 @@ try {
     await page.locator('main').waitFor();
     await page.waitForTimeout(300);
     await noHorizontalOverflow(`390 px ${name}`);
+    if (name === 'terminal') {
+      await page.getByTestId('term-open').waitFor({ timeout: 10_000 });
+      const phoneSize = await terminalSize();
+      check(phoneSize.cols < 60 && phoneSize.cols < desktopSize.cols, `the terminal did not follow the 390 px window: stty says ${JSON.stringify(phoneSize)}`);
+      log(`terminal resized with the window: ${desktopSize.cols}x${desktopSize.rows} -> ${phoneSize.cols}x${phoneSize.rows}`);
+    }
     if (name === 'list' || name === 'terminal') await shot(`phone-dark-${name}`);
   }
   await page.emulateMedia({ colorScheme: 'light' });
