@@ -16,7 +16,8 @@ export default defineConfig({
     chunkSizeWarningLimit: 1024,
   },
   server: {
-    // `npm run dev` next to `openkit serve --allow-origin http://localhost:5173`.
-    proxy: { '/api': { target: 'http://localhost:4040', ws: true } },
+    // `npm run dev` next to `openkit serve --allow-origin http://localhost:5173`: the
+    // proxy presents the server's own Host, the browser's Origin is the allowed one.
+    proxy: { '/api': { target: 'http://localhost:4040', ws: true, changeOrigin: true } },
   },
 });

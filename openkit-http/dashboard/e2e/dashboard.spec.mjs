@@ -188,6 +188,14 @@ try {
   await page.waitForFunction(() => window.__notifications.some((n) => n.title.includes('live-one is waiting')), null, { timeout: 2_000 });
   log('browser notification raised for agent_awaiting_input');
 
+  begin('a failure shows in "Needs you" until the same thing succeeds');
+  const failure = { category: 'worktree', worktreeId: 'live-one', groupKey: 'checks:live-one' };
+  await api('POST', 'api/activity', { ...failure, type: 'checks_failed', severity: 'error', title: 'Checks failed in live-one' });
+  const failed = page.getByTestId('needs-you').locator('.alert-failed', { hasText: 'Checks failed in live-one' });
+  await failed.waitFor({ timeout: 2_000 });
+  await api('POST', 'api/activity', { ...failure, type: 'checks_passed', severity: 'success', title: 'Checks passed in live-one' });
+  await failed.waitFor({ state: 'detached', timeout: 2_000 });
+
   begin('a crashing dev server shows in "Needs you" with its output');
   await api('POST', 'api/config/init', { startCommand: 'echo "dev-$((20+1))"; sleep 1; exit 3', installCommand: '' });
   await row('live-one').getByRole('button', { name: 'Start' }).click();
