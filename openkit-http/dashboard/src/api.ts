@@ -182,6 +182,17 @@ export const post = <T>(path: string, body: unknown = {}) => api<T>('POST', path
 export const patch = <T>(path: string, body: unknown) => api<T>('PATCH', path, body);
 export const del = <T>(path: string) => api<T>('DELETE', path);
 
+/** `url` when it is an http(s) URL (tracker and PR links come from files and trackers). */
+export function safeUrl(url: string | null | undefined): string | null {
+  if (!url) return null;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.toString() : null;
+  } catch {
+    return null;
+  }
+}
+
 /** `encodeURIComponent` for a path segment. */
 export const seg = encodeURIComponent;
 

@@ -2,7 +2,7 @@
 // the selected worktree's detail beside it (below it on narrow screens).
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { post, seg, type WorktreeInfo } from '../api';
+import { post, safeUrl, seg, type WorktreeInfo } from '../api';
 import { useAction } from '../action';
 import { alerts } from '../alerts';
 import { ago } from '../format';
@@ -24,7 +24,8 @@ export function serverState(w: WorktreeInfo, crashed: boolean): { label: string;
 export function IssueLinks({ w }: { w: WorktreeInfo }) {
   const id = w.issueId ?? w.localIssueId;
   const status = w.issueStatus ?? w.localIssueStatus ?? w.jiraStatus ?? w.linearStatus;
-  const url = w.issueUrl ?? w.jiraUrl ?? w.linearUrl;
+  const url = safeUrl(w.issueUrl ?? w.jiraUrl ?? w.linearUrl);
+  const pr = safeUrl(w.githubPrUrl);
   return (
     <>
       {id &&
@@ -38,8 +39,8 @@ export function IssueLinks({ w }: { w: WorktreeInfo }) {
             {status ? ` · ${status}` : ''}
           </a>
         ))}
-      {w.githubPrUrl && (
-        <a class="chip" href={w.githubPrUrl} target="_blank" rel="noreferrer" onClick={(e) => e.stopPropagation()}>
+      {pr && (
+        <a class="chip" href={pr} target="_blank" rel="noreferrer" onClick={(e) => e.stopPropagation()}>
           PR{w.githubPrState ? ` · ${w.githubPrState}` : ''}
         </a>
       )}
