@@ -252,6 +252,8 @@ export function WorktreesView({ route }: { route: Extract<Route, { view: 'worktr
       }
       const inFilter = document.activeElement === filterRef.current;
       if (isTyping(e.target) && !inFilter) return;
+      // Enter on a focused button or link is that control's.
+      if (e.key === 'Enter' && (e.target as HTMLElement | null)?.closest?.('button, a, summary')) return;
       const down = e.key === 'j' || (arrowNav && e.key === 'ArrowDown');
       const up = e.key === 'k' || (arrowNav && e.key === 'ArrowUp');
       if (inFilter && (e.key === 'j' || e.key === 'k')) return;
