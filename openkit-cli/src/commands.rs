@@ -140,7 +140,10 @@ async fn serve(cwd: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runner = server.workbench().git().runner().clone();
     let bound = server.bind().await?;
     let url = bound.url();
-    println!("OpenKit serving {} at {url}", root.display());
+    println!(
+        "OpenKit dashboard: {url}/  (serving {}; Ctrl-C stops)",
+        root.display()
+    );
     if !args.no_open && has_display() {
         open_browser(&runner, &url, &root);
     }

@@ -34,7 +34,7 @@ use crate::codehost::ops::CodeHostParts;
 use crate::command::CommandRunner;
 use crate::config::ConfigStore;
 use crate::containment::{RunRecords, SUPERVISE_SUBCOMMAND, Supervisor};
-use crate::events::EventSink;
+use crate::events::{EventSink, WorkbenchEvent};
 use crate::git::CommandObserver;
 use crate::git::GitCli;
 use crate::host::HostEnv;
@@ -273,6 +273,9 @@ impl Composition {
             DevServersChoice::Given(d) => d,
         };
         let links = Arc::new(LinkIndex::new(&self.paths));
+        // A link or an issue status written through the stores changes the worktree list.
+        let sink = Arc::clone(&events);
+        links.on_change(move || sink.publish(WorkbenchEvent::WorktreesChanged));
         let tasks = Arc::new(LocalTasks::new(self.paths.clone()).with_index(Arc::clone(&links)));
         let issue_sources = defaults::issue_sources(&self.paths, &tasks);
         for source in self.issue_sources {

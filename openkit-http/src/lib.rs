@@ -23,6 +23,11 @@
 //! For tests, [`router`] gives the plain `axum::Router` to drive with
 //! `tower::ServiceExt::oneshot`, no socket needed.
 //!
+//! ## The dashboard
+//!
+//! Every path outside `/api/` serves the web dashboard ([`dashboard`]), built from
+//! `dashboard/` by `build.rs` and embedded in the binary.
+//!
 //! ## Wire types and the OpenAPI document
 //!
 //! Request and response bodies are the types of [`wire`], mapped from core types; the
@@ -30,6 +35,7 @@
 //! ([`openapi::document`], served at `GET /api/openapi.json`).
 #![forbid(unsafe_code)]
 
+pub mod dashboard;
 pub mod error;
 pub mod mcp;
 pub mod openapi;
@@ -189,7 +195,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
 pub fn router(state: AppState) -> Router {
     let (api, _) = api_routes().split_for_parts();
     let api = api
-        .fallback(error::not_found)
+        .fallback(dashboard::fallback)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .with_state(state.clone());

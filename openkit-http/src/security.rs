@@ -23,6 +23,10 @@
 //!   (`curl -X DELETE`, a POST whose body is optional): an empty body carries no
 //!   payload. A chunked body of unknown length without a type counts as a body. A browser cannot send JSON cross-site without a
 //!   preflight, which only our origins pass.
+//! - **Page navigations**: a browser opening the dashboard page from a link on another
+//!   site (`GET`/`HEAD` outside `/api`, `Sec-Fetch-Mode: navigate`,
+//!   `Sec-Fetch-Dest: document`) skips the fetch-site and Referer checks: the page is
+//!   static and cannot be framed. The `Host` check applies to it as to everything.
 //! - **CORS**: only our origins get `Access-Control-Allow-Origin`; preflights from them
 //!   are answered here.
 
@@ -236,6 +240,26 @@ fn check_site(
     Ok(())
 }
 
+/// True for a browser opening the dashboard page itself (a link followed from another
+/// site, a bookmark): a top-level `GET`/`HEAD` navigation to a path outside `/api`. The
+/// page is static and framing it is forbidden, so where the link was does not matter; the
+/// `Host` check still applies, and everything the page then fetches is checked as usual.
+fn is_page_navigation(request: &Request) -> bool {
+    let headers = request.headers();
+    let is = |name: &str, value: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case(value))
+    };
+    let path = request.uri().path();
+    matches!(*request.method(), Method::GET | Method::HEAD)
+        && path != "/api"
+        && !path.starts_with("/api/")
+        && is("sec-fetch-mode", "navigate")
+        && is("sec-fetch-dest", "document")
+}
+
 /// `Sec-Fetch-Site`: the browser's word on where a request comes from.
 const SEC_FETCH_SITE: header::HeaderName = header::HeaderName::from_static("sec-fetch-site");
 
@@ -306,9 +330,13 @@ pub async fn enforce(
             .into_response();
         }
     };
-    let refused = check_site(headers, origin.as_deref(), &policy)
-        .and_then(|()| check_body_type(&request))
-        .err();
+    let refused = if is_page_navigation(&request) {
+        None
+    } else {
+        check_site(headers, origin.as_deref(), &policy)
+            .and_then(|()| check_body_type(&request))
+            .err()
+    };
     let Some(origin) = origin else {
         return match refused {
             Some(refused) => refused.into_response(),

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 mod attention;
 mod containment;
+mod dashboard;
 mod holder;
 mod mcp;
 

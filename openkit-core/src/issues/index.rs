@@ -110,6 +110,15 @@ impl State {
     }
 }
 
+/// Called after a write was reported ([`LinkIndex::on_change`]).
+struct Listener(Box<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Listener")
+    }
+}
+
 /// Worktree id → linked issue, cached by file stamps; see the module docs.
 #[derive(Debug)]
 pub struct LinkIndex {
@@ -118,6 +127,9 @@ pub struct LinkIndex {
     state: Mutex<State>,
     /// Serialises full re-stats.
     scan: Mutex<()>,
+    /// Told of every reported write (the workbench re-publishes the worktree list, whose
+    /// links and issue statuses come from here).
+    listener: std::sync::OnceLock<Listener>,
 }
 
 impl LinkIndex {
@@ -134,7 +146,14 @@ impl LinkIndex {
             ttl,
             state: Mutex::new(State::default()),
             scan: Mutex::new(()),
+            listener: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Calls `listener` after every reported write ([`LinkIndex::changed`]), outside the
+    /// index's lock. One listener per index; a second call is ignored.
+    pub fn on_change(&self, listener: impl Fn() + Send + Sync + 'static) {
+        let _ = self.listener.set(Listener(Box::new(listener)));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -145,6 +164,9 @@ impl LinkIndex {
     /// removed); the next lookup re-reads it.
     pub fn changed(&self, issue: &IssueRef) {
         self.lock().changed.insert(issue.clone());
+        if let Some(listener) = self.listener.get() {
+            (listener.0)();
+        }
     }
 
     /// Every linked worktree id with its issue. When several issues link one worktree,
@@ -423,6 +445,29 @@ mod tests {
         index.changed(&local);
         assert!(index.linked("wt-c").is_none());
         assert!(index.linked("wt-b").is_some());
+    }
+
+    #[test]
+    fn the_listener_hears_every_reported_write() {
+        let (_d, paths, index) = setup(HOUR);
+        let heard = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = Arc::clone(&heard);
+        index.on_change(move || {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        });
+        let local = IssueRef::local("LOCAL-1").unwrap();
+        write(
+            &paths,
+            &local,
+            "notes.json",
+            json!({"linkedWorktreeId": "wt"}),
+        );
+        index.changed(&local);
+        // The listener may look the link up at once (no lock is held while it runs).
+        assert_eq!(heard.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(index.linked("wt").is_some());
+        index.changed(&local);
+        assert_eq!(heard.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[test]

@@ -205,3 +205,50 @@ async fn a_client_that_stops_reading_is_resynced_not_buffered() {
     assert_eq!(snapshot.data["events"].as_array().unwrap().len(), 50);
     assert_eq!(snapshot.data["events"][49]["title"], "2999");
 }
+
+/// The worktree list carries each worktree's linked issue and its status; a link or a
+/// status written through the task and notes routes reaches the stream as a new list (the
+/// dashboard shows the list it is sent, nothing else refreshes it).
+#[tokio::test]
+async fn links_and_issue_statuses_reach_the_stream() {
+    let api = Api::new();
+    let mut sse = Sse::open(&api, None).await;
+    sse.until("worktrees").await;
+    let (status, _) = api
+        .post("/api/tasks", json!({ "title": "Stream the links" }))
+        .await;
+    assert!(status.is_success());
+    let (status, body) = api
+        .post("/api/tasks/LOCAL-1/create-worktree", json!({}))
+        .await;
+    assert!(status.is_success(), "{body}");
+
+    // Waits for a list in which LOCAL-1 is linked and has the issue status `value`.
+    async fn until_listed(sse: &mut Sse, value: &str) {
+        loop {
+            let frame = sse.until("worktrees").await;
+            let entry = frame.data["worktrees"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|w| w["id"] == "LOCAL-1")
+                .cloned();
+            if entry
+                .is_some_and(|w| w["localIssueId"] == "LOCAL-1" && w["localIssueStatus"] == value)
+            {
+                return;
+            }
+        }
+    }
+    until_listed(&mut sse, "todo").await;
+
+    let (status, body) = api
+        .call(
+            axum::http::Method::PATCH,
+            "/api/tasks/LOCAL-1",
+            Some(json!({ "status": "done" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    until_listed(&mut sse, "done").await;
+}

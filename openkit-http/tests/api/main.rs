@@ -3,6 +3,7 @@
 mod agent_rules;
 mod agents;
 mod config;
+mod dashboard;
 mod devservers;
 mod events;
 mod git;

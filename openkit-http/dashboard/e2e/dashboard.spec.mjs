@@ -1,0 +1,390 @@
+// Browser test of the dashboard in a real headless Chromium against a running
+// `openkit serve`. Run by the Rust test `openkit-cli/tests/cli/dashboard.rs`:
+//
+//   node e2e/dashboard.spec.mjs <server url>
+//
+// Protocol with the runner (stdout/stdin lines): the script prints `@@restart-server`
+// when it wants the server stopped and started again on the same port, and continues
+// when it reads `@@server-restarted`. Everything else on stdout is progress.
+//
+// Environment: OPENKIT_CHROMIUM (default /usr/bin/chromium); OPENKIT_E2E_SCREENSHOTS, a
+// directory to write screenshots of the main views into (light and dark, desktop and
+// 390 px).
+
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const base = (process.argv[2] ?? '').replace(/\/?$/, '/');
+if (!/^http:\/\/(localhost|127\.0\.0\.1):\d+\/$/.test(base)) {
+  console.error(`usage: node dashboard.spec.mjs http://localhost:<port>/ (got ${process.argv[2]})`);
+  process.exit(2);
+}
+const executablePath = process.env.OPENKIT_CHROMIUM || '/usr/bin/chromium';
+if (!existsSync(executablePath)) {
+  console.error(
+    `Chromium was not found at ${executablePath}. Install it (Debian/Ubuntu: \`apt-get install -y chromium\`) ` +
+      'or point OPENKIT_CHROMIUM at a Chromium or Chrome binary.',
+  );
+  process.exit(3);
+}
+const shots = process.env.OPENKIT_E2E_SCREENSHOTS || null;
+
+const lines = createInterface({ input: process.stdin });
+const waiting = [];
+lines.on('line', (line) => waiting.shift()?.(line));
+const nextLine = () => new Promise((resolve) => waiting.push(resolve));
+
+let step = 'start';
+const t0 = Date.now();
+function log(message) {
+  console.log(`[${((Date.now() - t0) / 1000).toFixed(1)} s] ${message}`);
+}
+function begin(name) {
+  step = name;
+  log(`step: ${name}`);
+}
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function api(method, path, body) {
+  const response = await fetch(new URL(path, base), {
+    method,
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await response.json();
+  check(response.ok, `${method} ${path} answered ${response.status}: ${JSON.stringify(json)}`);
+  return json;
+}
+
+const profile = mkdtempSync(join(tmpdir(), 'openkit-e2e-chromium-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath,
+  headless: true,
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+  viewport: { width: 1280, height: 800 },
+});
+const page = context.pages()[0] ?? (await context.newPage());
+const consoleErrors = [];
+// Chromium logs every failed request as a console error; the two steps that fail
+// requests on purpose (a refused duplicate, a stopped server) may do so, nothing else.
+const DUPLICATE_STEP = 'creating a worktree through the dialog';
+const RESTART_STEP = 'a lost connection is shown and recovers by itself';
+function expectedFailure(text, url) {
+  if (!text.startsWith('Failed to load resource')) return false;
+  if (step === DUPLICATE_STEP) return text.includes('400') && url.endsWith('/api/worktrees');
+  if (step === RESTART_STEP) return text.includes('ERR_CONNECTION_REFUSED') && url.includes('/api/');
+  return false;
+}
+page.on('console', (m) => {
+  if (m.type() !== 'error') return;
+  const url = m.location().url ?? '';
+  if (!expectedFailure(m.text(), url)) consoleErrors.push(`[${step}] ${m.text()} (${url})`);
+});
+page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
+
+// Browser notifications, recorded: headless Chromium shows none.
+await context.addInitScript(() => {
+  window.__notifications = [];
+  window.Notification = class {
+    static permission = 'granted';
+    static requestPermission() {
+      return Promise.resolve('granted');
+    }
+    constructor(title, options) {
+      window.__notifications.push({ title, body: options?.body ?? '' });
+    }
+    close() {}
+  };
+});
+// Every request for the event stream, with the Last-Event-ID it resumed from.
+const streamRequests = [];
+page.on('request', (r) => {
+  if (new URL(r.url()).pathname.endsWith('/api/events')) streamRequests.push(r.headers()['last-event-id'] ?? null);
+});
+
+const row = (id) => page.locator(`[data-worktree="${id}"]`);
+const xtermText = () => page.locator('.xterm-rows').innerText();
+
+/** Rows and columns the shell sees (`stty size`), typed into the open terminal. */
+async function terminalSize() {
+  const marker = `size-${Date.now()}`;
+  await page.locator('.xterm-helper-textarea').focus();
+  await page.keyboard.type(`echo ${marker} $(stty size)`);
+  await page.keyboard.press('Enter');
+  const pattern = new RegExp(`^${marker} (\\d+) (\\d+)`, 'm');
+  await page.waitForFunction(
+    (source) => new RegExp(source, 'm').test(document.querySelector('.xterm-rows')?.innerText ?? ''),
+    pattern.source,
+    { timeout: 10_000 },
+  );
+  const [, rows, cols] = (await xtermText()).match(pattern);
+  return { rows: Number(rows), cols: Number(cols) };
+}
+
+async function shot(name) {
+  if (!shots) return;
+  await page.waitForTimeout(150);
+  await page.screenshot({ path: join(shots, `${name}.png`) });
+  log(`screenshot ${name}.png`);
+}
+
+async function noHorizontalOverflow(what) {
+  const { scroll, client } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+  }));
+  check(scroll <= client, `${what}: the page is ${scroll} px wide in a ${client} px window (horizontal overflow)`);
+}
+
+try {
+  begin('the page loads and shows the worktree list from the server');
+  const started = Date.now();
+  const response = await page.goto(base);
+  check(response?.ok(), `GET / answered ${response?.status()}`);
+  await row('root').waitFor({ timeout: 10_000 });
+  await page.getByTestId('connection').getByText('Live').waitFor({ timeout: 10_000 });
+  const paint = await page.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0];
+    const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+    const bytes = performance.getEntriesByType('resource').reduce((n, r) => n + (r.transferSize || 0), nav?.transferSize ?? 0);
+    return { domContentLoaded: Math.round(nav?.domContentLoadedEventEnd ?? 0), firstPaint: Math.round(fcp?.startTime ?? 0), bytes };
+  });
+  log(`page: first contentful paint ${paint.firstPaint} ms, DOMContentLoaded ${paint.domContentLoaded} ms, ${paint.bytes} bytes; list live after ${Date.now() - started} ms`);
+
+  begin('a worktree created through the API appears live (no reload)');
+  await page.evaluate(() => (window.__openkitMarker = 'same page'));
+  let t = Date.now();
+  await api('POST', 'api/worktrees', { branch: 'feature/live-one' });
+  await row('live-one').waitFor({ timeout: 10_000 });
+  log(`live-one listed ${Date.now() - t} ms after the API call`);
+  await row('live-one').getByTestId('server-state').getByText('stopped').waitFor({ timeout: 10_000 });
+  check((await page.evaluate(() => window.__openkitMarker)) === 'same page', 'the page reloaded');
+
+  begin('an activity event pushed through the API shows in "Needs you" within a second');
+  t = Date.now();
+  await api('POST', 'api/activity', {
+    category: 'agent',
+    type: 'agent_awaiting_input',
+    severity: 'warning',
+    title: 'Agent in live-one is waiting for input',
+    worktreeId: 'live-one',
+  });
+  await page.getByTestId('needs-you').getByText('Agent in live-one is waiting for input').waitFor({ timeout: 1_000 });
+  log(`alert shown ${Date.now() - t} ms after the API call`);
+  await page.waitForFunction(() => window.__notifications.some((n) => n.title.includes('live-one is waiting')), null, { timeout: 2_000 });
+  log('browser notification raised for agent_awaiting_input');
+
+  begin('a failure shows in "Needs you" until the same thing succeeds');
+  const failure = { category: 'worktree', worktreeId: 'live-one', groupKey: 'checks:live-one' };
+  await api('POST', 'api/activity', { ...failure, type: 'checks_failed', severity: 'error', title: 'Checks failed in live-one' });
+  const failed = page.getByTestId('needs-you').locator('.alert-failed', { hasText: 'Checks failed in live-one' });
+  await failed.waitFor({ timeout: 2_000 });
+  await api('POST', 'api/activity', { ...failure, type: 'checks_passed', severity: 'success', title: 'Checks passed in live-one' });
+  await failed.waitFor({ state: 'detached', timeout: 2_000 });
+
+  begin('a crashing dev server shows in "Needs you" with its output');
+  await api('POST', 'api/config/init', { startCommand: 'echo "dev-$((20+1))"; sleep 1; exit 3', installCommand: '' });
+  await row('live-one').getByRole('button', { name: 'Start' }).click();
+  const crash = page.getByTestId('needs-you').locator('.alert-crashed');
+  await crash.waitFor({ timeout: 15_000 });
+  await row('live-one').getByTestId('server-state').getByText('crashed').waitFor({ timeout: 5_000 });
+  await crash.locator('a').click();
+  await page.getByTestId('dev-logs').getByText('dev-21').waitFor({ timeout: 5_000 });
+  log('crash shown, output "dev-21" in the dev-server tab');
+  await page.goto(`${base}#/`);
+
+  begin('filter and keyboard navigation');
+  await page.keyboard.press('/');
+  await page.keyboard.type('live');
+  check((await page.locator('[data-worktree]').count()) === 1, 'the filter "live" should leave one row');
+  await page.keyboard.press('Enter');
+  await page.getByTestId('detail').getByRole('heading', { name: /live-one/ }).waitFor({ timeout: 5_000 });
+  await page.keyboard.press('Escape');
+  await page.goto(`${base}#/`);
+  await page.locator('input[type=search]').fill('');
+
+  begin(DUPLICATE_STEP);
+  await page.getByRole('button', { name: 'New worktree' }).click();
+  const dialog = page.locator('dialog[open]');
+  await dialog.getByLabel('Branch', { exact: true }).fill('feature/live-one');
+  await dialog.getByRole('button', { name: 'Create' }).click();
+  await dialog.getByTestId('create-error').waitFor({ timeout: 10_000 });
+  const error = await dialog.getByTestId('create-error').innerText();
+  check(/already exists|exists/i.test(error), `a duplicate should be refused with the server's sentence, got: ${error}`);
+  log(`duplicate refused: ${error}`);
+  await dialog.getByLabel('Branch', { exact: true }).fill('feature/from-dialog');
+  await dialog.getByRole('button', { name: 'Create' }).click();
+  await dialog.waitFor({ state: 'detached', timeout: 15_000 });
+  await page.getByTestId('detail').getByRole('heading', { name: /from-dialog/ }).waitFor({ timeout: 10_000 });
+  await row('from-dialog').waitFor({ state: 'attached', timeout: 10_000 });
+  const listed = await api('GET', 'api/worktrees');
+  check(listed.worktrees.some((w) => w.id === 'from-dialog'), 'the server does not list from-dialog');
+  await shot('desktop-light-detail');
+
+  begin('creating a worktree from a new local task through the dialog');
+  await page.goto(`${base}#/`);
+  await page.getByRole('button', { name: 'New worktree' }).click();
+  await dialog.getByRole('tab', { name: 'New local task' }).click();
+  await dialog.getByLabel('Task title').fill('Write the changelog');
+  await dialog.getByRole('button', { name: 'Create' }).click();
+  await dialog.waitFor({ state: 'detached', timeout: 15_000 });
+  const tasks = await api('GET', 'api/tasks');
+  const task = tasks.tasks.find((t) => t.title === 'Write the changelog');
+  check(task?.linkedWorktreeId, `the task was not created and linked: ${JSON.stringify(tasks)}`);
+  await row(task.linkedWorktreeId).locator('.chip', { hasText: task.id }).waitFor({ timeout: 10_000 });
+  log(`task ${task.id} created with worktree ${task.linkedWorktreeId}`);
+
+  begin('tasks: the list, notes and todos');
+  await page.goto(`${base}#/tasks`);
+  await page.getByRole('button', { name: /Write the changelog/ }).click();
+  await page.getByLabel('New todo').fill('Mention the dashboard');
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await page.getByText('Mention the dashboard').waitFor({ timeout: 5_000 });
+  const notes = await api('GET', `api/notes/local/${task.id}`);
+  check(notes.todos.some((t) => t.text === 'Mention the dashboard'), `the todo was not saved: ${JSON.stringify(notes)}`);
+  await page.getByLabel('Agents push').selectOption('deny');
+  await page.waitForFunction(
+    async (id) => (await (await fetch(`api/notes/local/${id}`)).json()).gitPolicy.agentPushes === 'deny',
+    task.id,
+    { timeout: 5_000, polling: 200 },
+  );
+  await page.goto(`${base}#/w/from-dialog`);
+
+  begin('a terminal opens and shows the output of echo');
+  await page.getByRole('button', { name: '+ Shell' }).click();
+  await page.getByTestId('term-open').waitFor({ timeout: 10_000 });
+  await page.locator('.xterm-helper-textarea').focus();
+  await page.keyboard.type('echo "hello-$((6*7))"');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => (document.querySelector('.xterm-rows')?.textContent ?? '').includes('hello-42'), null, { timeout: 10_000 });
+  log('terminal output seen');
+  // Created at 100x30; the page fits it to its pane and tells the server.
+  const desktopSize = await terminalSize();
+  const shownRows = await page.locator('.xterm-rows > div').count();
+  check(
+    desktopSize.rows === shownRows && desktopSize.cols !== 100,
+    `the shell's size ${JSON.stringify(desktopSize)} is not the ${shownRows} rows shown (resize not sent?)`,
+  );
+  await shot('desktop-light-terminal');
+
+  begin('after a reload the terminal is restored');
+  await page.reload();
+  await page.getByTestId('term-open').waitFor({ timeout: 10_000 });
+  await page.waitForFunction(() => (document.querySelector('.xterm-rows')?.textContent ?? '').includes('hello-42'), null, { timeout: 10_000 });
+  check((await xtermText()).includes('hello-42'), 'the restore frame did not bring the output back');
+
+  begin('screenshots and 390 px layout');
+  await page.goto(`${base}#/`);
+  await row('root').waitFor();
+  await shot('desktop-light-list');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot('desktop-dark-list');
+  await page.goto(`${base}#/w/from-dialog`);
+  await page.getByTestId('term-open').waitFor({ timeout: 10_000 });
+  await shot('desktop-dark-terminal');
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const [hash, name] of [
+    ['#/', 'list'],
+    ['#/w/from-dialog', 'terminal'],
+    ['#/w/from-dialog/server', 'server'],
+    ['#/activity', 'activity'],
+    ['#/perf', 'perf'],
+    ['#/tasks', 'tasks'],
+    ['#/settings', 'settings'],
+  ]) {
+    await page.goto(`${base}${hash}`);
+    await page.locator('main').waitFor();
+    await page.waitForTimeout(300);
+    await noHorizontalOverflow(`390 px ${name}`);
+    if (name === 'terminal') {
+      await page.getByTestId('term-open').waitFor({ timeout: 10_000 });
+      const phoneSize = await terminalSize();
+      check(phoneSize.cols < 60 && phoneSize.cols < desktopSize.cols, `the terminal did not follow the 390 px window: stty says ${JSON.stringify(phoneSize)}`);
+      log(`terminal resized with the window: ${desktopSize.cols}x${desktopSize.rows} -> ${phoneSize.cols}x${phoneSize.rows}`);
+    }
+    if (name === 'list' || name === 'terminal') await shot(`phone-dark-${name}`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.goto(`${base}#/`);
+  await row('root').waitFor();
+  await page.getByRole('button', { name: 'New worktree' }).click();
+  await noHorizontalOverflow('390 px create dialog');
+  await shot('phone-light-dialog');
+  await page.keyboard.press('Escape');
+  await shot('phone-light-list');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(`${base}#/activity`);
+  await page.getByTestId('timeline').waitFor();
+  await shot('desktop-light-activity');
+
+  begin('settings: a config change is saved');
+  await page.goto(`${base}#/settings`);
+  await page.getByLabel('Browser notifications for').fill('agent_awaiting_input, crashed');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByText('Saved.').waitFor({ timeout: 5_000 });
+  const saved = await api('GET', 'api/config');
+  check(
+    JSON.stringify(saved.config.activity.osNotificationEvents) === JSON.stringify(['agent_awaiting_input', 'crashed']),
+    `the notification events were not saved: ${JSON.stringify(saved.config.activity)}`,
+  );
+
+  begin('live CPU and memory charts');
+  await page.goto(`${base}#/perf`);
+  await page.getByTestId('perf').locator('.perf-card').first().locator('figcaption strong').filter({ hasText: '%' }).waitFor({ timeout: 10_000 });
+  await page.waitForFunction(() => document.querySelectorAll('.perf-card polyline').length > 0, null, { timeout: 10_000 });
+  await shot('desktop-light-perf');
+
+  begin(RESTART_STEP);
+  await page.goto(`${base}#/`);
+  await page.getByTestId('connection').getByText('Live').waitFor({ timeout: 10_000 });
+  await page.evaluate(() => {
+    const seen = () => document.querySelector('[data-testid=connection-lost]') && (window.__openkitSawLost = true);
+    new MutationObserver(seen).observe(document.body, { childList: true, subtree: true });
+  });
+  console.log('@@restart-server');
+  const answer = await nextLine();
+  check(answer === '@@server-restarted', `the runner answered ${answer}`);
+  // The banner appeared while the server was down (it is gone once it recovers).
+  await page.getByTestId('connection').getByText('Live').waitFor({ timeout: 20_000 });
+  const sawLost = await page.evaluate(() => window.__openkitSawLost === true);
+  check(sawLost, 'the page never showed the connection as lost');
+  await row('from-dialog').waitFor({ timeout: 10_000 });
+  const resumedFrom = streamRequests[streamRequests.length - 1];
+  check(streamRequests.length >= 2 && resumedFrom, `the reconnect did not send Last-Event-ID (requests: ${JSON.stringify(streamRequests)})`);
+  log(`reconnected with Last-Event-ID ${resumedFrom} after ${streamRequests.length - 1} attempts`);
+  await api('POST', 'api/worktrees', { branch: 'feature/after-restart' });
+  await row('after-restart').waitFor({ timeout: 10_000 });
+  log('recovered, and live again');
+
+  begin('no console errors');
+  check(consoleErrors.length === 0, `console errors:\n${consoleErrors.join('\n')}`);
+  log('all dashboard checks passed');
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+  process.exit(0);
+} catch (e) {
+  console.error(`FAILED at step "${step}": ${e.message}`);
+  if (consoleErrors.length) console.error(`console errors so far:\n${consoleErrors.join('\n')}`);
+  try {
+    if (shots) await page.screenshot({ path: join(shots, 'failure.png') });
+  } catch {
+    // The browser may be gone.
+  }
+  await context.close().catch(() => {});
+  rmSync(profile, { recursive: true, force: true });
+  process.exit(1);
+}
