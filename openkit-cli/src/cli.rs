@@ -246,4 +246,16 @@ pub enum GitCommand {
     },
     /// Push the branch (the first push sets its upstream).
     Push,
+    /// Open a pull request from the pushed branch into the base branch.
+    Pr {
+        /// Its title.
+        #[arg(short, long)]
+        title: String,
+        /// Its description.
+        #[arg(short, long)]
+        body: Option<String>,
+        /// Open it as a draft.
+        #[arg(long)]
+        draft: bool,
+    },
 }

@@ -1,4 +1,4 @@
-//! `openkit git diff|commit|push`: an agent's (or a developer's) way to ship the work of
+//! `openkit git diff|commit|push|pr`: an agent's (or a developer's) way to ship the work of
 //! the worktree it stands in, through the running server, so the server's git policy
 //! decides. When `OPENKIT_ACTOR=agent:<worktree-id>` is set (OpenKit exports it into the
 //! terminal sessions it starts for agents) every request carries it as the
@@ -137,6 +137,20 @@ pub fn run(cwd: &Path, actor: Option<&str>, cmd: GitCommand) -> anyhow::Result<E
                 } else {
                     ""
                 }
+            );
+        }
+        GitCommand::Pr { title, body, draft } => {
+            let answer = call(
+                &client,
+                "POST",
+                &format!("{base}/create-pr"),
+                Some(&json!({ "title": title, "body": body, "draft": draft })),
+            )?;
+            println!(
+                "Opened pull request #{} ({}): {}",
+                answer["number"],
+                answer["state"].as_str().unwrap_or_default(),
+                answer["url"].as_str().unwrap_or_default()
             );
         }
     }

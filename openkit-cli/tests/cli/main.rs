@@ -558,4 +558,25 @@ fn git_commands_ship_the_worktree_and_carry_the_agent_marker() {
     );
     let clean = run_ok(openkit(&repo, &wt).args(["git", "diff"]));
     assert_eq!(clean.trim(), "No changes in cli-git");
+
+    // Pull requests: an agent is refused by its policy before GitHub is asked; a human's
+    // reaches the code host, which says this origin (a local bare repository) is not on
+    // GitHub.
+    let pr = |agent: bool| {
+        let mut cmd = openkit(&repo, &wt);
+        cmd.args(["git", "pr", "--title", "CLI work"]);
+        if agent {
+            cmd.env("OPENKIT_ACTOR", "agent:cli-git");
+        }
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let refused = pr(true);
+    assert!(refused.contains("AGENT_GIT_POLICY_DENIED"), "{refused}");
+    let not_github = pr(false);
+    assert!(
+        not_github.contains("GITHUB_REMOTE_UNSUPPORTED"),
+        "{not_github}"
+    );
 }
