@@ -267,6 +267,12 @@ impl Workbench {
         self.supervisor.as_ref()
     }
 
+    /// A terminal session started or ended: the worktree list (its `agent_sessions`)
+    /// changed.
+    pub fn terminals_changed(&self) {
+        self.events.publish(WorkbenchEvent::WorktreesChanged);
+    }
+
     /// Announces an agent session's change of state: the worktree list changed, and a
     /// question (`agent_awaiting_input`) or an end (`agent_finished`: a turn its hook
     /// reported finished, or the process exiting) goes to the activity feed.

@@ -141,10 +141,16 @@ impl AppState {
     }
 
     /// The registries (MCP servers, skills, custom agents) of the user, seen from this
-    /// project, with the home directory of the workbench's host environment.
+    /// project, with the home directory of the workbench's host environment, and
+    /// OpenKit's own MCP server as the built-in one when the `openkit` program is known.
     pub fn registries(&self) -> openkit_core::registry::Registries {
         let workbench = self.workbench();
-        openkit_core::registry::Registries::new(workbench.paths(), workbench.host())
+        let registries =
+            openkit_core::registry::Registries::new(workbench.paths(), workbench.host());
+        match workbench.openkit_program() {
+            Some(program) => registries.with_builtin_server(program),
+            None => registries,
+        }
     }
 
     /// Runs registry file I/O (reads, atomic writes, bounded scans) on the blocking pool.

@@ -30,6 +30,9 @@ use deploy::{DiscoveredServer, McpDeployer, ScanMode, ToolDeployment};
 use mcp::{McpRegistry, NewMcpServer};
 use targets::Roots;
 
+/// The id of OpenKit's own MCP server (`openkit mcp`) among the servers.
+pub const BUILTIN_SERVER_ID: &str = "openkit";
+
 /// The registries of one user, seen from one project.
 #[derive(Debug, Clone)]
 pub struct Registries {
@@ -37,6 +40,8 @@ pub struct Registries {
     deployer: McpDeployer,
     skills: skills::SkillRegistry,
     agents: custom_agents::CustomAgents,
+    /// OpenKit's own MCP server, when the `openkit` program is known.
+    builtin: Option<mcp::McpServer>,
 }
 
 impl Registries {
@@ -52,6 +57,42 @@ impl Registries {
             deployer: McpDeployer::new(roots.clone(), paths.global_dir()),
             skills: skills::SkillRegistry::new(paths.global_dir(), roots.clone()),
             agents: custom_agents::CustomAgents::new(paths.global_dir(), roots),
+            builtin: None,
+        }
+    }
+
+    /// Lists OpenKit's own MCP server (`<program> mcp`, scoped to the worktree the agent
+    /// runs in) as the built-in server [`BUILTIN_SERVER_ID`]: in the deployment status,
+    /// and deployable to every agent like a registry server. A registry server of that
+    /// id takes its place.
+    pub fn with_builtin_server(mut self, program: &std::path::Path) -> Self {
+        self.builtin = Some(mcp::McpServer {
+            id: BUILTIN_SERVER_ID.to_string(),
+            name: "OpenKit".to_string(),
+            description: "OpenKit's own tools for agents: task context, todos, progress, \
+                          worktrees and terminals"
+                .to_string(),
+            tags: vec!["builtin".to_string()],
+            command: Some(program.to_string_lossy().into_owned()),
+            args: Some(vec!["mcp".to_string()]),
+            transport: None,
+            url: None,
+            env: BTreeMap::new(),
+            source: Some("builtin".to_string()),
+            created_at: String::new(),
+            updated_at: String::new(),
+            extra: Default::default(),
+        });
+        self
+    }
+
+    /// Registry server `id`, or the built-in one when the registry has no such server.
+    fn server(&self, id: &str) -> Result<mcp::McpServer, RegistryError> {
+        match (self.mcp.get(id), &self.builtin) {
+            (Err(RegistryError::ServerNotFound { .. }), Some(builtin)) if builtin.id == id => {
+                Ok(builtin.clone())
+            }
+            (found, _) => found,
         }
     }
 
@@ -78,7 +119,7 @@ impl Registries {
         tool: Tool,
         scope: Scope,
     ) -> Result<PathBuf, RegistryError> {
-        let server = self.mcp.get(id)?;
+        let server = self.server(id)?;
         let env = self.mcp.effective_env(&server)?;
         self.deployer.deploy(&server, &env, tool, scope)
     }
@@ -86,18 +127,22 @@ impl Registries {
     /// Removes registry server `id` from `tool`'s file in `scope` (a no-op when it is
     /// not there).
     pub fn undeploy_server(&self, id: &str, tool: Tool, scope: Scope) -> Result<(), RegistryError> {
-        self.mcp.get(id)?;
+        self.server(id)?;
         self.deployer.undeploy(id, tool, scope)?;
         Ok(())
     }
 
-    /// Where every registry server stands in every agent's files.
+    /// Where every registry server (and the built-in one) stands in every agent's files.
     pub fn server_status(
         &self,
     ) -> Result<BTreeMap<String, BTreeMap<Tool, ToolDeployment>>, RegistryError> {
-        let servers = self
-            .mcp
-            .list(None, None)?
+        let mut listed = self.mcp.list(None, None)?;
+        if let Some(builtin) = &self.builtin
+            && !listed.iter().any(|s| s.id == builtin.id)
+        {
+            listed.push(builtin.clone());
+        }
+        let servers = listed
             .into_iter()
             .map(|s| {
                 let env = self.mcp.effective_env(&s)?;

@@ -132,6 +132,8 @@ pub async fn create(
             supervisor: state.workbench().supervisor().cloned(),
         },
     )?;
+    // A new agent session shows in the list (and the stream) at once.
+    state.workbench().terminals_changed();
     Ok(Json(TerminalCreated {
         success: True,
         session_id: info.id,
@@ -157,6 +159,7 @@ pub async fn delete(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Success>> {
     if state.terminals().kill(&id) {
+        state.workbench().terminals_changed();
         Ok(Json(Success::new()))
     } else {
         Err(openkit_pty::PtyError::SessionNotFound { id }.into())

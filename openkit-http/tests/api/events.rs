@@ -252,3 +252,47 @@ async fn links_and_issue_statuses_reach_the_stream() {
     assert_eq!(status, StatusCode::OK, "{body}");
     until_listed(&mut sse, "done").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_sessions_reach_the_stream_when_they_start_and_end() {
+    let api = Api::new();
+    api.create("feature/agent-stream").await;
+    let mut sse = Sse::open(&api, None).await;
+    sse.until("worktrees").await;
+    let (_, created) = api
+        .post(
+            "/api/worktrees/agent-stream/terminals",
+            json!({ "scope": "codex", "startupCommand": "sleep 60" }),
+        )
+        .await;
+    let session = created["sessionId"].as_str().unwrap().to_string();
+    // Waits for a list whose `agent-stream` entry has `sessions` agent sessions.
+    async fn until_sessions(sse: &mut Sse, sessions: usize) -> Value {
+        loop {
+            let frame = sse.until("worktrees").await;
+            let entry = frame.data["worktrees"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|w| w["id"] == "agent-stream")
+                .cloned()
+                .unwrap_or(Value::Null);
+            let listed = entry["agentSessions"].as_array().map_or(0, Vec::len);
+            if listed == sessions {
+                return entry;
+            }
+        }
+    }
+    let entry = until_sessions(&mut sse, 1).await;
+    assert_eq!(entry["agentSessions"][0]["sessionId"], session.as_str());
+    assert_eq!(entry["agentSessions"][0]["state"], "starting");
+    let (status, _) = api
+        .call(
+            axum::http::Method::DELETE,
+            &format!("/api/terminals/{session}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    until_sessions(&mut sse, 0).await;
+}

@@ -2,6 +2,7 @@
 //! env overrides, scan and import), skills and custom agents.
 
 use axum::http::{Method, StatusCode};
+use openkit_core::testing::TestRepo;
 use serde_json::{Value, json};
 
 use crate::harness::{Api, assert_error};
@@ -984,4 +985,53 @@ async fn mcp_env_values_never_reach_the_ops_log() {
     assert!(log.contains("/api/mcp-servers"), "the request is traced");
     assert!(!log.contains("sk-very-secret-value"), "{log}");
     assert!(!log.contains("eu-secret-value"), "{log}");
+}
+
+#[tokio::test]
+async fn the_builtin_openkit_server_is_listed_and_deployable() {
+    let repo = TestRepo::new();
+    let api = Api::with_composition(
+        repo,
+        |h| h,
+        |c| c.openkit_program("/opt/openkit/bin/openkit"),
+    );
+    let root = api.repo.root().to_path_buf();
+    let (status, body) = api.get("/api/mcp-servers/deployment-status").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["status"]["openkit"]["claude"]["project"], false,
+        "{body}"
+    );
+
+    let (status, body) = api
+        .post(
+            "/api/mcp-servers/openkit/deploy",
+            json!({"tool": "claude", "scope": "project"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let project: Value = serde_json::from_str(&read(&root.join(".mcp.json"))).unwrap();
+    assert_eq!(
+        project["mcpServers"]["openkit"],
+        json!({"command": "/opt/openkit/bin/openkit", "args": ["mcp"]})
+    );
+    let (_, body) = api.get("/api/mcp-servers/deployment-status").await;
+    assert_eq!(
+        body["status"]["openkit"]["claude"]["project"], true,
+        "{body}"
+    );
+
+    let (status, body) = api
+        .post(
+            "/api/mcp-servers/openkit/undeploy",
+            json!({"tool": "claude", "scope": "project"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, body) = api.get("/api/mcp-servers/deployment-status").await;
+    assert_eq!(body["status"]["openkit"]["claude"]["project"], false);
+    // Without the program (an embedder that did not give it) there is no built-in.
+    let plain = Api::new();
+    let (_, body) = plain.get("/api/mcp-servers/deployment-status").await;
+    assert!(body["status"].get("openkit").is_none(), "{body}");
 }
