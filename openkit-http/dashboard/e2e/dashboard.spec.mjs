@@ -421,6 +421,8 @@ try {
   await mcp.locator('[data-agent="claude"]', { hasText: 'project' }).waitFor({ timeout: 5_000 });
   check((await mcp.locator('[data-agent="codex"]').innerText()).includes('not deployed'), 'codex should show the server as not deployed');
   log(`MCP server listed: ${(await mcp.locator('.mcp-placements').innerText()).replace(/\s+/g, ' ')}`);
+  await mcp.scrollIntoViewIfNeeded();
+  await shot('desktop-light-settings-mcp');
 
   begin('live CPU and memory charts');
   await page.goto(`${base}#/perf`);
