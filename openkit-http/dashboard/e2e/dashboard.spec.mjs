@@ -11,7 +11,7 @@
 // directory to write screenshots of the main views into (light and dark, desktop and
 // 390 px).
 
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -83,8 +83,10 @@ const consoleErrors = [];
 // requests on purpose (a refused duplicate, a stopped server) may do so, nothing else.
 const DUPLICATE_STEP = 'creating a worktree through the dialog';
 const RESTART_STEP = 'a lost connection is shown and recovers by itself';
+const SHIP_STEP = 'changes: an edit on disk is listed, its diff shown, and committed from the page';
 function expectedFailure(text, url) {
   if (!text.startsWith('Failed to load resource')) return false;
+  if (step === SHIP_STEP) return text.includes('400') && /\/api\/worktrees\/[^/]+\/(commit|push)$/.test(url);
   if (step === DUPLICATE_STEP) return text.includes('400') && url.endsWith('/api/worktrees');
   if (step === RESTART_STEP) return text.includes('ERR_CONNECTION_REFUSED') && url.includes('/api/');
   return false;
@@ -287,6 +289,68 @@ try {
   await page.waitForFunction(() => (document.querySelector('.xterm-rows')?.textContent ?? '').includes('hello-42'), null, { timeout: 10_000 });
   check((await xtermText()).includes('hello-42'), 'the restore frame did not bring the output back');
 
+  begin('an agent waiting for input shows on its row and first in "Needs you", live');
+  await page.goto(`${base}#/`);
+  await page.evaluate(() => (window.__openkitMarker = 'agent page'));
+  await api('POST', 'api/worktrees', { branch: 'feature/agent-asks' });
+  await row('agent-asks').getByTestId('server-state').getByText('stopped').waitFor({ timeout: 15_000 });
+  const agent = await api('POST', 'api/worktrees/agent-asks/terminals', { scope: 'claude', startupCommand: 'sleep 300', cols: 80, rows: 24 });
+  // (Starting a session announces nothing by itself: the first report below does.)
+  t = Date.now();
+  await api('POST', `api/terminals/${agent.sessionId}/attention`, { event: 'waiting-for-input', message: 'May I run rm?' });
+  await row('agent-asks').locator('[data-testid=agent-chip][data-state=waiting-for-input]', { hasText: 'Claude' }).waitFor({ timeout: 2_000 });
+  const asking = page.getByTestId('needs-you').locator('li').first();
+  await asking.filter({ hasText: 'May I run rm?' }).waitFor({ timeout: 2_000 });
+  check((await asking.getAttribute('class')).includes('alert-asking'), `the first "Needs you" item is not the asking agent: ${await asking.innerText()}`);
+  log(`waiting agent shown on its row and first in "Needs you" ${Date.now() - t} ms after the report`);
+  check((await page.evaluate(() => window.__openkitMarker)) === 'agent page', 'the page reloaded');
+  await shot('desktop-light-agent-waiting');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await noHorizontalOverflow('390 px list with a waiting agent');
+  await shot('phone-light-agent-waiting');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await asking.locator('a').click();
+  await page.waitForFunction((id) => location.hash.endsWith(`/terminals/${id}`), agent.sessionId, { timeout: 5_000 });
+  await page.getByTestId('term-open').waitFor({ timeout: 10_000 });
+  const selectedTab = await page.locator('.terminals [role=tab][aria-selected=true]').innerText();
+  check(selectedTab.includes('Claude'), `the agent's terminal is not the one selected: ${selectedTab}`);
+  await api('POST', `api/terminals/${agent.sessionId}/attention`, { event: 'finished' });
+  await page.getByTestId('needs-you').locator('.alert-asking').waitFor({ state: 'detached', timeout: 2_000 });
+  await row('agent-asks').locator('[data-testid=agent-chip][data-state=idle]').waitFor({ timeout: 2_000 });
+  log('"finished" cleared the alert; the chip says idle');
+
+  begin(SHIP_STEP);
+  const asks = (await api('GET', 'api/worktrees')).worktrees.find((w) => w.id === 'agent-asks');
+  writeFileSync(join(asks.path, 'README.md'), '# test\n\nEdited by the browser test.\n');
+  await page.goto(`${base}#/w/agent-asks/changes`);
+  const readme = page.getByTestId('changed-files').getByRole('button', { name: /README\.md/ });
+  await readme.waitFor({ timeout: 10_000 });
+  check((await readme.innerText()).includes('+2'), `README.md should count two added lines: ${await readme.innerText()}`);
+  await readme.click();
+  const fileDiff = page.getByTestId('file-diff');
+  await fileDiff.locator('.dl.add', { hasText: 'Edited by the browser test.' }).waitFor({ timeout: 5_000 });
+  check((await fileDiff.locator('.dl.same', { hasText: '# test' }).count()) === 1, 'the unchanged first line is not shown as context');
+  await shot('desktop-light-changes');
+  await page.getByRole('button', { name: 'Push' }).click();
+  const pushError = await page.getByTestId('push-error').innerText({ timeout: 10_000 });
+  check(pushError.length > 10, `push without a remote should show the server's sentence, got: ${pushError}`);
+  log(`push refused: ${pushError}`);
+  await page.getByRole('button', { name: 'Commit', exact: true }).click();
+  const emptyError = await page.getByTestId('commit-error').innerText({ timeout: 5_000 });
+  log(`empty commit message refused: ${emptyError}`);
+  await page.getByLabel('Commit message').fill('docs: edit the readme');
+  await page.getByRole('button', { name: 'Commit', exact: true }).click();
+  await page.getByTestId('commit-done').waitFor({ timeout: 10_000 });
+  await page.getByTestId('no-changes').waitFor({ timeout: 10_000 });
+  const after = await api('GET', 'api/worktrees/agent-asks/diff');
+  check(after.files.length === 0, `the server still lists changes after the commit: ${JSON.stringify(after.files)}`);
+  await page.getByLabel(/Include commits since/).check();
+  await page.getByTestId('changed-files').getByRole('button', { name: /README\.md/ }).waitFor({ timeout: 5_000 });
+  log(`committed from the page: ${await page.getByTestId('commit-done').innerText()}`);
+  await api('DELETE', `api/terminals/${agent.sessionId}`);
+  // Something to show in the 390 px view of the tab below.
+  writeFileSync(join(asks.path, 'README.md'), '# test\n\nEdited by the browser test.\nAnd once more, with a much longer line that a phone cannot show whole.\n');
+
   begin('screenshots and 390 px layout');
   await page.goto(`${base}#/`);
   await row('root').waitFor();
@@ -301,6 +365,7 @@ try {
     ['#/', 'list'],
     ['#/w/from-dialog', 'terminal'],
     ['#/w/from-dialog/server', 'server'],
+    ['#/w/agent-asks/changes', 'changes'],
     ['#/activity', 'activity'],
     ['#/perf', 'perf'],
     ['#/tasks', 'tasks'],
@@ -316,7 +381,12 @@ try {
       check(phoneSize.cols < 60 && phoneSize.cols < desktopSize.cols, `the terminal did not follow the 390 px window: stty says ${JSON.stringify(phoneSize)}`);
       log(`terminal resized with the window: ${desktopSize.cols}x${desktopSize.rows} -> ${phoneSize.cols}x${phoneSize.rows}`);
     }
-    if (name === 'list' || name === 'terminal') await shot(`phone-dark-${name}`);
+    if (name === 'changes') {
+      await page.getByTestId('changed-files').getByRole('button', { name: /README\.md/ }).click();
+      await page.getByTestId('file-diff').locator('.dl.add').first().waitFor({ timeout: 5_000 });
+      await noHorizontalOverflow('390 px changes with a diff open');
+    }
+    if (name === 'list' || name === 'terminal' || name === 'changes') await shot(`phone-dark-${name}`);
   }
   await page.emulateMedia({ colorScheme: 'light' });
   await page.goto(`${base}#/`);
@@ -341,6 +411,18 @@ try {
     JSON.stringify(saved.config.activity.osNotificationEvents) === JSON.stringify(['agent_awaiting_input', 'crashed']),
     `the notification events were not saved: ${JSON.stringify(saved.config.activity)}`,
   );
+
+  begin('settings: MCP servers and where they are deployed');
+  await api('POST', 'api/mcp-servers', { id: 'docs-search', name: 'Docs search', command: 'docs-mcp', args: ['--stdio'], description: 'Finds docs.' });
+  await api('POST', 'api/mcp-servers/docs-search/deploy', { tool: 'claude', scope: 'project' });
+  await page.reload();
+  const mcp = page.getByTestId('mcp-servers').locator('[data-mcp="docs-search"]');
+  await mcp.getByText('docs-mcp --stdio').waitFor({ timeout: 5_000 });
+  await mcp.locator('[data-agent="claude"]', { hasText: 'project' }).waitFor({ timeout: 5_000 });
+  check((await mcp.locator('[data-agent="codex"]').innerText()).includes('not deployed'), 'codex should show the server as not deployed');
+  log(`MCP server listed: ${(await mcp.locator('.mcp-placements').innerText()).replace(/\s+/g, ' ')}`);
+  await mcp.scrollIntoViewIfNeeded();
+  await shot('desktop-light-settings-mcp');
 
   begin('live CPU and memory charts');
   await page.goto(`${base}#/perf`);

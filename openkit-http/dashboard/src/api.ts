@@ -29,6 +29,21 @@ export interface WorktreeInfo {
   commitsAhead: number;
   commitsAheadOfBase: number | null;
   isRoot?: boolean;
+  /** Its agent sessions and what each is doing; absent when it has none. */
+  agentSessions?: AgentSession[];
+}
+
+export type AgentState = 'starting' | 'working' | 'waiting-for-input' | 'idle' | 'exited';
+
+/** One agent session of a worktree (attach at `api/terminals/{sessionId}/ws`). */
+export interface AgentSession {
+  sessionId: string;
+  agent: string;
+  state: AgentState;
+  source: 'hook' | 'screen' | 'process';
+  since: string;
+  message?: string;
+  exitCode?: number;
 }
 
 export type Severity = 'info' | 'success' | 'warning' | 'error';

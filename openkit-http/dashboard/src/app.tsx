@@ -63,7 +63,7 @@ function ConnectionBanner() {
   );
 }
 
-const KIND_LABEL: Record<Alert['kind'], string> = { waiting: 'Waiting for you', crashed: 'Crashed', failed: 'Failed' };
+const KIND_LABEL: Record<Alert['kind'], string> = { asking: 'Asks you', waiting: 'Waiting for you', crashed: 'Crashed', failed: 'Failed' };
 
 function NeedsYou() {
   const items = useStore((s) => alerts(s));
@@ -76,8 +76,12 @@ function NeedsYou() {
           <li key={a.id} class={`alert alert-${a.kind}`}>
             <span class="alert-kind">{KIND_LABEL[a.kind]}</span>
             {a.worktreeId ? (
-              <a class="alert-title" href={href({ view: 'worktrees', id: a.worktreeId, tab: a.kind === 'crashed' ? 'server' : 'terminals' })}>
+              <a
+                class="alert-title"
+                href={href({ view: 'worktrees', id: a.worktreeId, tab: a.kind === 'crashed' ? 'server' : 'terminals', session: a.sessionId })}
+              >
                 {a.title}
+                {a.kind === 'asking' && a.detail && <span class="alert-message">{a.detail}</span>}
               </a>
             ) : (
               <span class="alert-title">{a.title}</span>

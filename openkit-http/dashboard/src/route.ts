@@ -3,10 +3,10 @@
 
 import { useEffect, useState } from 'preact/hooks';
 
-export type DetailTab = 'terminals' | 'server' | 'activity';
+export type DetailTab = 'terminals' | 'changes' | 'server' | 'activity';
 
 export type Route =
-  | { view: 'worktrees'; id?: string; tab: DetailTab }
+  | { view: 'worktrees'; id?: string; tab: DetailTab; session?: string }
   | { view: 'activity' }
   | { view: 'perf' }
   | { view: 'tasks' }
@@ -16,7 +16,9 @@ export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   switch (parts[0]) {
     case 'w': {
-      const tab = (['terminals', 'server', 'activity'] as const).find((t) => t === parts[2]) ?? 'terminals';
+      const tab = (['terminals', 'changes', 'server', 'activity'] as const).find((t) => t === parts[2]) ?? 'terminals';
+      // `#/w/<id>/terminals/<session>`: that terminal session selected.
+      if (tab === 'terminals' && parts[3]) return { view: 'worktrees', id: parts[1], tab, session: parts[3] };
       return { view: 'worktrees', id: parts[1], tab };
     }
     case 'activity':
@@ -32,6 +34,7 @@ export function parseRoute(hash: string): Route {
 export function href(route: Route): string {
   if (route.view !== 'worktrees') return `#/${route.view}`;
   if (!route.id) return '#/';
+  if (route.tab === 'terminals' && route.session) return `#/w/${encodeURIComponent(route.id)}/terminals/${encodeURIComponent(route.session)}`;
   return `#/w/${encodeURIComponent(route.id)}${route.tab === 'terminals' ? '' : `/${route.tab}`}`;
 }
 

@@ -8,10 +8,11 @@ import { ago } from '../format';
 import { go, href, type DetailTab } from '../route';
 import { useStore } from '../store';
 import { ActivityList } from './activity';
-import { GitBadges, IssueLinks, Ports, serverState } from './worktrees';
+import { AgentChips, GitBadges, IssueLinks, Ports, serverState } from './worktrees';
+import { Changes } from './changes';
 
 /** The terminals, loaded on first use: xterm.js is most of the page's weight. */
-function LazyTerminals({ w }: { w: WorktreeInfo }) {
+function LazyTerminals({ w, focus }: { w: WorktreeInfo; focus?: string }) {
   const [mod, setMod] = useState<typeof import('./terminals') | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -24,7 +25,7 @@ function LazyTerminals({ w }: { w: WorktreeInfo }) {
       </p>
     );
   if (!mod) return <p class="muted pad">Loading the terminal…</p>;
-  return <mod.Terminals w={w} />;
+  return <mod.Terminals w={w} focus={focus} />;
 }
 
 function DevServerButton({ w }: { w: WorktreeInfo }) {
@@ -174,7 +175,22 @@ function DevServerLogs({ w, crashed }: { w: WorktreeInfo; crashed: boolean }) {
   );
 }
 
-export function WorktreeDetail({ id, worktree, known, tab, crashed }: { id: string; worktree?: WorktreeInfo; known: boolean; tab: DetailTab; crashed: boolean }) {
+export function WorktreeDetail({
+  id,
+  worktree,
+  known,
+  tab,
+  session,
+  crashed,
+}: {
+  id: string;
+  worktree?: WorktreeInfo;
+  known: boolean;
+  tab: DetailTab;
+  /** The terminal session to select. */
+  session?: string;
+  crashed: boolean;
+}) {
   const [renaming, setRenaming] = useState(false);
   if (!worktree) {
     return (
@@ -203,6 +219,7 @@ export function WorktreeDetail({ id, worktree, known, tab, crashed }: { id: stri
         <div class="meta">
           <span class="branch">{w.branch || '(detached)'}</span>
           <IssueLinks w={w} />
+          <AgentChips w={w} />
           <GitBadges w={w} />
           {w.lastActivity && <span class="muted">dev server active {ago(w.lastActivity)}</span>}
         </div>
@@ -227,10 +244,12 @@ export function WorktreeDetail({ id, worktree, known, tab, crashed }: { id: stri
       </header>
       <nav class="tabs" role="tablist">
         {tabLink('terminals', 'Terminals')}
+        {tabLink('changes', 'Changes')}
         {tabLink('server', 'Dev server')}
         {tabLink('activity', 'Activity')}
       </nav>
-      {tab === 'terminals' && (w.status === 'creating' ? <p class="muted pad">Terminals open once the worktree is created.</p> : <LazyTerminals w={w} />)}
+      {tab === 'terminals' && (w.status === 'creating' ? <p class="muted pad">Terminals open once the worktree is created.</p> : <LazyTerminals w={w} focus={session} />)}
+      {tab === 'changes' && <Changes w={w} />}
       {tab === 'server' && <DevServerLogs w={w} crashed={crashed} />}
       {tab === 'activity' && <ActivityList worktreeId={w.id} />}
     </section>

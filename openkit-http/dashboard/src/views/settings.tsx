@@ -192,11 +192,93 @@ function LocalSettings() {
   );
 }
 
+interface McpServer {
+  id: string;
+  name: string;
+  description: string;
+  command?: string;
+  args?: string[];
+  type?: 'http' | 'sse';
+  url?: string;
+}
+
+interface Placement {
+  global: boolean;
+  project: boolean;
+  globalDrifted: boolean;
+  projectDrifted: boolean;
+  globalPath: string | null;
+  projectPath: string;
+}
+
+/** Where a server is, per agent, as one badge: deployed where, drifted or not. */
+function PlacementBadge({ agent, p }: { agent: string; p: Placement }) {
+  const where = [p.global && 'global', p.project && 'project'].filter(Boolean).join(' + ');
+  const drifted = (p.global && p.globalDrifted) || (p.project && p.projectDrifted);
+  const tone = drifted ? 'warning' : where ? 'success' : 'muted';
+  const title = [p.global && `global: ${p.globalPath}`, p.project && `project: ${p.projectPath}`, drifted && 'differs from what a deploy would write']
+    .filter(Boolean)
+    .join('; ');
+  return (
+    <span class={`badge tone-${tone}`} title={title || 'not deployed'} data-agent={agent}>
+      {agent} · {where || 'not deployed'}
+      {drifted ? ' (drifted)' : ''}
+    </span>
+  );
+}
+
+/** The MCP servers registry and where each is deployed (read-only; `openkit` CLI edits it). */
+function McpServers() {
+  const [data, setData] = useState<{ servers: McpServer[]; status: Record<string, Record<string, Placement>> } | null>(null);
+  const load = useAction();
+  const run = load.run;
+  useEffect(() => {
+    void run(async () => {
+      const [list, status] = await Promise.all([
+        get<{ servers: McpServer[] }>('api/mcp-servers'),
+        get<{ status: Record<string, Record<string, Placement>> }>('api/mcp-servers/deployment-status'),
+      ]);
+      setData({ servers: list.servers, status: status.status });
+    });
+  }, [run]);
+  return (
+    <section class="settings-form" aria-label="MCP servers" data-testid="mcp-servers">
+      <h2>MCP servers</h2>
+      {load.error && (
+        <p class="error-text" role="alert">
+          Could not load the MCP servers: {load.error}
+        </p>
+      )}
+      {!data && !load.error && <p class="muted">Loading…</p>}
+      {data && data.servers.length === 0 && <p class="muted">No MCP server registered (add one with the API or `openkit`).</p>}
+      {data && data.servers.length > 0 && (
+        <ul class="mcp-list">
+          {data.servers.map((m) => (
+            <li key={m.id} data-mcp={m.id}>
+              <div>
+                <strong>{m.name}</strong> <span class="muted">({m.id})</span>
+              </div>
+              <code class="mcp-run">{m.url ? `${m.type ?? 'http'} ${m.url}` : [m.command, ...(m.args ?? [])].join(' ')}</code>
+              {m.description && <div class="muted">{m.description}</div>}
+              <div class="mcp-placements">
+                {Object.entries(data.status[m.id] ?? {}).map(([agent, p]) => (
+                  <PlacementBadge key={agent} agent={agent} p={p} />
+                ))}
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
 export function SettingsView() {
   return (
     <div class="page settings">
       <ProjectSettings />
       <LocalSettings />
+      <McpServers />
     </div>
   );
 }

@@ -13,6 +13,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { apiUrl, del, get, post, seg, type WorktreeInfo } from '../api';
 import { useAction } from '../action';
 import { getState } from '../store';
+import { agentLabel } from '../alerts';
 
 type Scope = 'terminal' | 'claude' | 'codex' | 'gemini' | 'opencode';
 
@@ -240,7 +241,8 @@ function XTerm({ session, onGone }: { session: Session; onGone: () => void }) {
   );
 }
 
-export function Terminals({ w }: { w: WorktreeInfo }) {
+/** `focus`: a session to select (an agent's that asks for input, from "Needs you"). */
+export function Terminals({ w, focus }: { w: WorktreeInfo; focus?: string }) {
   const [sessions, setSessions] = useState<Session[] | null>(null);
   const [active, setActive] = useState<string | null>(null);
   const load = useAction();
@@ -263,7 +265,8 @@ export function Terminals({ w }: { w: WorktreeInfo }) {
         }),
       );
       const list = [...found.filter((s): s is Session => s !== null), ...storedSessions(w.id)];
-      setSessions(list);
+      // A session opened while this list was loading stays.
+      setSessions((prev) => [...list, ...(prev ?? []).filter((p) => !list.some((s) => s.id === p.id))]);
       setActive((a) => a ?? list[0]?.id ?? null);
     });
   }, [w.id, loadRun]);
@@ -293,6 +296,20 @@ export function Terminals({ w }: { w: WorktreeInfo }) {
     if (active === s.id) setActive(next[0]?.id ?? null);
   };
 
+  // Select the focused session once the list is known (and whenever the focus moves).
+  const loaded = sessions !== null;
+  useEffect(() => {
+    if (!focus || !sessions) return;
+    if (!sessions.some((s) => s.id === focus)) {
+      const agent = w.agentSessions?.find((a) => a.sessionId === focus);
+      if (!agent) return;
+      setSessions([...sessions, { id: focus, label: agentLabel(agent.agent), scope: agent.agent as Scope }]);
+    }
+    setActive(focus);
+    // Only a new focus or the first list decides; later clicks on tabs are the user's.
+  }, [focus, loaded]);
+
+  const asking = new Set((w.agentSessions ?? []).filter((a) => a.state === 'waiting-for-input').map((a) => a.sessionId));
   const hasShell = sessions?.some((s) => s.scope === 'terminal');
   const current = sessions?.find((s) => s.id === active);
   return (
@@ -303,6 +320,11 @@ export function Terminals({ w }: { w: WorktreeInfo }) {
             <span key={s.id} class={s.id === active ? 'tab active' : 'tab'}>
               <button type="button" role="tab" class="link" aria-selected={s.id === active} onClick={() => setActive(s.id)}>
                 {s.label}
+                {asking.has(s.id) && (
+                  <span class="badge agent-chip tone-warning asking" title="Waiting for your input">
+                    waiting
+                  </span>
+                )}
               </button>
               <button type="button" class="link close-tab" aria-label={`Close ${s.label}`} onClick={() => void close(s)}>
                 ×

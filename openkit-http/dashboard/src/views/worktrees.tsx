@@ -2,11 +2,11 @@
 // the selected worktree's detail beside it (below it on narrow screens).
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { post, safeUrl, seg, type WorktreeInfo } from '../api';
+import { post, safeUrl, seg, type AgentSession, type WorktreeInfo } from '../api';
 import { useAction } from '../action';
-import { alerts } from '../alerts';
+import { agentLabel, alerts } from '../alerts';
 import { ago } from '../format';
-import { go, type Route } from '../route';
+import { go, href, type Route } from '../route';
 import { crashedNow, useStore } from '../store';
 import { CreateWorktreeDialog } from './create';
 import { WorktreeDetail } from './detail';
@@ -72,6 +72,47 @@ export function GitBadges({ w }: { w: WorktreeInfo }) {
         </span>
       )}
       {!w.hasUncommitted && !w.commitsAhead && !w.commitsAheadOfBase && <span class="muted">clean</span>}
+    </span>
+  );
+}
+
+const STATE_LABEL: Record<AgentSession['state'], { label: string; tone: string }> = {
+  starting: { label: 'starting', tone: 'info' },
+  working: { label: 'working', tone: 'success' },
+  'waiting-for-input': { label: 'waiting for you', tone: 'warning' },
+  idle: { label: 'idle', tone: 'muted' },
+  exited: { label: 'exited', tone: 'muted' },
+};
+
+/** One chip per agent session (agent + state); a waiting one links to its terminal. */
+export function AgentChips({ w }: { w: WorktreeInfo }) {
+  const sessions = w.agentSessions ?? [];
+  if (sessions.length === 0) return null;
+  return (
+    <span class="agents" aria-label="Agent sessions">
+      {sessions.map((a) => {
+        const { label, tone } = STATE_LABEL[a.state] ?? { label: a.state, tone: 'muted' };
+        const waiting = a.state === 'waiting-for-input';
+        const text = `${agentLabel(a.agent)} · ${label}${a.state === 'exited' && a.exitCode != null ? ` (${a.exitCode})` : ''}`;
+        const title = `${agentLabel(a.agent)} ${label} since ${a.since} (from its ${a.source})${a.message ? `: ${a.message}` : ''}`;
+        return waiting ? (
+          <a
+            key={a.sessionId}
+            class={`badge agent-chip tone-${tone} asking`}
+            data-testid="agent-chip"
+            data-state={a.state}
+            title={title}
+            href={href({ view: 'worktrees', id: w.id, tab: 'terminals', session: a.sessionId })}
+            onClick={(e) => e.stopPropagation()}
+          >
+            {text}
+          </a>
+        ) : (
+          <span key={a.sessionId} class={`badge agent-chip tone-${tone}`} data-testid="agent-chip" data-state={a.state} title={title}>
+            {text}
+          </span>
+        );
+      })}
     </span>
   );
 }
@@ -169,6 +210,7 @@ function Row({ w, cursor, open, crashed, waiting, lastActivity, onOpen }: RowPro
           {w.branch || '(detached)'}
         </span>
         <IssueLinks w={w} />
+        <AgentChips w={w} />
         {waiting && (
           <span class="badge tone-warning" title="An agent in this worktree waits for input">
             agent waiting
@@ -330,6 +372,7 @@ export function WorktreesView({ route }: { route: Extract<Route, { view: 'worktr
           worktree={selected}
           known={worktrees !== null}
           tab={route.tab}
+          session={route.session}
           crashed={selected ? crashed.has(selected.id) : false}
         />
       )}
