@@ -20,21 +20,6 @@ use openkit_pty::TerminalManager;
 use openkit_pty::holder::{self, HolderClient, HolderOptions};
 use tokio_tungstenite::tungstenite::Message;
 
-async fn post(port: u16, path: &str, body: &str) -> serde_json::Value {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).await.unwrap();
-    serde_json::from_str(raw.split_once("\r\n\r\n").unwrap().1).unwrap()
-}
-
 /// A server for `repo` whose terminals live in the holder on `socket`; its port and the
 /// task serving it.
 async fn server(repo: &TestRepo, socket: &std::path::Path) -> (u16, tokio::task::JoinHandle<()>) {
@@ -71,7 +56,8 @@ async fn throughput(port: u16, command: &str, total: usize) -> f64 {
     let body = serde_json::json!({ "startupCommand": format!("sleep 0.3; {command}") }).to_string();
     let mut best = f64::MAX;
     for _ in 0..3 {
-        let session = post(port, "/api/worktrees/bench-holder/terminals", &body).await;
+        let session =
+            openkit_benches::post_json(port, "/api/worktrees/bench-holder/terminals", &body).await;
         let id = session["sessionId"].as_str().unwrap().to_string();
         let url = format!("ws://127.0.0.1:{port}/api/terminals/{id}/ws");
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
@@ -109,7 +95,7 @@ fn main() {
             std::thread::sleep(Duration::from_millis(5));
         }
         let (port, first) = server(&repo, &socket).await;
-        post(port, "/api/worktrees", r#"{"branch":"bench/holder"}"#).await;
+        openkit_benches::post_json(port, "/api/worktrees", r#"{"branch":"bench/holder"}"#).await;
 
         // The same output from a session in the server's own process, for comparison.
         let bound = openkit_http::Server::open(repo.paths(), repo.host_env())
@@ -151,7 +137,9 @@ fn main() {
         let mut ids = Vec::new();
         for i in 0..20 {
             let body = format!(r#"{{"startupCommand":"echo session-{i}; exec cat"}}"#);
-            let session = post(port, "/api/worktrees/bench-holder/terminals", &body).await;
+            let session =
+                openkit_benches::post_json(port, "/api/worktrees/bench-holder/terminals", &body)
+                    .await;
             ids.push(session["sessionId"].as_str().unwrap().to_string());
         }
         tokio::time::sleep(Duration::from_millis(500)).await;

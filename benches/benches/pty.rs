@@ -8,21 +8,6 @@ use futures_util::{SinkExt, StreamExt};
 use openkit_core::testing::TestRepo;
 use tokio_tungstenite::tungstenite::Message;
 
-async fn post(port: u16, path: &str, body: &str) -> serde_json::Value {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).await.unwrap();
-    serde_json::from_str(raw.split_once("\r\n\r\n").unwrap().1).unwrap()
-}
-
 fn main() {
     let rt = openkit_benches::runtime();
     rt.block_on(async {
@@ -36,13 +21,13 @@ fn main() {
             .unwrap();
         let port = bound.local_addr().port();
         tokio::spawn(bound.serve(std::future::pending()));
-        post(port, "/api/worktrees", r#"{"branch":"bench/pty"}"#).await;
+        openkit_benches::post_json(port, "/api/worktrees", r#"{"branch":"bench/pty"}"#).await;
 
         // Throughput: 100 MiB of output through PTY, fan-out and WebSocket.
         const TOTAL: usize = 100 * 1024 * 1024;
         let mut best = f64::MAX;
         for _ in 0..3 {
-            let session = post(port, "/api/worktrees/bench-pty/terminals", r#"{"startupCommand":"sleep 0.3; head -c 104857600 /dev/zero"}"#).await;
+            let session = openkit_benches::post_json(port, "/api/worktrees/bench-pty/terminals", r#"{"startupCommand":"sleep 0.3; head -c 104857600 /dev/zero"}"#).await;
             let id = session["sessionId"].as_str().unwrap().to_string();
             let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/api/terminals/{id}/ws")).await.unwrap();
             let mut received = 0usize;
@@ -63,7 +48,7 @@ fn main() {
         println!("pty->websocket throughput: {:.0} MB/s (100 MiB, best of 3: {:.2} s)", TOTAL as f64 / 1e6 / best, best);
 
         // Echo latency: a keystroke in, its echo out, through `cat` on the PTY.
-        let session = post(port, "/api/worktrees/bench-pty/terminals", r#"{"startupCommand":"exec cat"}"#).await;
+        let session = openkit_benches::post_json(port, "/api/worktrees/bench-pty/terminals", r#"{"startupCommand":"exec cat"}"#).await;
         let id = session["sessionId"].as_str().unwrap().to_string();
         let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/api/terminals/{id}/ws")).await.unwrap();
         let _restore = ws.next().await;
@@ -90,7 +75,7 @@ fn main() {
         let before = openkit_benches::rss_kb(std::process::id());
         let mut shells = Vec::new();
         for _ in 0..50 {
-            let s = post(port, "/api/worktrees/bench-pty/terminals", "{}").await;
+            let s = openkit_benches::post_json(port, "/api/worktrees/bench-pty/terminals", "{}").await;
             shells.push(s["sessionId"].as_str().unwrap().to_string());
         }
         tokio::time::sleep(Duration::from_millis(500)).await;

@@ -432,6 +432,31 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("building a tokio runtime")
 }
 
+/// Posts a JSON `body` to a real server on 127.0.0.1:`port` over a fresh connection
+/// (`Connection: close`) and returns the parsed answer: what the end-to-end benches use
+/// to drive the server the way a client would.
+pub async fn post_json(port: u16, path: &str, body: &str) -> serde_json::Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connecting to the server");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("sending the request");
+    let mut raw = String::new();
+    stream
+        .read_to_string(&mut raw)
+        .await
+        .expect("reading the answer");
+    let (_, answer) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
+    serde_json::from_str(answer).expect("a JSON answer")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
