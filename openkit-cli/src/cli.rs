@@ -49,8 +49,11 @@ pub enum Command {
     },
 }
 
+/// How long the terminal holder keeps sessions without a server, by default (an hour).
+pub const DEFAULT_SESSION_IDLE_SECS: u64 = 3600;
+
 /// `openkit serve`
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args)]
 pub struct ServeArgs {
     /// First port to try (the next ones are tried when it is taken).
     #[arg(long, short, default_value_t = 4040, env = "OPENKIT_PORT")]
@@ -66,8 +69,12 @@ pub struct ServeArgs {
     #[arg(long)]
     pub stop_sessions: bool,
     /// With no server running for this long, the terminal holder ends its sessions.
-    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_SESSION_IDLE_SECS)]
     pub session_idle_timeout: u64,
+    /// Serve the web UI built in DIR (e.g. the original OpenKit UI) instead of the
+    /// built-in dashboard.
+    #[arg(long, value_name = "DIR")]
+    pub ui_dir: Option<PathBuf>,
 }
 
 /// `openkit mcp`
@@ -77,6 +84,20 @@ pub struct McpArgs {
     /// worktree (for an agent orchestrating others).
     #[arg(long)]
     pub all_worktrees: bool,
+}
+
+impl Default for ServeArgs {
+    /// What `openkit serve` with no options means (`openkit` alone serves).
+    fn default() -> Self {
+        ServeArgs {
+            port: 4040,
+            no_open: false,
+            allow_origins: Vec::new(),
+            stop_sessions: false,
+            session_idle_timeout: DEFAULT_SESSION_IDLE_SECS,
+            ui_dir: None,
+        }
+    }
 }
 
 /// `openkit init`
@@ -258,4 +279,37 @@ pub enum GitCommand {
         #[arg(long)]
         draft: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn bare_openkit_serves_with_the_same_defaults_as_openkit_serve() {
+        let Some(Command::Serve(parsed)) = Cli::parse_from(["openkit", "serve"]).command else {
+            panic!("serve parses to Serve");
+        };
+        let default = ServeArgs::default();
+        assert_eq!(
+            (
+                parsed.port,
+                parsed.no_open,
+                parsed.stop_sessions,
+                parsed.session_idle_timeout
+            ),
+            (
+                default.port,
+                default.no_open,
+                default.stop_sessions,
+                default.session_idle_timeout
+            )
+        );
+        assert_eq!(
+            (parsed.allow_origins, parsed.ui_dir),
+            (default.allow_origins, default.ui_dir)
+        );
+    }
 }

@@ -101,6 +101,17 @@ fn open_workbench(cwd: &Path) -> anyhow::Result<Arc<Workbench>> {
     Ok(composition(paths).build()?)
 }
 
+/// `--ui-dir`: an existing directory with the UI's `index.html`, as a canonical path.
+fn ui_directory(dir: &Path) -> anyhow::Result<PathBuf> {
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("--ui-dir {}", dir.display()))?;
+    if !dir.join("index.html").is_file() {
+        anyhow::bail!("--ui-dir {}: there is no index.html in it", dir.display());
+    }
+    Ok(dir)
+}
+
 /// The project's terminal sessions: in its holder process (started when none runs), so
 /// they outlive this server; in this process when no holder can be used.
 fn terminal_sessions(paths: &Paths, idle: Duration) -> TerminalManager {
@@ -131,12 +142,16 @@ fn terminal_sessions(paths: &Paths, idle: Duration) -> TerminalManager {
 async fn serve(cwd: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let paths = project_paths(cwd)?;
     let root = paths.project_root().to_path_buf();
+    let ui_dir = args.ui_dir.as_deref().map(ui_directory).transpose()?;
     let idle = Duration::from_secs(args.session_idle_timeout);
     let terminals = terminal_sessions(&paths, idle);
-    let server = args.allow_origins.iter().fold(
+    let mut server = args.allow_origins.iter().fold(
         Server::compose_with(composition(paths), terminals.clone())?.port(args.port),
         |s, o| s.allow_origin(o.clone()),
     );
+    if let Some(dir) = ui_dir {
+        server = server.ui_dir(dir);
+    }
     let runner = server.workbench().git().runner().clone();
     let bound = server.bind().await?;
     let url = bound.url();

@@ -15,15 +15,23 @@
 //! - `/api/...` is never answered here: unknown API paths keep their JSON 404, and other
 //!   methods than `GET`/`HEAD` outside `/api/` get the same envelope.
 //!
+//! With a UI directory (`openkit serve --ui-dir DIR`, [`AppState::with_ui_dir`]) another
+//! web UI's build (the original OpenKit UI) is served from it instead, the same way (its
+//! `index.html` for app paths, never a file outside `DIR`), revalidated on every load.
+//!
 //! The Host/Origin checks of [`crate::security`] run before this, as for the API.
 
 use std::sync::OnceLock;
 
+use std::path::{Component, Path, PathBuf};
+
 use axum::body::Body;
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 include!(concat!(env!("OUT_DIR"), "/dashboard_assets.rs"));
 
@@ -135,8 +143,14 @@ fn page(index: Asset, depth: usize) -> Body {
     Body::from(html.replacen("<head>", &base, 1))
 }
 
-/// Answers every request no API route took: the dashboard, or the JSON 404/405.
-pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+/// Answers every request no API route took: the dashboard (or the UI directory the
+/// server was given), or the JSON 404/405.
+pub async fn fallback(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let path = uri.path();
     if path == "/api" || path.starts_with("/api/") {
         return crate::error::not_found(method, uri).await.into_response();
@@ -148,6 +162,9 @@ pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response 
             format!("{method} is not allowed on {path}: the dashboard is read with GET"),
         )
         .into_response();
+    }
+    if let Some(dir) = state.ui_dir() {
+        return from_directory(dir, method, uri, &headers).await;
     }
     let relative = path.trim_start_matches('/');
     let (found, spa_depth) = match asset(relative).filter(|_| !relative.is_empty()) {
@@ -166,7 +183,7 @@ pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response 
         }
     };
     let tag = etag(found);
-    let mut response = match spa_depth {
+    let mut response: Response = match spa_depth {
         Some(d) if d > 0 => Response::new(page(found, d)),
         _ if headers
             .get(header::IF_NONE_MATCH)
@@ -183,26 +200,34 @@ pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response 
         *response.body_mut() = Body::empty();
     }
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(found.path)),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(if immutable(found.path) {
-            "public, max-age=31536000, immutable"
-        } else {
-            "no-cache"
-        }),
-    );
+    let cache = if immutable(found.path) {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    page_headers(h, content_type(found.path), cache, &headers);
     if spa_depth.is_none_or(|d| d == 0) {
         h.insert(header::ETAG, HeaderValue::from_str(tag).expect("hex etag"));
     }
+    response
+}
+
+/// The headers every page and file of a web UI gets: its type and caching, `nosniff`,
+/// the page's Content-Security-Policy (naming the request's host for the terminal
+/// sockets), no referrer to other sites and no framing.
+fn page_headers(
+    h: &mut HeaderMap,
+    content_type: &'static str,
+    cache: &'static str,
+    request: &HeaderMap,
+) {
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let host = request.get(header::HOST).and_then(|v| v.to_str().ok());
     if let Ok(csp) = HeaderValue::from_str(&content_security_policy(host)) {
         h.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
@@ -211,6 +236,49 @@ pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response 
         HeaderValue::from_static("same-origin"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+}
+
+/// Serves another UI's build from `dir` (canonical): a file inside it, else (for app
+/// paths, not file-like ones) its `index.html`. Nothing outside `dir` is ever read:
+/// `..` segments are refused and the resolved file (symlinks followed) must lie in it.
+async fn from_directory(dir: &Path, method: Method, uri: Uri, request: &HeaderMap) -> Response {
+    let relative = uri.path().trim_start_matches('/');
+    let confined = Path::new(relative)
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)));
+    let inside = |candidate: PathBuf| {
+        std::fs::canonicalize(candidate)
+            .ok()
+            .filter(|p| p.starts_with(dir) && p.is_file())
+    };
+    let last = relative.rsplit('/').next().unwrap_or("");
+    let file = match (confined && !relative.is_empty())
+        .then(|| inside(dir.join(relative)))
+        .flatten()
+    {
+        Some(file) => Some(file),
+        None if confined && !last.contains('.') => inside(dir.join(INDEX)),
+        None => None,
+    };
+    let bytes = match file {
+        Some(file) => tokio::fs::read(&file).await.ok().map(|b| (file, b)),
+        None => None,
+    };
+    let Some((file, bytes)) = bytes else {
+        return crate::error::not_found(method, uri).await.into_response();
+    };
+    let mut response = Response::new(if method == Method::HEAD {
+        Body::empty()
+    } else {
+        Body::from(bytes)
+    });
+    let name = file.to_string_lossy();
+    page_headers(
+        response.headers_mut(),
+        content_type(&name),
+        "no-cache",
+        request,
+    );
     response
 }
 

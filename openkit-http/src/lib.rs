@@ -103,6 +103,8 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(local_config::get, local_config::patch))
         .routes(routes!(activity::list, activity::create))
         .routes(routes!(logs::list, logs::create))
+        .routes(routes!(logs::client_log))
+        .routes(routes!(instance::instance))
         .routes(routes!(events::stream))
         .routes(routes!(devservers::start))
         .routes(routes!(devservers::stop))

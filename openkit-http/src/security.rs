@@ -50,6 +50,11 @@ pub struct SecurityPolicy {
 const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 
 impl SecurityPolicy {
+    /// The port the server listens on (the first accepted).
+    pub fn port(&self) -> u16 {
+        self.ports.first().copied().unwrap_or_default()
+    }
+
     /// Accepts our loopback names on `port`.
     pub fn for_port(port: u16) -> Self {
         SecurityPolicy {

@@ -46,6 +46,7 @@ pub struct Server {
     port: u16,
     extra_origins: Vec<String>,
     write_server_file: bool,
+    ui_dir: Option<std::path::PathBuf>,
 }
 
 impl Server {
@@ -80,6 +81,7 @@ impl Server {
             port: 4040,
             extra_origins: Vec::new(),
             write_server_file: true,
+            ui_dir: None,
         }
     }
 
@@ -103,6 +105,13 @@ impl Server {
     /// Also accepts requests from this origin (see [`SecurityPolicy::allow_origin`]).
     pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
         self.extra_origins.push(origin.into());
+        self
+    }
+
+    /// Serves the web UI built in `dir` (an existing directory with an `index.html`)
+    /// instead of the embedded dashboard.
+    pub fn ui_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.ui_dir = Some(dir);
         self
     }
 
@@ -130,9 +139,12 @@ impl Server {
                             p.allow_origin(o.clone())
                         });
                     let (stop, stopped) = watch::channel(false);
-                    let state =
+                    let mut state =
                         AppState::new(Arc::clone(&self.workbench), self.terminals.clone(), policy)
                             .with_shutdown(stopped);
+                    if let Some(dir) = &self.ui_dir {
+                        state = state.with_ui_dir(dir.clone());
+                    }
                     let server_file = self
                         .write_server_file
                         .then(|| self.workbench.paths().server_file());

@@ -20,6 +20,7 @@ pub struct AppState {
     pub(crate) inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 pub(crate) struct Inner {
     pub(crate) workbench: Arc<Workbench>,
     pub(crate) terminals: openkit_pty::TerminalManager,
@@ -37,6 +38,8 @@ pub(crate) struct Inner {
     pub(crate) list_body: Arc<crate::routes::worktrees::ListBody>,
     /// The MCP server at `/mcp`.
     pub(crate) mcp: crate::mcp::McpEndpoint,
+    /// Another web UI's build served instead of the embedded dashboard (canonical path).
+    pub(crate) ui_dir: Option<PathBuf>,
 }
 
 impl AppState {
@@ -72,27 +75,33 @@ impl AppState {
                 terminals,
                 policy: Arc::new(policy),
                 shutdown,
+                ui_dir: None,
             }),
         }
     }
 
+    fn with_inner(self, change: impl FnOnce(&mut Inner)) -> Self {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        change(&mut inner);
+        AppState {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Serves the web UI built in `dir` (its `index.html` for every app path) instead of
+    /// the embedded dashboard: the original OpenKit UI as a second client.
+    pub fn with_ui_dir(self, dir: PathBuf) -> Self {
+        self.with_inner(|inner| inner.ui_dir = Some(dir))
+    }
+
+    /// The web UI directory served instead of the embedded dashboard, if any.
+    pub fn ui_dir(&self) -> Option<&std::path::Path> {
+        self.inner.ui_dir.as_deref()
+    }
+
     /// Long-lived responses (event streams) end when this turns `true`.
     pub fn with_shutdown(self, shutdown: watch::Receiver<bool>) -> Self {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|arc| Inner {
-            workbench: Arc::clone(&arc.workbench),
-            terminals: arc.terminals.clone(),
-            policy: Arc::clone(&arc.policy),
-            shutdown: arc.shutdown.clone(),
-            shell: arc.shell.clone(),
-            search_path: arc.search_path.clone(),
-            discover_cap: arc.discover_cap,
-            feed: Arc::clone(&arc.feed),
-            list_body: Arc::clone(&arc.list_body),
-            mcp: arc.mcp.clone(),
-        });
-        AppState {
-            inner: Arc::new(Inner { shutdown, ..inner }),
-        }
+        self.with_inner(|inner| inner.shutdown = shutdown)
     }
 
     /// The workbench.

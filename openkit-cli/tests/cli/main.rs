@@ -580,3 +580,23 @@ fn git_commands_ship_the_worktree_and_carry_the_agent_marker() {
         "{not_github}"
     );
 }
+
+#[test]
+fn a_ui_dir_without_an_index_is_refused_before_serving() {
+    let repo = TestRepo::new();
+    let empty = tempfile::tempdir().unwrap();
+    for dir in [empty.path().to_path_buf(), empty.path().join("missing")] {
+        let out = openkit(&repo, repo.root())
+            .args(["serve", "--port", "0", "--no-open", "--ui-dir"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--ui-dir"), "{stderr}");
+    }
+    assert!(
+        !repo.root().join(".openkit/server.json").exists(),
+        "nothing was served"
+    );
+}

@@ -11,7 +11,8 @@ use crate::error::{ApiError, ApiQuery, ApiResult, JsonBody};
 use crate::routes::query::{parse_limit, parse_since_param};
 use crate::state::AppState;
 use crate::wire::logs::{
-    LogParams, NewOpsEventRequest, OpsLogCreated, OpsLogEvent as WireEvent, OpsLogList, ops_list,
+    ClientLogRequest, LogParams, NewOpsEventRequest, OpsLogCreated, OpsLogEvent as WireEvent,
+    OpsLogList, ops_list,
 };
 use crate::wire::{ErrorBody, True};
 
@@ -107,6 +108,60 @@ pub async fn create(
     event.worktree_id = body.worktree_id;
     event.run_id = body.run_id;
     event.metadata = body.metadata.map(Value::Object);
+    let event = state.on_backbone(move |b| b.record_ops(event)).await?;
+    Ok(Json(OpsLogCreated {
+        success: True,
+        event: WireEvent::from(Borrow::<OpsLogEvent>::borrow(&event)),
+    }))
+}
+
+/// `POST /api/client-logs`
+///
+/// A web UI (the dashboard, or the original UI served with `--ui-dir`) reports what went
+/// wrong on its side; it lands in the ops log as source `client`, redacted like every
+/// record.
+#[utoipa::path(
+    post,
+    path = "/api/client-logs",
+    tag = "logs",
+    summary = "Record a web UI's own log line in the ops log",
+    request_body = ClientLogRequest,
+    responses(
+        (status = 200, description = "Recorded", body = OpsLogCreated),
+        (status = 400, description = "Empty message (`INVALID_INPUT`) or invalid level (`INVALID_LEVEL`)", body = ErrorBody),
+    )
+)]
+pub async fn client_log(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<ClientLogRequest>,
+) -> ApiResult<Json<OpsLogCreated>> {
+    if body.message.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "INVALID_INPUT",
+            "\"message\" must not be empty",
+        ));
+    }
+    let level = body
+        .level
+        .as_deref()
+        .map(level)
+        .transpose()?
+        .unwrap_or(Level::Info);
+    let action = body
+        .source
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("log")
+        .to_string();
+    let mut event = OpsLogEvent::new(
+        "client",
+        &action,
+        body.message.trim(),
+        level,
+        OpStatus::Info,
+    );
+    event.metadata = body.context.map(Value::Object);
     let event = state.on_backbone(move |b| b.record_ops(event)).await?;
     Ok(Json(OpsLogCreated {
         success: True,

@@ -288,7 +288,7 @@ async fn bridge(socket: WebSocket, state: AppState, id: String) {
             let _ = sink
                 .send(Message::Close(Some(CloseFrame {
                     code: 1008,
-                    reason: "Session not found".into(),
+                    reason: "session-not-found".into(),
                 })))
                 .await;
             return;

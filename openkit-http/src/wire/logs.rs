@@ -226,3 +226,18 @@ pub struct OpsLogCreated {
     /// The event as stored (redacted).
     pub event: OpsLogEvent,
 }
+
+/// Body of `POST /api/client-logs`: something a web UI wants in the ops log (an error it
+/// caught, a failed call).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientLogRequest {
+    /// `debug`, `info` (default), `warning` or `error`.
+    pub level: Option<String>,
+    /// What happened, in a sentence.
+    pub message: String,
+    /// Where in the UI (a view, a component).
+    pub source: Option<String>,
+    /// Free-form details (redacted before they are stored).
+    pub context: Option<Map<String, Value>>,
+}

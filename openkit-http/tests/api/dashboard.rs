@@ -247,3 +247,73 @@ async fn the_host_and_origin_checks_cover_the_dashboard() {
         "the Host check still applies"
     );
 }
+
+/// `--ui-dir`: another UI's build is served instead of the dashboard, and nothing outside
+/// its directory can be read through it.
+#[tokio::test]
+async fn a_ui_directory_is_served_instead_and_confined() {
+    let api = Api::new();
+    let root = tempfile::tempdir().unwrap();
+    let ui = root.path().join("ui");
+    std::fs::create_dir_all(ui.join("assets")).unwrap();
+    std::fs::write(
+        ui.join("index.html"),
+        "<!doctype html><title>Original UI</title>",
+    )
+    .unwrap();
+    std::fs::write(ui.join("assets/app.js"), "console.log('original')").unwrap();
+    std::fs::write(root.path().join("secret.txt"), "outside").unwrap();
+    std::os::unix::fs::symlink(root.path().join("secret.txt"), ui.join("leak.txt")).unwrap();
+    let state = openkit_http::AppState::new(
+        std::sync::Arc::clone(&api.workbench),
+        api.terminals.clone(),
+        openkit_http::SecurityPolicy::for_port(PORT),
+    )
+    .with_ui_dir(ui.canonicalize().unwrap());
+    let app = openkit_http::router(state);
+    let fetch = |path: &str| {
+        let app = app.clone();
+        let request = get(path).body(Body::empty()).unwrap();
+        async move {
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            (status, headers, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    for path in ["/", "/worktrees/feature-x", "/index.html"] {
+        let (status, headers, body) = fetch(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(body.contains("Original UI"), "{path}: {body}");
+        assert_eq!(header(&headers, "content-type"), "text/html; charset=utf-8");
+        assert_eq!(header(&headers, "cache-control"), "no-cache");
+        assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
+    }
+    let (status, headers, body) = fetch("/assets/app.js").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "console.log('original')")
+    );
+    assert_eq!(
+        header(&headers, "content-type"),
+        "text/javascript; charset=utf-8"
+    );
+    // Missing files, escapes through `..` or a symlink: the JSON 404, never the file.
+    for path in [
+        "/assets/missing.js",
+        "/leak.txt",
+        "/assets/../../secret.txt",
+        "/%2e%2e/secret.txt",
+    ] {
+        let (status, _, body) = fetch(path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        assert!(!body.contains("outside"), "{path}");
+    }
+    // The API is still the API.
+    let (status, _, body) = fetch("/api/instance").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let instance: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(instance["projectDir"], api.repo.root().to_str().unwrap());
+    assert_eq!(instance["port"], PORT);
+}

@@ -334,3 +334,45 @@ async fn retention_impact_previews_without_writing() {
 fn chrono_like_now() -> String {
     openkit_core::logs::now_iso()
 }
+
+#[tokio::test]
+async fn a_web_uis_own_log_lines_land_in_the_ops_log_redacted() {
+    let api = Api::new();
+    let (status, body) = api
+        .post(
+            "/api/client-logs",
+            json!({
+                "level": "error",
+                "message": "Fetch failed for https://alice:hunter2@example.com/x",
+                "source": "worktree-list",
+                "context": { "token": "ghp_abcdefghijklmnopqrstuvwxyz0123456789" }
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["event"]["source"], "client");
+    assert_eq!(body["event"]["action"], "worktree-list");
+    assert_eq!(body["event"]["level"], "error");
+    let text = body.to_string();
+    assert!(
+        !text.contains("hunter2") && !text.contains("ghp_abc"),
+        "{text}"
+    );
+    let (_, logs) = api.get("/api/logs?source=client").await;
+    assert!(logs.to_string().contains("Fetch failed"), "{logs}");
+    assert_error(
+        &api.post("/api/client-logs", json!({ "message": "  " }))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "INVALID_INPUT",
+    );
+    assert_error(
+        &api.post(
+            "/api/client-logs",
+            json!({ "message": "x", "level": "loud" }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "INVALID_LEVEL",
+    );
+}

@@ -221,7 +221,7 @@ async fn websocket_round_trip_restore_resize_and_exit() {
     crate::openapi::validate_terminal_message(&frame);
     assert_eq!(frame, json!({ "type": "exit", "exitCode": 3 }));
 
-    // Unknown sessions close with 1008.
+    // Unknown sessions close with 1008 and a reason a client can match.
     let (mut unknown, _) =
         tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/api/terminals/nope/ws"))
             .await
@@ -230,7 +230,10 @@ async fn websocket_round_trip_restore_resize_and_exit() {
         .await
         .unwrap()
     {
-        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1008),
+        Some(Ok(Message::Close(Some(frame)))) => {
+            assert_eq!(u16::from(frame.code), 1008);
+            assert_eq!(frame.reason.as_str(), "session-not-found");
+        }
         other => panic!("expected a 1008 close, got {other:?}"),
     }
 }
