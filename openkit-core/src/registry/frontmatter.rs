@@ -77,12 +77,30 @@ fn unquote(raw: &str) -> Value {
 }
 
 /// Reads one scalar or flow value.
+/// Where a trailing comment (` #` outside quotes) starts in `raw`, if it has one.
+fn comment_start(raw: &str) -> Option<usize> {
+    let (mut single, mut double, mut escaped) = (false, false, false);
+    let mut previous = ' ';
+    for (i, c) in raw.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if double => escaped = true,
+            '"' if !single => double = !double,
+            '\'' if !double => single = !single,
+            '#' if !single && !double && previous.is_whitespace() && i > 0 => return Some(i),
+            _ => {}
+        }
+        previous = c;
+    }
+    None
+}
+
 fn scalar(raw: &str) -> Value {
     let raw = raw.trim();
-    // A comment after a plain value.
-    let raw = match raw.find(" #") {
-        Some(i) if !raw.starts_with(['"', '\'']) => raw[..i].trim_end(),
-        _ => raw,
+    // A comment after a value (a `#` inside quotes, in a string or a list, is text).
+    let raw = match comment_start(raw) {
+        Some(i) => raw[..i].trim_end(),
+        None => raw,
     };
     match raw {
         "true" | "True" | "TRUE" => return Value::Bool(true),
@@ -281,6 +299,15 @@ mod tests {
         assert_eq!(split(SKILL).body, "# My Skill\n\nBody.\n");
         assert!(read("# no frontmatter\n").is_empty());
         assert!(read("---\nname: x\n").is_empty(), "no closing fence");
+    }
+
+    #[test]
+    fn comments_start_only_outside_quotes() {
+        assert_eq!(scalar("plain # note"), json!("plain"));
+        assert_eq!(scalar("[\" #\"]"), json!([" #"]));
+        assert_eq!(scalar("\"a # b\" # note"), json!("a # b"));
+        assert_eq!(scalar("'it''s # x'"), json!("it's # x"));
+        assert_eq!(scalar("a#b"), json!("a#b"));
     }
 
     #[test]
