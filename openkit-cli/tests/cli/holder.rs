@@ -174,3 +174,52 @@ async fn stop_sessions_ends_them_with_the_server() {
     let next = Served::start(&repo);
     assert_eq!(active(next.port, "gone"), Value::Null);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_holder_is_replaced_and_the_server_carries_on() {
+    let repo = TestRepo::new();
+    let server = Served::start(&repo);
+    let (status, body) = http(
+        server.port,
+        "POST",
+        "/api/worktrees",
+        Some(json!({ "branch": "feature/again" })),
+    );
+    assert!(status < 300, "{body}");
+    let create = || {
+        http(
+            server.port,
+            "POST",
+            "/api/worktrees/again/terminals",
+            Some(json!({ "scope": "terminal" })),
+        )
+    };
+    let (status, body) = create();
+    assert_eq!(status, 200, "{body}");
+    let first = body["sessionId"].as_str().unwrap().to_string();
+    let old = holders(&repo);
+    assert_eq!(old.len(), 1);
+    std::process::Command::new("kill")
+        .args(["-9", &old[0].to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while holders(&repo) == old {
+        assert!(Instant::now() < deadline, "the holder did not die");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Its sessions are gone with it; the server's next terminal gets a new holder.
+    assert_eq!(active(server.port, "again"), Value::Null);
+    let (status, body) = create();
+    assert_eq!(status, 200, "{body}");
+    let second = body["sessionId"].as_str().unwrap().to_string();
+    assert_ne!(second, first);
+    let now = holders(&repo);
+    assert_eq!(now.len(), 1);
+    assert_ne!(now, old);
+    let (mut ws, _) = attach(server.port, &second).await;
+    ws.send(Message::text("echo back-$((40+4))\n"))
+        .await
+        .unwrap();
+    read_until(&mut ws, "back-44").await;
+}

@@ -75,7 +75,10 @@ impl Launcher {
 #[derive(Debug)]
 pub struct HolderClient {
     socket: PathBuf,
+    project: String,
     hello: Hello,
+    /// Starts a new holder when this one is gone (it crashed or was killed).
+    launcher: Option<Launcher>,
 }
 
 impl HolderClient {
@@ -86,6 +89,22 @@ impl HolderClient {
         project: &str,
         launcher: Option<&Launcher>,
     ) -> Result<Self, HolderError> {
+        let hello = Self::greet(socket, project, launcher)?;
+        Ok(HolderClient {
+            socket: socket.to_path_buf(),
+            project: project.to_string(),
+            hello,
+            launcher: launcher.cloned(),
+        })
+    }
+
+    /// Says hello to the holder on `socket` (starting one with `launcher` when none
+    /// answers) and checks it is ours: same protocol, user and project.
+    fn greet(
+        socket: &Path,
+        project: &str,
+        launcher: Option<&Launcher>,
+    ) -> Result<Hello, HolderError> {
         let hello = match Self::hello(socket) {
             Ok(hello) => hello,
             Err(_) if launcher.is_some() => {
@@ -112,10 +131,23 @@ impl HolderClient {
         if hello.project != project {
             return Err(foreign(format!("it serves {}", hello.project)));
         }
-        Ok(HolderClient {
-            socket: socket.to_path_buf(),
-            hello,
-        })
+        Ok(hello)
+    }
+
+    /// A connection to the holder; when it is gone (crashed, killed), a new one is
+    /// started and checked first (its sessions died with the old one; the server's own
+    /// state did not).
+    fn stream(&self) -> Result<UnixStream, PtyError> {
+        let unreachable = |e: String| PtyError::Io(format!("terminal holder unreachable: {e}"));
+        match UnixStream::connect(&self.socket) {
+            Ok(stream) => Ok(stream),
+            Err(e) if self.launcher.is_none() => Err(unreachable(e.to_string())),
+            Err(_) => {
+                Self::greet(&self.socket, &self.project, self.launcher.as_ref())
+                    .map_err(|e| unreachable(e.to_string()))?;
+                UnixStream::connect(&self.socket).map_err(|e| unreachable(e.to_string()))
+            }
+        }
     }
 
     fn hello(socket: &Path) -> io::Result<Hello> {
@@ -147,8 +179,7 @@ impl HolderClient {
     /// Sends `request` and returns its answer's value.
     pub fn call<T: DeserializeOwned>(&self, request: &Request) -> Result<T, PtyError> {
         let unreachable = |e: io::Error| PtyError::Io(format!("terminal holder unreachable: {e}"));
-        let stream = UnixStream::connect(&self.socket).map_err(unreachable)?;
-        let (_, answer) = exchange(stream, request).map_err(unreachable)?;
+        let (_, answer) = exchange(self.stream()?, request).map_err(unreachable)?;
         match answer {
             Answer::Ok(v) => serde_json::from_value(v).map_err(|e| {
                 PtyError::Io(format!("unexpected answer from the terminal holder: {e}"))
@@ -162,7 +193,7 @@ impl HolderClient {
     /// then drops it, and its output ends (as for a local session).
     pub fn attach(&self, id: &str, exclusive: bool) -> Result<Attachment, PtyError> {
         let unreachable = |e: io::Error| PtyError::Io(format!("terminal holder unreachable: {e}"));
-        let stream = UnixStream::connect(&self.socket).map_err(unreachable)?;
+        let stream = self.stream()?;
         let request = Request::Attach {
             id: id.to_string(),
             exclusive,
@@ -209,21 +240,39 @@ impl HolderClient {
         })
     }
 
-    /// Passes every attention change to `listener` for as long as the holder runs (the
-    /// subscription is also what tells the holder a server is there).
-    pub fn subscribe(self: &Arc<Self>, listener: AttentionListener) -> Result<(), PtyError> {
-        let stream = UnixStream::connect(&self.socket)
+    /// Opens the attention-change subscription.
+    fn events(&self) -> Result<BufReader<UnixStream>, PtyError> {
+        let (reader, answer) = exchange(self.stream()?, &Request::Events)
             .map_err(|e| PtyError::Io(format!("terminal holder unreachable: {e}")))?;
-        let (mut reader, answer) = exchange(stream, &Request::Events)
-            .map_err(|e| PtyError::Io(format!("terminal holder unreachable: {e}")))?;
-        if let Answer::Err(e) = answer {
-            return Err(e.into());
+        match answer {
+            Answer::Ok(_) => Ok(reader),
+            Answer::Err(e) => Err(e.into()),
         }
+    }
+
+    /// Passes every attention change to `listener` (the subscription is also what tells
+    /// the holder a server is there). When the holder goes, the subscription is opened
+    /// again on the holder that replaces it (once a second).
+    pub fn subscribe(self: &Arc<Self>, listener: AttentionListener) -> Result<(), PtyError> {
+        let mut reader = self.events()?;
+        let client = Arc::downgrade(self);
         std::thread::Builder::new()
             .name("holder-events".into())
             .spawn(move || {
-                while let Ok(Some(change)) = protocol::read_line::<AttentionChange>(&mut reader) {
-                    listener(change);
+                loop {
+                    while let Ok(Some(change)) = protocol::read_line::<AttentionChange>(&mut reader)
+                    {
+                        listener(change);
+                    }
+                    reader = loop {
+                        std::thread::sleep(Duration::from_secs(1));
+                        let Some(client) = client.upgrade() else {
+                            return;
+                        };
+                        if let Ok(reader) = client.events() {
+                            break reader;
+                        }
+                    };
                 }
             })
             .map_err(|e| PtyError::Io(e.to_string()))?;

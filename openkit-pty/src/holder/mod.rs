@@ -13,7 +13,8 @@
 //! directory only its user can enter (0700); both ends check the other's user id
 //! (`SO_PEERCRED`), and a server refuses a holder that serves another project or speaks
 //! another protocol version. A holder that dies takes its sessions with it (their
-//! supervisors see it go) but no server state: the server starts a new one.
+//! supervisors see it go) but no server state: the server's next terminal operation
+//! starts a new holder (and checks it), and its attention subscription moves to it.
 
 mod client;
 pub mod protocol;
