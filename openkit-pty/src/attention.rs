@@ -93,6 +93,14 @@ impl Listener {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(listener);
     }
 
+    /// Passes on a change announced elsewhere (by the holder the sessions live in).
+    pub(crate) fn forward(&self, change: AttentionChange) {
+        let listener = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(listener) = listener {
+            listener(change);
+        }
+    }
+
     /// Announces `transition` of `session` (already applied) in `worktree_id`.
     pub(crate) fn announce(
         &self,

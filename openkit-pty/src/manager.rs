@@ -103,6 +103,8 @@ pub struct TerminalManager {
     exited_agents: Arc<Mutex<HashMap<(String, String), AgentSession>>>,
     listener: Listener,
     ticker: Arc<std::sync::OnceLock<()>>,
+    /// Set once the holder's attention changes are subscribed to.
+    subscribed: Arc<std::sync::OnceLock<()>>,
     /// Set when the sessions live in a holder process: every operation goes there.
     holder: Option<Arc<HolderClient>>,
 }
@@ -282,14 +284,19 @@ impl TerminalManager {
     }
 
     /// Sends every agent session's attention changes to `listener` (the workbench).
+    /// A later listener replaces an earlier one (one subscription to a holder, however
+    /// often this is called).
     pub fn on_attention(&self, listener: AttentionListener) {
-        if let Some(holder) = &self.holder {
-            if let Err(e) = holder.subscribe(listener) {
-                tracing::warn!(error = %e, "agent attention changes from the terminal holder are off");
-            }
-            return;
-        }
         self.listener.set(listener);
+        if let Some(holder) = &self.holder {
+            let forward = self.listener.clone();
+            self.subscribed.get_or_init(|| {
+                let subscribed = holder.subscribe(Arc::new(move |change| forward.forward(change)));
+                if let Err(e) = subscribed {
+                    tracing::warn!(error = %e, "agent attention changes from the terminal holder are off");
+                }
+            });
+        }
     }
 
     /// Re-reads quiet agent screens every [`TICK`], from the first agent session on,

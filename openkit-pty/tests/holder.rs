@@ -158,3 +158,47 @@ fn a_second_holder_never_takes_a_live_ones_socket() {
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
     assert!(HolderClient::connect(&socket, "/projects/b", None).is_ok());
 }
+
+#[test]
+fn attention_changes_reach_the_latest_listener_once() {
+    use openkit_core::attention::{AttentionState, HookEvent};
+    use std::sync::{Arc, Mutex};
+    let socket = start_holder("/projects/c");
+    let terms =
+        TerminalManager::with_holder(HolderClient::connect(&socket, "/projects/c", None).unwrap());
+    let (first, second) = (
+        Arc::new(Mutex::new(Vec::new())),
+        Arc::new(Mutex::new(Vec::new())),
+    );
+    for seen in [&first, &second] {
+        let seen = Arc::clone(seen);
+        terms.on_attention(Arc::new(move |change| seen.lock().unwrap().push(change)));
+    }
+    let s = terms
+        .spawn("wt", Some("claude".into()), opts(Some("sleep 30")))
+        .unwrap();
+    let now = terms
+        .report_hook(&s.id, HookEvent::WaitingForInput, Some("May I?".into()))
+        .unwrap();
+    assert_eq!(now.state, AttentionState::WaitingForInput);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while second.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the change never arrived");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        second.lock().unwrap().len(),
+        1,
+        "one subscription, one announcement"
+    );
+    assert!(
+        first.lock().unwrap().is_empty(),
+        "the replaced listener hears nothing"
+    );
+    assert_eq!(
+        second.lock().unwrap()[0].session.message.as_deref(),
+        Some("May I?")
+    );
+    assert!(terms.kill(&s.id));
+}
