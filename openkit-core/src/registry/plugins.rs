@@ -694,6 +694,20 @@ impl ClaudePlugins {
         Ok((agent, content))
     }
 
+    /// Where a plugin agent's copy for `tool` in `scope` lives.
+    fn agent_copy(
+        &self,
+        agent: &PluginAgent,
+        tool: Tool,
+        scope: Scope,
+    ) -> Result<std::path::PathBuf, RegistryError> {
+        let target = tool.target();
+        Ok(self
+            .roots
+            .agents_dir(target, scope)?
+            .join(format!("{}{}", agent.name, target.agent_suffix)))
+    }
+
     /// Deploys a plugin agent: copied into `tool`'s agents directory, or for Claude its
     /// plugin is enabled (scope `user` for global, `project` for project).
     pub async fn deploy_agent(
@@ -704,20 +718,12 @@ impl ClaudePlugins {
     ) -> Result<(), RegistryError> {
         let (agent, content) = self.agent(id).await?;
         if tool == Tool::Claude {
-            let scope = if scope == Scope::Global {
-                "user"
-            } else {
-                "project"
-            };
+            let scope = Some(claude_scope(scope));
             return self
-                .act(PluginAction::Enable, &agent.plugin.id, Some(scope))
+                .act(PluginAction::Enable, &agent.plugin.id, scope)
                 .await;
         }
-        let target = tool.target();
-        let path = self
-            .roots
-            .agents_dir(target, scope)?
-            .join(format!("{}{}", agent.name, target.agent_suffix));
+        let path = self.agent_copy(&agent, tool, scope)?;
         persist::write_atomic(&path, content.as_bytes())?;
         Ok(())
     }
@@ -731,20 +737,12 @@ impl ClaudePlugins {
     ) -> Result<(), RegistryError> {
         let (agent, _) = self.agent(id).await?;
         if tool == Tool::Claude {
-            let scope = if scope == Scope::Global {
-                "user"
-            } else {
-                "project"
-            };
+            let scope = Some(claude_scope(scope));
             return self
-                .act(PluginAction::Disable, &agent.plugin.id, Some(scope))
+                .act(PluginAction::Disable, &agent.plugin.id, scope)
                 .await;
         }
-        let target = tool.target();
-        let path = self
-            .roots
-            .agents_dir(target, scope)?
-            .join(format!("{}{}", agent.name, target.agent_suffix));
+        let path = self.agent_copy(&agent, tool, scope)?;
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -752,6 +750,14 @@ impl ClaudePlugins {
                 Err(crate::error::IoFailure::new(format!("removing {}", path.display()), e).into())
             }
         }
+    }
+}
+
+/// The `claude plugin` scope a deployment scope enables a plugin in.
+fn claude_scope(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Global => "user",
+        Scope::Project => "project",
     }
 }
 
