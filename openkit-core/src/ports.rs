@@ -58,10 +58,12 @@ pub trait Terminals: Send + Sync {
     /// Process ids of the live sessions of `worktree_id` (for performance monitoring).
     fn session_pids(&self, worktree_id: &str) -> Vec<u32>;
 
-    /// The agent sessions of `worktree_id` and what each is doing (see
-    /// [`crate::attention`]).
-    fn agent_sessions(&self, _worktree_id: &str) -> Vec<crate::attention::AgentSession> {
-        Vec::new()
+    /// The agent sessions of every worktree and what each is doing (see
+    /// [`crate::attention`]), by worktree id: asked once per list.
+    fn agent_sessions(
+        &self,
+    ) -> std::collections::BTreeMap<String, Vec<crate::attention::AgentSession>> {
+        std::collections::BTreeMap::new()
     }
 }
 

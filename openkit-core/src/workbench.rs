@@ -430,12 +430,13 @@ impl Workbench {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         let links = self.notes.index().by_worktree();
+        let mut agents = self.terminals.agent_sessions();
         let mut out: Vec<WorktreeInfo> = records
             .iter()
             .map(|record| {
                 let mut info = WorktreeInfo::from_record(record);
                 info.linked_issue = self.linked_issue(&links, &record.id);
-                info.agent_sessions = self.terminals.agent_sessions(&record.id);
+                info.agent_sessions = agents.remove(&record.id).unwrap_or_default();
                 if creating.contains_key(&record.id) {
                     info.status = WorktreeStatus::Creating;
                 } else if let Some(rt) = self.dev_servers.runtime(&record.id) {

@@ -1,6 +1,6 @@
 //! The set of sessions, by id and by worktree.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -356,41 +356,43 @@ impl TerminalManager {
         Ok(view)
     }
 
-    /// The agent sessions of a worktree: live ones by start time, then the last state of
-    /// each agent that exited by itself.
-    pub fn agent_sessions(&self, worktree_id: &str) -> Vec<AgentSession> {
+    /// The agent sessions of every worktree, by worktree: live ones by start time, then
+    /// the last state of each agent that exited by itself. One holder request for all.
+    pub fn all_agent_sessions(&self) -> BTreeMap<String, Vec<AgentSession>> {
         if let Some(holder) = &self.holder {
-            let worktree_id = worktree_id.to_string();
-            return holder
-                .call(&Request::AgentSessions { worktree_id })
-                .unwrap_or_default();
+            return holder.call(&Request::AgentSessions).unwrap_or_default();
         }
-        let mut live: Vec<(SystemTime, AgentSession)> = self
+        let mut live: Vec<(String, SystemTime, AgentSession)> = self
             .sessions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .values()
             .filter_map(|s| {
                 let info = s.info();
-                (info.worktree_id == worktree_id)
-                    .then(|| s.agent_view().map(|v| (info.created_at, v)))
-                    .flatten()
+                s.agent_view()
+                    .map(|v| (info.worktree_id, info.created_at, v))
             })
             .collect();
-        live.sort_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| a.1.session_id.cmp(&b.1.session_id))
-        });
-        let mut out: Vec<AgentSession> = live.into_iter().map(|(_, v)| v).collect();
+        live.sort_by(|a, b| (&a.0, a.1, &a.2.session_id).cmp(&(&b.0, b.1, &b.2.session_id)));
+        let mut out: BTreeMap<String, Vec<AgentSession>> = BTreeMap::new();
+        for (worktree, _, view) in live {
+            out.entry(worktree).or_default().push(view);
+        }
+        // The map is ordered by (worktree, agent): exited agents follow, by agent.
         let exited = self.exited_agents.lock().unwrap_or_else(|e| e.into_inner());
-        let mut gone: Vec<&AgentSession> = exited
-            .iter()
-            .filter(|((wt, _), _)| wt == worktree_id)
-            .map(|(_, v)| v)
-            .collect();
-        gone.sort_by(|a, b| a.agent.cmp(&b.agent));
-        out.extend(gone.into_iter().cloned());
+        let mut gone: Vec<(&(String, String), &AgentSession)> = exited.iter().collect();
+        gone.sort_by(|a, b| a.0.cmp(b.0));
+        for ((worktree, _), view) in gone {
+            out.entry(worktree.clone()).or_default().push(view.clone());
+        }
         out
+    }
+
+    /// The agent sessions of one worktree (see [`TerminalManager::all_agent_sessions`]).
+    pub fn agent_sessions(&self, worktree_id: &str) -> Vec<AgentSession> {
+        self.all_agent_sessions()
+            .remove(worktree_id)
+            .unwrap_or_default()
     }
 
     /// A session's info.
@@ -580,8 +582,8 @@ impl openkit_core::ports::Terminals for TerminalManager {
         self.find_scoped(worktree_id, scope).map(|s| s.id)
     }
 
-    fn agent_sessions(&self, worktree_id: &str) -> Vec<AgentSession> {
-        TerminalManager::agent_sessions(self, worktree_id)
+    fn agent_sessions(&self) -> BTreeMap<String, Vec<AgentSession>> {
+        self.all_agent_sessions()
     }
 
     fn session_pids(&self, worktree_id: &str) -> Vec<u32> {

@@ -91,11 +91,8 @@ pub enum Request {
         /// The agent's words.
         message: Option<String>,
     },
-    /// A worktree's agent sessions.
-    AgentSessions {
-        /// The worktree.
-        worktree_id: String,
-    },
+    /// Every worktree's agent sessions.
+    AgentSessions,
     /// Attach: after the answer, frames follow until the session ends or the client goes.
     Attach {
         /// Session id.

@@ -208,9 +208,7 @@ impl Holder {
                     .and_then(|e| t.report_hook(&id, e, message))
                     .map(|s| to_json(&s)),
             ),
-            Request::AgentSessions { worktree_id } => {
-                answer(Ok(to_json(&t.agent_sessions(&worktree_id))))
-            }
+            Request::AgentSessions => answer(Ok(to_json(&t.all_agent_sessions()))),
             Request::Attach { id, exclusive } => {
                 return match t.attach(&id, exclusive) {
                     Ok(attachment) => {
