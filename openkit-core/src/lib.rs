@@ -55,6 +55,7 @@ pub mod error;
 pub mod events;
 pub mod git;
 pub mod host;
+pub mod integrations;
 pub mod issues;
 pub mod links;
 pub mod logs;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::error::{DomainError, ErrorKind};
-use crate::issues::{IssueError, IssueRef, SourceId};
+use crate::issues::{IssueError, IssueRef};
 use crate::notes::NotesError;
 use crate::rules::{BranchInput, RuleStore};
 use crate::tasks::TaskError;
@@ -86,12 +86,28 @@ impl Workbench {
     ) -> Result<TaskWorktree, TaskWorktreeError> {
         let task = self.tasks().get(task_id)?;
         let issue = IssueRef::local(&task.id)?;
+        self.create_worktree_for_issue(&issue, &task.title, branch)
+            .await
+    }
+
+    /// The worktree of any source's issue (a tracker's `task` endpoints, auto-started
+    /// agents): an existing worktree named after the issue (its id made a valid worktree
+    /// id, compared case-insensitively) is reused, else one is created on `branch`
+    /// (blank or `None`: the branch-name rule of the issue's source over its id and
+    /// `title`). Either way the issue's notes link the worktree afterwards.
+    pub async fn create_worktree_for_issue(
+        self: &Arc<Self>,
+        issue: &IssueRef,
+        title: &str,
+        branch: Option<String>,
+    ) -> Result<TaskWorktree, TaskWorktreeError> {
+        let worktree_id = worktree_id_for(issue);
         let worktrees = self.list_worktrees().await?;
         if let Some(existing) = worktrees
             .iter()
-            .find(|w| !w.is_root && w.id.eq_ignore_ascii_case(&task.id))
+            .find(|w| !w.is_root && w.id.eq_ignore_ascii_case(&worktree_id))
         {
-            self.notes().link(&issue, Some(&existing.id))?;
+            self.notes().link(issue, Some(&existing.id))?;
             return Ok(TaskWorktree::Reused {
                 worktree_id: existing.id.clone(),
                 worktree_path: existing.path.clone(),
@@ -106,31 +122,30 @@ impl Workbench {
                 let rules = RuleStore::new(self.paths().clone())
                     .with_sources(Arc::clone(self.issue_sources()));
                 let input = BranchInput {
-                    issue_id: task.id.clone(),
-                    name: task.title.clone(),
+                    issue_id: issue.id.as_str().to_string(),
+                    name: title.to_string(),
                     r#type: "feature".into(),
                 };
+                let source = issue.source.clone();
                 // The rule runs in a sandboxed script engine: off the async workers.
-                tokio::task::spawn_blocking(move || {
-                    rules.branch_name(Some(&SourceId::local()), &input)
-                })
-                .await
-                .map_err(|e| {
-                    WorktreeError::Io(crate::error::IoFailure::new(
-                        "running the branch-name rule",
-                        std::io::Error::other(e.to_string()),
-                    ))
-                })?
+                tokio::task::spawn_blocking(move || rules.branch_name(Some(&source), &input))
+                    .await
+                    .map_err(|e| {
+                        WorktreeError::Io(crate::error::IoFailure::new(
+                            "running the branch-name rule",
+                            std::io::Error::other(e.to_string()),
+                        ))
+                    })?
             }
         };
         let created = self
             .create_worktree(CreateWorktree {
                 branch,
-                id: Some(task.id.clone()),
+                id: Some(worktree_id),
                 name: None,
             })
             .await?;
-        self.notes().link(&issue, Some(&created.worktree.id))?;
+        self.notes().link(issue, Some(&created.worktree.id))?;
         // Listed again, so the answer shows the link just written.
         let worktree = self
             .worktree(&created.worktree.id)
@@ -139,5 +154,46 @@ impl Workbench {
         Ok(TaskWorktree::Created {
             worktree: Box::new(worktree),
         })
+    }
+}
+
+/// The worktree id an issue's worktree gets: the issue's id (`PROJ-123`, `ENG-7`,
+/// `LOCAL-3`) with every character a worktree id cannot hold made a `-`, and a source
+/// prefix for ids that do not start with a letter or digit or are bare numbers (`42` of
+/// a forge becomes `kizuna-42`, so two forges' issue 42 do not share a worktree).
+pub fn worktree_id_for(issue: &IssueRef) -> String {
+    let id: String = issue
+        .id
+        .as_str()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let id = id.trim_matches('-');
+    if id.is_empty() || id.chars().all(|c| c.is_ascii_digit()) {
+        format!("{}-{}", issue.source.as_str(), id)
+            .trim_end_matches('-')
+            .to_string()
+    } else {
+        id.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worktree_ids_for_issues() {
+        let id = |source: &str, id: &str| worktree_id_for(&IssueRef::parse(source, id).unwrap());
+        assert_eq!(id("jira", "PROJ-123"), "PROJ-123");
+        assert_eq!(id("local", "LOCAL-7"), "LOCAL-7");
+        assert_eq!(id("kizuna", "42"), "kizuna-42");
+        assert_eq!(id("kiket", "web.12"), "web-12");
     }
 }

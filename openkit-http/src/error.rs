@@ -139,7 +139,18 @@ impl<E: DomainError> From<E> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status;
-        (status, axum::Json(self.into_body())).into_response()
+        // A rate limit says when to come back, in the header clients look at too.
+        let retry_after = (status == StatusCode::TOO_MANY_REQUESTS)
+            .then(|| self.extra.get("retryAfter").and_then(Value::as_str))
+            .flatten()
+            .and_then(|secs| axum::http::HeaderValue::from_str(secs).ok());
+        let mut response = (status, axum::Json(self.into_body())).into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs);
+        }
+        response
     }
 }
 

@@ -40,6 +40,8 @@ pub(crate) struct Inner {
     pub(crate) mcp: crate::mcp::McpEndpoint,
     /// Another web UI's build served instead of the embedded dashboard (canonical path).
     pub(crate) ui_dir: Option<PathBuf>,
+    /// The tracker and forge services (Jira, Linear, Kiket, Kizuna, Kite).
+    pub(crate) integrations: openkit_integrations::Integrations,
 }
 
 impl AppState {
@@ -63,8 +65,10 @@ impl AppState {
             crate::mcp::OpenKitTools::new(Arc::clone(&workbench), terminals.clone()),
             &policy,
         );
+        let integrations = openkit_integrations::Integrations::new(Arc::clone(&workbench));
         AppState {
             inner: Arc::new(Inner {
+                integrations,
                 shell: host.shell(),
                 search_path: host.search_path(),
                 discover_cap: workbench.discover_cap(),
@@ -107,6 +111,11 @@ impl AppState {
     /// The workbench.
     pub fn workbench(&self) -> &Arc<Workbench> {
         &self.inner.workbench
+    }
+
+    /// The tracker and forge services.
+    pub fn integrations(&self) -> &openkit_integrations::Integrations {
+        &self.inner.integrations
     }
 
     /// The event backbone.

@@ -407,6 +407,12 @@ pub trait IssueSource: Send + Sync + 'static {
     /// Its issues (those it offers to work on).
     async fn list(&self) -> Result<Vec<IssueSummary>, IssueError>;
 
+    /// The open issues assigned to the user: what the background refresh watches for
+    /// new arrivals. By default, every issue [`IssueSource::list`] offers.
+    async fn assigned(&self) -> Result<Vec<IssueSummary>, IssueError> {
+        self.list().await
+    }
+
     /// One issue with description, comments and attachments.
     async fn get(&self, id: &IssueId) -> Result<Issue, IssueError>;
 

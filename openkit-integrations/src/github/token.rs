@@ -9,27 +9,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use openkit_core::codehost::gh::GhCli;
 
-/// A credential. Its `Debug` never shows the value; only [`Secret::expose`] does.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a value (trimmed).
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into().trim().to_string())
-    }
-
-    /// The value, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([REDACTED])")
-    }
-}
+pub use crate::secret::Secret;
 
 /// Something that can hand out the token.
 #[async_trait]
