@@ -66,6 +66,12 @@ pub enum KizunaFault {
         /// The envelope's message.
         message: String,
     },
+    /// Answer normally, but report the budget spent: `X-RateLimit-Remaining: 0` and a
+    /// reset `reset_in` from now.
+    Exhausted {
+        /// Until the reset.
+        reset_in: Duration,
+    },
     /// Answer normally after this long.
     Slow(Duration),
 }
@@ -146,6 +152,7 @@ struct FakeState {
     requests: Vec<KizunaRequest>,
     faults: VecDeque<KizunaFault>,
     remaining: u64,
+    reset_in: Option<Duration>,
     max_per_page: usize,
     clock: u64,
     next_pull: u64,
@@ -196,6 +203,7 @@ impl FakeKizuna {
             requests: Vec::new(),
             faults: VecDeque::new(),
             remaining: RATE_LIMIT,
+            reset_in: None,
             max_per_page: 100,
             clock: 0,
             next_pull: 0,
@@ -397,8 +405,15 @@ async fn handle(State(shared): State<Arc<Mutex<FakeState>>>, request: Request) -
                     &code,
                     &message,
                 ),
+                Some(KizunaFault::Exhausted { reset_in }) => {
+                    state.remaining = 0;
+                    state.reset_in = Some(reset_in);
+                    let json: Option<Value> = serde_json::from_slice(&body).ok();
+                    route(&mut state, &parts.method, &parts.uri, json)
+                }
                 _ => {
                     state.remaining = state.remaining.saturating_sub(1).max(1);
+                    state.reset_in = None;
                     let json: Option<Value> = serde_json::from_slice(&body).ok();
                     route(&mut state, &parts.method, &parts.uri, json)
                 }
@@ -408,7 +423,7 @@ async fn handle(State(shared): State<Arc<Mutex<FakeState>>>, request: Request) -
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs()
-        + 3600;
+        + state.reset_in.map_or(3600, |d| d.as_secs().max(1));
     for (k, v) in [
         ("x-ratelimit-limit", RATE_LIMIT.to_string()),
         ("x-ratelimit-remaining", state.remaining.to_string()),

@@ -429,6 +429,31 @@ async fn rate_limits_are_honoured_and_nothing_is_sent_meanwhile() {
 }
 
 #[tokio::test]
+async fn a_spent_budget_stops_requests_until_the_reset() {
+    let f = configured().await;
+    let kizuna = f.integrations.kizuna();
+    f.fake.add_issue("x", &[], &[]);
+    f.fake.fail_next(KizunaFault::Exhausted {
+        reset_in: Duration::from_secs(120),
+    });
+    // The answer itself is fine; the next request is not sent.
+    assert_eq!(kizuna.issue(1).await.unwrap().title, "x");
+    let sent = f.fake.requests().len();
+    let err = kizuna.issue(1).await.unwrap_err();
+    assert_eq!(err.code(), "UPSTREAM_RATE_LIMITED");
+    let wait: u64 = err
+        .context()
+        .into_iter()
+        .find(|(k, _)| *k == "retryAfter")
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    assert!((100..=120).contains(&wait), "{wait}");
+    assert_eq!(f.fake.requests().len(), sent);
+}
+
+#[tokio::test]
 async fn a_failing_kizuna_is_an_upstream_error_with_its_code() {
     let f = configured().await;
     let kizuna = f.integrations.kizuna();

@@ -428,7 +428,7 @@ impl Workbench {
     /// Plugs in (`Some`) or removes (`None`) the code host of `kind` at run time: a
     /// forge set up through the API (Kizuna). A host plugged for GitHub stands in for the
     /// composition's. When `kind` is the project's code host, pull requests are
-    /// refreshed at once.
+    /// refreshed at once; a removed host's pull requests leave the worktree list.
     pub fn plug_code_host(&self, kind: CodeHostKind, host: Option<Arc<dyn CodeHost>>) {
         {
             let mut plugged = self
@@ -440,6 +440,15 @@ impl Workbench {
                 Some(host) => plugged.insert(kind, host),
                 None => plugged.remove(&kind),
             };
+        }
+        // An unplugged host's pull requests are no longer shown.
+        let parts = self.codehost();
+        if *parts.states_kind.lock().unwrap_or_else(|e| e.into_inner()) == kind
+            && parts.plugged(kind).is_none()
+            && (kind != CodeHostKind::GitHub || parts.host.is_none())
+            && parts.prs.clear()
+        {
+            self.publish(WorkbenchEvent::WorktreesChanged);
         }
         if self.code_host_kind() == kind {
             self.request_pr_refresh();

@@ -32,7 +32,7 @@ pub struct KizunaStatus {
     pub assignee: Option<String>,
     /// The project's `codeHost` (`.openkit/config.json`) is `kizuna`: pull requests go
     /// to Kizuna.
-    pub code_host: bool,
+    pub code_host_selected: bool,
     /// Agents registered through OpenKit whose tokens it holds.
     pub registered_agents: usize,
     /// Minutes between background refreshes of assigned issues.
@@ -65,7 +65,7 @@ impl From<CoreStatus> for KizunaStatus {
             org: s.org,
             repo: s.repo,
             assignee: s.assignee,
-            code_host: s.code_host,
+            code_host_selected: s.code_host,
             registered_agents: s.registered_agents,
             refresh_interval_minutes: settings.refresh_interval_minutes,
             data_lifecycle: serde_json::to_value(&settings.data_lifecycle).unwrap_or_default(),

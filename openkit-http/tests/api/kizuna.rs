@@ -303,6 +303,15 @@ async fn create_pr_goes_to_kizuna_and_a_draft_is_not_merged() {
         StatusCode::NOT_FOUND,
         "UPSTREAM_NOT_FOUND",
     );
+
+    // Forgetting Kizuna takes its pull requests out of the list.
+    let (status, _) = api
+        .call(Method::DELETE, "/api/kizuna/credentials", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, list) = api.get("/api/worktrees").await;
+    assert_eq!(listed(&list, "login")["prUrl"], Value::Null);
+    assert_eq!(listed(&list, "login")["codeHost"], Value::Null);
 }
 
 #[tokio::test]
