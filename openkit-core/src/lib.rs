@@ -68,6 +68,7 @@ pub mod ports;
 pub mod provision;
 pub mod redact;
 pub mod registry;
+pub mod removal;
 pub mod rules;
 pub mod status;
 pub mod task_worktree;

@@ -178,6 +178,8 @@ pub struct Workbench {
     discover_cap: Duration,
     supervisor: Option<Supervisor>,
     program: Option<std::path::PathBuf>,
+    /// What runs elsewhere once a worktree is deleted (see [`crate::removal`]).
+    removal_follow_ups: crate::removal::RemovalFollowUps,
     /// The last list [`Workbench::worktrees`] handed out.
     last_list: Mutex<Option<Arc<Vec<WorktreeInfo>>>>,
     creating: Mutex<BTreeMap<String, Creating>>,
@@ -212,6 +214,7 @@ impl Workbench {
             discover_cap: s.discover_cap,
             supervisor: s.supervisor,
             program: s.program,
+            removal_follow_ups: Default::default(),
             last_list: Mutex::new(None),
             creating: Mutex::new(BTreeMap::new()),
             locks: KeyedLocks::default(),
@@ -238,12 +241,17 @@ impl Workbench {
                 move || events.publish(WorkbenchEvent::WorktreesChanged),
             ));
         }
-        if self.codehost.is_configured() {
-            tasks.push(tokio::spawn(crate::codehost::ops::refresh_loop(
-                Arc::downgrade(self),
-            )));
-        }
+        // Always running: a code host may be plugged in later (Kizuna set up through the
+        // API); without one the loop sends nothing.
+        tasks.push(tokio::spawn(crate::codehost::ops::refresh_loop(
+            Arc::downgrade(self),
+        )));
         Background { tasks }
+    }
+
+    /// The follow-ups every successful delete starts (adapters register theirs).
+    pub fn removal_follow_ups(&self) -> &crate::removal::RemovalFollowUps {
+        &self.removal_follow_ups
     }
 
     /// The code-host parts (code host, `gh`, pull-request states).
@@ -810,6 +818,15 @@ impl Workbench {
             &info.id,
             format!("Worktree {} removed", info.id),
         )));
+        // Elsewhere (a forge's running pipelines): in the background, never holding or
+        // failing the delete; outcomes are reported as activity.
+        self.removal_follow_ups.start(
+            crate::removal::RemovedWorktree {
+                id: info.id.clone(),
+                branch: info.branch.clone(),
+            },
+            Arc::clone(&self.events),
+        );
         Ok(DeleteReport {
             worktree_id: info.id,
             removed_terminal_sessions,

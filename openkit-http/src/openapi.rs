@@ -56,6 +56,7 @@ use crate::wire::terminals::{TerminalResize, TerminalServerMessage};
         (name = "notes", description = "Per-issue notes, todos and git policy"),
         (name = "tasks", description = "Local tasks and attachments"),
         (name = "github", description = "GitHub: status, login, repositories, pull requests, integration checks"),
+        (name = "kizuna", description = "Kizuna: setup, issues and their worktrees, merging pull requests, pipelines, agents"),
         (name = "mcp-servers", description = "The MCP servers registry and its deployment to agents"),
         (name = "skills", description = "The skills registry and its deployment to agents"),
         (name = "custom-agents", description = "Custom agents of the registry and their deployment to agents"),

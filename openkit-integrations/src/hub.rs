@@ -77,6 +77,7 @@ pub struct IntegrationContext {
 #[derive(Debug, Clone)]
 pub struct Integrations {
     context: Arc<IntegrationContext>,
+    kizuna: Arc<crate::kizuna::KizunaService>,
 }
 
 impl Integrations {
@@ -95,7 +96,13 @@ impl Integrations {
             client: crate::api::default_client(),
             endpoints,
         });
-        Integrations { context }
+        let kizuna = Arc::new(crate::kizuna::KizunaService::new(Arc::clone(&context)));
+        Integrations { context, kizuna }
+    }
+
+    /// Kizuna.
+    pub fn kizuna(&self) -> &crate::kizuna::KizunaService {
+        &self.kizuna
     }
 
     /// What the services share.

@@ -14,16 +14,21 @@
 //! - [`hub`]: [`Integrations`], a project's integration services and what they share
 //!   (the workbench, `integrations.json`, the HTTP client, endpoints not given at setup).
 //! - [`secret`]: [`secret::Secret`], a credential that never shows itself.
-//! - `testing` (feature `testing`): a fake GitHub server for tests.
+//! - [`kizuna`]: Kizuna (issues, pull requests as a code host, pipelines, agents).
+//! - `testing` (feature `testing`): a fake GitHub server for tests; `testing_kizuna` a
+//!   fake Kizuna.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod github;
 pub mod http;
 pub mod hub;
+pub mod kizuna;
 pub mod secret;
 
 pub use hub::Integrations;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing_kizuna;

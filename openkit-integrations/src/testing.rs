@@ -124,7 +124,7 @@ impl std::fmt::Debug for FakeGitHub {
     }
 }
 
-fn timestamp(seq: u64) -> String {
+pub(crate) fn timestamp(seq: u64) -> String {
     // 2024-01-01T00:00:00Z plus `seq` seconds, in GitHub's format.
     let secs = 1_704_067_200 + seq;
     let (days, rem) = (secs / 86_400, secs % 86_400);

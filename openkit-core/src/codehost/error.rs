@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use crate::error::{DomainError, ErrorKind};
 
+use super::CodeHostKind;
+
 /// A code host call that failed.
 ///
 /// Everything the host itself refused (its 401, 403, 404, 422, rate limits, 5xx) or that
@@ -15,6 +17,31 @@ pub enum CodeHostError {
     /// No code host is plugged into this workbench.
     #[error("GitHub is not configured for this server (no code host was plugged in at start-up)")]
     NotConfigured,
+    /// The project's configured code host (`codeHost` in `config.json`) is not set up in
+    /// this server (Kizuna before `POST /api/kizuna/setup`).
+    #[error(
+        "{} is the project's code host (codeHost in .openkit/config.json) but it is not set up: POST /api/{}/setup first",
+        .kind.display_name(), .kind.as_str()
+    )]
+    HostNotSetUp {
+        /// The configured host.
+        kind: CodeHostKind,
+    },
+    /// A failure an adapter describes in its own terms (its kind and stable code kept,
+    /// e.g. Kizuna's `UPSTREAM_REJECTED` with the service's own error code).
+    #[error("{message}")]
+    Service {
+        /// What kind of failure.
+        kind: ErrorKind,
+        /// The adapter's stable code.
+        code: &'static str,
+        /// The message (the service's words, never a credential).
+        message: String,
+        /// How long to wait before sending again (a rate limit).
+        retry_after: Option<Duration>,
+        /// The service's own error code, when it gave one.
+        upstream_code: Option<String>,
+    },
     /// No credentials could be found.
     #[error(
         "not signed in to {host}: set GH_TOKEN or GITHUB_TOKEN, or log in with `gh auth login` (POST /api/github/login)"
@@ -90,7 +117,10 @@ impl DomainError for CodeHostError {
     fn kind(&self) -> ErrorKind {
         match self {
             CodeHostError::NotConfigured => ErrorKind::Unavailable,
-            CodeHostError::NoToken { .. } => ErrorKind::InvalidInput,
+            CodeHostError::NoToken { .. } | CodeHostError::HostNotSetUp { .. } => {
+                ErrorKind::InvalidInput
+            }
+            CodeHostError::Service { kind, .. } => *kind,
             _ => ErrorKind::Upstream,
         }
     }
@@ -98,6 +128,11 @@ impl DomainError for CodeHostError {
     fn code(&self) -> &'static str {
         match self {
             CodeHostError::NotConfigured => "GITHUB_NOT_CONFIGURED",
+            CodeHostError::HostNotSetUp { kind } => match kind {
+                CodeHostKind::GitHub => "GITHUB_NOT_CONFIGURED",
+                CodeHostKind::Kizuna => "KIZUNA_NOT_CONFIGURED",
+            },
+            CodeHostError::Service { code, .. } => code,
             CodeHostError::NoToken { .. } => "GITHUB_NOT_AUTHENTICATED",
             CodeHostError::Unauthorized { .. } => "GITHUB_UNAUTHORIZED",
             CodeHostError::Forbidden { .. } => "GITHUB_FORBIDDEN",
@@ -114,7 +149,27 @@ impl DomainError for CodeHostError {
             CodeHostError::RateLimited { retry_after, .. } => {
                 vec![("retryAfter", retry_after.as_secs().max(1).to_string())]
             }
+            CodeHostError::Service {
+                retry_after,
+                upstream_code,
+                ..
+            } => retry_after
+                .map(|wait| ("retryAfter", wait.as_secs().max(1).to_string()))
+                .into_iter()
+                .chain(upstream_code.clone().map(|c| ("upstreamCode", c)))
+                .collect(),
             _ => Vec::new(),
+        }
+    }
+}
+
+impl CodeHostError {
+    /// How long a rate limit asks to wait, when this is one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            CodeHostError::RateLimited { retry_after, .. } => Some(*retry_after),
+            CodeHostError::Service { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 }

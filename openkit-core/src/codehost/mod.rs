@@ -1,5 +1,12 @@
-//! Code hosts (GitHub, GitHub Enterprise) as a port: pull requests, their state per
-//! worktree, repositories.
+//! Code hosts (GitHub, GitHub Enterprise, Kizuna) as a port: pull requests, their state
+//! per worktree, repositories.
+//!
+//! Which host a project's pull requests go to is `codeHost` in `.openkit/config.json`
+//! ([`CodeHostKind`]: `github`, the default, or `kizuna`). GitHub is plugged in by the
+//! composition; a host configured at run time (Kizuna, set up through its API) is plugged
+//! with [`Workbench::plug_code_host`](crate::Workbench::plug_code_host). create-pr, the
+//! background refresh and the worktree list's `prUrl`/`prState`/`codeHost` all use the
+//! configured host ([`ops`]).
 //!
 //! - [`CodeHost`] is the port: who we are signed in as, create a repository, create a
 //!   pull request, list a repository's pull requests with a conditional-request validator
@@ -25,6 +32,7 @@ mod pr_state;
 pub mod remote;
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 pub use error::CodeHostError;
 pub use ops::{
@@ -32,6 +40,38 @@ pub use ops::{
 };
 pub use pr_state::{PrStates, RefreshOutcome};
 pub use remote::{RepoSlug, parse_remote_url};
+
+/// Which code host a project's pull requests go to (`codeHost` in `config.json`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum CodeHostKind {
+    /// GitHub or GitHub Enterprise (the composition's code host; the default).
+    #[default]
+    #[serde(rename = "github")]
+    GitHub,
+    /// A Kizuna forge, set up through `POST /api/kizuna/setup`.
+    Kizuna,
+}
+
+impl CodeHostKind {
+    /// `github` or `kizuna`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeHostKind::GitHub => "github",
+            CodeHostKind::Kizuna => "kizuna",
+        }
+    }
+
+    /// `GitHub` or `Kizuna`, for messages.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            CodeHostKind::GitHub => "GitHub",
+            CodeHostKind::Kizuna => "Kizuna",
+        }
+    }
+}
 
 /// The state of a pull request, as clients see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -186,4 +226,11 @@ pub trait CodeHost: Send + Sync {
 
     /// The credentials may have changed (a login or logout): forget any cached token.
     fn credentials_changed(&self) {}
+
+    /// The repository this host is bound to, when it is not the one `origin` names (a
+    /// Kizuna host works on the `org`/`repo` given at its setup). `None` (the default):
+    /// the `origin` remote's repository.
+    fn repository(&self) -> Option<RepoSlug> {
+        None
+    }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -20,8 +20,8 @@ use crate::worktree::{WorktreeError, WorktreeInfo, WorktreeStatus};
 
 use super::gh::GhCli;
 use super::{
-    Account, CodeHost, CodeHostError, NewPullRequest, NewRepository, PrState, PrStates,
-    PullRequest, RefreshOutcome, RepoSlug, parse_remote_url,
+    Account, CodeHost, CodeHostError, CodeHostKind, NewPullRequest, NewRepository, PrState,
+    PrStates, PullRequest, RefreshOutcome, RepoSlug, parse_remote_url,
 };
 
 /// The default interval of the background pull-request refresh.
@@ -265,6 +265,10 @@ pub(crate) struct CodeHostParts {
     /// The last skip reported per worktree (`<pr>:<reason>`), so a kept worktree is
     /// reported once, not on every refresh.
     reported: Mutex<HashMap<String, String>>,
+    /// Hosts plugged in at run time (Kizuna once set up), by kind.
+    plugged: RwLock<HashMap<CodeHostKind, Arc<dyn CodeHost>>>,
+    /// The host whose pull requests `prs` holds.
+    states_kind: Mutex<CodeHostKind>,
 }
 
 impl CodeHostParts {
@@ -277,12 +281,29 @@ impl CodeHostParts {
             trigger: Arc::new(tokio::sync::Notify::new()),
             account: Mutex::new(None),
             reported: Mutex::new(HashMap::new()),
+            plugged: RwLock::new(HashMap::new()),
+            states_kind: Mutex::new(CodeHostKind::GitHub),
         }
     }
 
-    /// A code host is plugged in.
-    pub(crate) fn is_configured(&self) -> bool {
-        self.host.is_some()
+    /// The host plugged in for `kind` at run time, if any.
+    fn plugged(&self, kind: CodeHostKind) -> Option<Arc<dyn CodeHost>> {
+        self.plugged
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&kind)
+            .cloned()
+    }
+
+    /// The pull-request states are about to hold `kind`'s pull requests: another host's
+    /// are forgotten. True when something was forgotten.
+    fn switch_states_to(&self, kind: CodeHostKind) -> bool {
+        let mut current = self.states_kind.lock().unwrap_or_else(|e| e.into_inner());
+        if *current == kind {
+            return false;
+        }
+        *current = kind;
+        self.prs.clear()
     }
 
     /// Merges the pull request of each worktree's branch into `list` (a hash lookup per
@@ -292,10 +313,18 @@ impl CodeHostParts {
         if prs.is_empty() {
             return;
         }
+        let kind = *self.states_kind.lock().unwrap_or_else(|e| e.into_inner());
         for info in list {
             if let Some(pr) = prs.get(&info.branch) {
-                info.github_pr_url = Some(pr.url.clone());
-                info.github_pr_state = Some(pr.state.as_str().to_string());
+                // The generic fields for every host; the reference's GitHub fields for
+                // GitHub only.
+                info.pr_url = Some(pr.url.clone());
+                info.pr_state = Some(pr.state.as_str().to_string());
+                info.code_host = Some(kind.as_str().to_string());
+                if kind == CodeHostKind::GitHub {
+                    info.github_pr_url = Some(pr.url.clone());
+                    info.github_pr_state = Some(pr.state.as_str().to_string());
+                }
             }
         }
     }
@@ -384,6 +413,81 @@ impl Workbench {
             .host
             .as_ref()
             .ok_or(GitHubError::CodeHost(CodeHostError::NotConfigured))
+    }
+
+    /// The project's code host: `codeHost` of `config.json`, GitHub when unset.
+    pub fn code_host_kind(&self) -> CodeHostKind {
+        self.config()
+            .load()
+            .ok()
+            .flatten()
+            .and_then(|c| c.code_host)
+            .unwrap_or_default()
+    }
+
+    /// Plugs in (`Some`) or removes (`None`) the code host of `kind` at run time: a
+    /// forge set up through the API (Kizuna). A host plugged for GitHub stands in for the
+    /// composition's. When `kind` is the project's code host, pull requests are
+    /// refreshed at once; a removed host's pull requests leave the worktree list.
+    pub fn plug_code_host(&self, kind: CodeHostKind, host: Option<Arc<dyn CodeHost>>) {
+        {
+            let mut plugged = self
+                .codehost()
+                .plugged
+                .write()
+                .unwrap_or_else(|e| e.into_inner());
+            match host {
+                Some(host) => plugged.insert(kind, host),
+                None => plugged.remove(&kind),
+            };
+        }
+        // An unplugged host's pull requests are no longer shown.
+        let parts = self.codehost();
+        if *parts.states_kind.lock().unwrap_or_else(|e| e.into_inner()) == kind
+            && parts.plugged(kind).is_none()
+            && (kind != CodeHostKind::GitHub || parts.host.is_none())
+            && parts.prs.clear()
+        {
+            self.publish(WorkbenchEvent::WorktreesChanged);
+        }
+        if self.code_host_kind() == kind {
+            self.request_pr_refresh();
+        }
+    }
+
+    /// The project's code host and its kind: the one `codeHost` names, plugged at run
+    /// time or (GitHub) by the composition.
+    pub fn active_code_host(&self) -> Result<(CodeHostKind, Arc<dyn CodeHost>), CodeHostError> {
+        let kind = self.code_host_kind();
+        if let Some(host) = self.codehost().plugged(kind) {
+            return Ok((kind, host));
+        }
+        match kind {
+            CodeHostKind::GitHub => self
+                .codehost()
+                .host
+                .clone()
+                .map(|host| (kind, host))
+                .ok_or(CodeHostError::NotConfigured),
+            other => Err(CodeHostError::HostNotSetUp { kind: other }),
+        }
+    }
+
+    /// The repository `host` works on: its own binding, else `origin`'s.
+    fn repository_of(&self, host: &dyn CodeHost) -> Result<RepoSlug, GitHubError> {
+        match host.repository() {
+            Some(repo) => Ok(repo),
+            None => self.origin_repository(),
+        }
+    }
+
+    /// Records a pull request that changed outside the refresh (a merge through OpenKit)
+    /// so the worktree list shows it at once; `repo` must be the one its host works on.
+    pub fn record_pull_request(&self, kind: CodeHostKind, repo: &RepoSlug, pr: PullRequest) {
+        let forgot = self.codehost().switch_states_to(kind);
+        if self.codehost().prs.insert(repo, pr) || forgot {
+            self.publish(WorkbenchEvent::WorktreesChanged);
+        }
     }
 
     /// The pull-request states by branch (for embedders and tests).
@@ -640,7 +744,7 @@ impl Workbench {
         if title.is_empty() {
             return Err(GitHubError::InvalidTitle);
         }
-        let host = self.code_host()?;
+        let (kind, host) = self.active_code_host()?;
         let listed = self.worktree(id).await?;
         // Decide on what git says now, not on the live snapshot.
         if let Some(status) = self.status_engine() {
@@ -665,7 +769,7 @@ impl Workbench {
                 if info.commits_ahead == 1 { "" } else { "s" }
             )));
         }
-        let repo = self.origin_repository()?;
+        let repo = self.repository_of(host.as_ref())?;
         let base = self.config().load()?.unwrap_or_default().base_branch;
         let pr = host
             .create_pull_request(
@@ -688,9 +792,7 @@ impl Workbench {
             )
             .with_detail(pr.url.clone()),
         );
-        if self.codehost().prs.insert(&repo, pr.clone()) {
-            self.publish(WorkbenchEvent::WorktreesChanged);
-        }
+        self.record_pull_request(kind, &repo, pr.clone());
         Ok(pr)
     }
 
@@ -703,9 +805,12 @@ impl Workbench {
     /// (a `304` when nothing changed), a worktrees event when a state changed, then the
     /// auto-cleanup.
     pub async fn refresh_pull_requests(&self) -> Result<PrRefresh, GitHubError> {
-        let host = self.code_host()?;
+        let (kind, host) = self.active_code_host()?;
         let prs = &self.codehost().prs;
-        let repo = match self.origin_repository() {
+        if self.codehost().switch_states_to(kind) {
+            self.publish(WorkbenchEvent::WorktreesChanged);
+        }
+        let repo = match self.repository_of(host.as_ref()) {
             Ok(repo) => repo,
             Err(GitHubError::NoRemote | GitHubError::RemoteUnsupported { .. }) => {
                 if prs.clear() {
@@ -909,6 +1014,11 @@ pub(crate) async fn refresh_loop(workbench: Weak<Workbench>) {
         };
         match wb.refresh_pull_requests().await {
             Ok(_) => last_error = None,
+            // No host to ask (none plugged in, or the configured one not set up yet):
+            // nothing to refresh, nothing to report.
+            Err(GitHubError::CodeHost(
+                CodeHostError::NotConfigured | CodeHostError::HostNotSetUp { .. },
+            )) => last_error = None,
             Err(e) if last_error != Some(e.code()) => {
                 last_error = Some(e.code());
                 tracing::warn!("pull request refresh failed: {e}");

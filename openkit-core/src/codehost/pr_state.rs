@@ -85,11 +85,15 @@ impl PrStates {
     }
 
     /// Records a pull request just created (so the list shows it before the next
-    /// listing). True when the branch's entry changed.
+    /// listing); before any listing it makes `repo` the states' repository. True when the
+    /// branch's entry changed.
     pub fn insert(&self, repo: &RepoSlug, pr: PullRequest) -> bool {
         let mut inner = self.lock();
-        if inner.repo.as_ref() != Some(repo) {
-            return false;
+        match &inner.repo {
+            // Nothing listed yet: the states are now of this repository.
+            None => inner.repo = Some(repo.clone()),
+            Some(current) if current != repo => return false,
+            Some(_) => {}
         }
         inner.pulls.insert(pr.number, pr);
         inner.rebuild(repo)
@@ -152,10 +156,10 @@ impl PrStates {
             }
             Err(err) => {
                 inner.failures = inner.failures.saturating_add(1);
-                let wait = match &err {
-                    CodeHostError::RateLimited { retry_after, .. } => *retry_after,
+                let wait = match err.retry_after() {
+                    Some(retry_after) => retry_after,
                     // 30 s, 60 s, 120 s, ... up to 15 min.
-                    _ => (Duration::from_secs(15) * 2u32.saturating_pow(inner.failures.min(6)))
+                    None => (Duration::from_secs(15) * 2u32.saturating_pow(inner.failures.min(6)))
                         .min(MAX_BACKOFF),
                 };
                 inner.not_before = Some(Instant::now() + wait);

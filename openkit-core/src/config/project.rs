@@ -45,6 +45,9 @@ pub struct WorktreeConfig {
     /// Show diff statistics in the UI.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub show_diff_stats: Option<bool>,
+    /// The project's code host for pull requests (`github`, the default, or `kizuna`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_host: Option<crate::codehost::CodeHostKind>,
     /// Activity feed settings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity: Option<Value>,
@@ -74,6 +77,7 @@ impl Default for WorktreeConfig {
             open_project_target: None,
             framework: None,
             show_diff_stats: None,
+            code_host: None,
             activity: None,
             ops_log: None,
             extra: Map::new(),
@@ -167,6 +171,18 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn the_code_host_is_github_or_kizuna() {
+        let Value::Object(map) = json!({"codeHost": "kizuna"}) else {
+            unreachable!()
+        };
+        let cfg = WorktreeConfig::from_object(map).unwrap();
+        assert_eq!(cfg.code_host, Some(crate::codehost::CodeHostKind::Kizuna));
+        assert_eq!(serde_json::to_value(&cfg).unwrap()["codeHost"], "kizuna");
+        let plain = serde_json::to_value(WorktreeConfig::default()).unwrap();
+        assert!(plain.get("codeHost").is_none());
+    }
+
+    #[test]
     fn defaults_fill_and_unknown_fields_survive() {
         let map = json!({"startCommand": "pnpm dev", "custom": {"a": 1}, "ports": {"offsetStep": 10, "x": true}});
         let Value::Object(map) = map else {
@@ -191,6 +207,7 @@ mod tests {
             json!({"autoInstall": "yes"}),
             json!({"projectDir": "../elsewhere"}),
             json!({"framework": "rails"}),
+            json!({"codeHost": "gitlab"}),
         ] {
             let Value::Object(map) = bad else {
                 unreachable!()

@@ -78,6 +78,12 @@ pub struct WorktreeInfo {
     pub github_pr_url: Option<String>,
     /// Pull request state.
     pub github_pr_state: Option<String>,
+    /// The branch's pull request on the project's code host, whichever it is.
+    pub pr_url: Option<String>,
+    /// Its state (`open`, `draft`, `merged`, `closed`).
+    pub pr_state: Option<String>,
+    /// The code host it is on (`github`, `kizuna`).
+    pub code_host: Option<String>,
     /// Uncommitted changes exist.
     pub has_uncommitted: bool,
     /// Commits not pushed (or no upstream).
@@ -109,6 +115,9 @@ impl WorktreeInfo {
             linked_issue: None,
             github_pr_url: None,
             github_pr_state: None,
+            pr_url: None,
+            pr_state: None,
+            code_host: None,
             has_uncommitted: record.git.has_uncommitted,
             has_unpushed: record.git.has_unpushed,
             commits_ahead: record.git.commits_ahead,

@@ -75,6 +75,9 @@ pub struct WorktreeConfig {
     /// Show diff statistics in the UI.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub show_diff_stats: Option<bool>,
+    /// The project's code host for pull requests: `github` (the default) or `kizuna`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_host: Option<String>,
     /// Activity feed settings (free-form).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity: Option<Value>,
@@ -104,6 +107,7 @@ impl From<&openkit_core::WorktreeConfig> for WorktreeConfig {
             open_project_target: c.open_project_target.clone(),
             framework: c.framework.clone(),
             show_diff_stats: c.show_diff_stats,
+            code_host: c.code_host.map(|k| k.as_str().to_string()),
             activity: c.activity.clone(),
             ops_log: c.ops_log.clone(),
             extra: c.extra.clone(),

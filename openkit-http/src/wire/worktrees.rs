@@ -73,6 +73,16 @@ pub struct WorktreeInfo {
     /// State of the branch's pull request: `open`, `draft`, `merged` or `closed`.
     #[schema(required = true)]
     pub github_pr_state: Option<super::github::PullRequestState>,
+    /// Web page of the branch's pull request on the project's code host (GitHub or
+    /// Kizuna, see `codeHost`).
+    #[schema(required = true)]
+    pub pr_url: Option<String>,
+    /// State of that pull request: `open`, `draft`, `merged` or `closed`.
+    #[schema(required = true)]
+    pub pr_state: Option<super::github::PullRequestState>,
+    /// The code host the pull request is on: `github` or `kizuna`.
+    #[schema(required = true)]
+    pub code_host: Option<String>,
     /// Linked Linear issue URL.
     #[schema(required = true)]
     pub linear_url: Option<String>,
@@ -218,6 +228,12 @@ impl From<&CoreWorktreeInfo> for WorktreeInfo {
                 .github_pr_state
                 .as_deref()
                 .and_then(super::github::PullRequestState::parse),
+            pr_url: w.pr_url.clone(),
+            pr_state: w
+                .pr_state
+                .as_deref()
+                .and_then(super::github::PullRequestState::parse),
+            code_host: w.code_host.clone(),
             linear_url: linear.and_then(|l| l.url.clone()),
             linear_status: linear.and_then(|l| l.status.clone()),
             local_issue_id: local.map(|l| l.issue.id.to_string()),

@@ -393,6 +393,10 @@ async fn create_pr_needs_a_pushed_branch_and_shows_in_the_list() {
         "https://github.com/acme/widgets/pull/1"
     );
     assert_eq!(worktree(&list, "root").unwrap()["githubPrUrl"], Value::Null);
+    // The generic fields too, naming the host.
+    assert_eq!(login["prUrl"], login["githubPrUrl"]);
+    assert_eq!(login["prState"], "open");
+    assert_eq!(login["codeHost"], "github");
 
     // GitHub's own refusal comes back with its message, as an upstream failure.
     let again = api
