@@ -37,6 +37,7 @@
 
 pub mod dashboard;
 pub mod error;
+pub mod gateway;
 pub mod mcp;
 pub mod openapi;
 pub mod routes;
@@ -189,6 +190,15 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(plugins::agent_by_path))
         .routes(routes!(plugins::deploy_agent))
         .routes(routes!(plugins::undeploy_agent))
+        .routes(routes!(ngrok::status))
+        .routes(routes!(ngrok::tunnel_status))
+        .routes(routes!(ngrok::enable))
+        .routes(routes!(ngrok::disable))
+        .routes(routes!(ngrok::pairing_start))
+        .routes(routes!(ngrok::pairing_exchange))
+        .routes(routes!(ngrok::sessions))
+        .routes(routes!(ngrok::revoke))
+        .routes(routes!(ngrok::rotate_key))
         .routes(routes!(openapi::openapi_json))
         .routes(routes!(mcp::post, mcp::get, mcp::delete))
 }
