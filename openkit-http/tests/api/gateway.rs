@@ -1001,3 +1001,110 @@ async fn without_ngrok_the_start_fails_with_the_reference_code() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(health, json!({ "ok": true, "service": "openkit-gateway" }));
 }
+
+/// With the clock in hand: pairing tokens end after 90 s, bearer sessions after 15
+/// minutes, cookie sessions after 8 hours, whatever their signature says.
+#[tokio::test]
+async fn expired_tokens_and_sessions_are_refused() {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt as _;
+    use openkit_core::gateway::{Gateway, GatewaySettings, ManualClock, Scope, SessionKind};
+    use tower::ServiceExt as _;
+
+    let api = crate::harness::Api::new();
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let gateway = Gateway::new(
+        api.workbench.paths(),
+        Arc::clone(&api.backbone) as _,
+        Arc::clone(&clock) as _,
+        GatewaySettings::default(),
+    );
+    let state = openkit_http::AppState::new(
+        Arc::clone(&api.workbench),
+        api.terminals.clone(),
+        openkit_http::SecurityPolicy::for_port(crate::harness::PORT),
+    )
+    .with_gateway(gateway);
+    let router = openkit_http::gateway::gateway_router(state.clone());
+    let send = |request: Request<Body>| {
+        let router = router.clone();
+        async move {
+            let response = router.oneshot(request).await.unwrap();
+            let status = response.status();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (
+                status,
+                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let get = |path: &str, auth: Option<String>| {
+        let mut builder = Request::builder().uri(path).header("host", "localhost");
+        if let Some(auth) = auth {
+            builder = builder.header("authorization", format!("Bearer {auth}"));
+        }
+        builder.body(Body::empty()).unwrap()
+    };
+    let g = state.gateway();
+    let (late, _) = g.start_pairing(Scope::Write, None);
+    let bearer = g
+        .redeem(
+            &g.start_pairing(Scope::Write, None).0.token,
+            SessionKind::Bearer,
+            "a",
+        )
+        .unwrap();
+    let cookie = g
+        .redeem(
+            &g.start_pairing(Scope::Write, None).0.token,
+            SessionKind::Cookie,
+            "b",
+        )
+        .unwrap();
+    clock.advance(Duration::from_secs(91));
+    let (status, body) = send(get(&format!("/_ok/pair?token={}", late.token), None)).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "pair_invalid")
+    );
+    let (status, _) = send(get("/_ok/me", Some(bearer.token.clone()))).await;
+    assert_eq!(status, StatusCode::OK);
+    clock.advance(Duration::from_secs(15 * 60));
+    let (status, body) = send(get("/_ok/me", Some(bearer.token.clone()))).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
+    let cookie_request = |path: &str| {
+        Request::builder()
+            .uri(path)
+            .header("host", "localhost")
+            .header("cookie", format!("ok_session={}", cookie.token))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, _) = send(cookie_request("/_ok/me")).await;
+    assert_eq!(status, StatusCode::OK);
+    clock.advance(Duration::from_secs(8 * 3600));
+    let (status, body) = send(cookie_request("/_ok/me")).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
+    // An oversized exchange body is refused before it is read whole.
+    let big = Request::builder()
+        .method("POST")
+        .uri("/_ok/exchange")
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .body(Body::from(vec![b' '; 64 * 1024]))
+        .unwrap();
+    let (status, body) = send(big).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE")
+    );
+}
