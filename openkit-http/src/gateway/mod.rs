@@ -323,15 +323,16 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.trim().to_string())
 }
 
-/// The session of a request, or the 401/403 to answer.
+/// The session of a request and the token it came with, or the 401/403 to answer.
 pub(crate) fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<SessionRecord, ApiError> {
+) -> Result<(SessionRecord, String), ApiError> {
     let token = session_token(headers)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::from(GatewayError::Unauthenticated))?;
-    Ok(state.gateway().authenticate(&token)?)
+    let session = state.gateway().authenticate(&token)?;
+    Ok((session, token))
 }
 
 /// A browser request from another site is refused (403): its `Origin` must be this
@@ -379,7 +380,9 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
 
 fn me(state: &AppState, headers: &HeaderMap) -> Response {
     match authenticate(state, headers) {
-        Ok(session) => Json(GatewayMe::new(&session, state.gateway().project())).into_response(),
+        Ok((session, _)) => {
+            Json(GatewayMe::new(&session, state.gateway().project())).into_response()
+        }
         Err(refused) => refused.into_response(),
     }
 }

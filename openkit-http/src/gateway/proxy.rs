@@ -15,8 +15,9 @@
 //! none). Nothing else a client sends reaches the API: no `Origin`, `Referer`, cookies,
 //! `Authorization` or `X-OpenKit-*` of its own. The rebuilt request goes through the
 //! API router in process, behind its own Host/Origin/body-type middleware; bodies are
-//! capped at [`crate::MAX_JSON_BODY`]. SSE responses stream through and a WebSocket
-//! upgrade is handed to the API's handler with the connection's upgrade.
+//! capped at [`crate::MAX_JSON_BODY`]. SSE responses stream through (and end when their
+//! session does, see [`SESSION_RECHECK`]) and a WebSocket upgrade is handed to the API's
+//! handler with the connection's upgrade.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -171,8 +172,8 @@ pub(crate) async fn forward(app: &GatewayApp, request: Request) -> Response {
         Some((project, rest)) => (project, Some(rest)),
         None => (rest, None),
     };
-    let session = match authenticate(state, request.headers()) {
-        Ok(session) => session,
+    let (session, token) = match authenticate(state, request.headers()) {
+        Ok(found) => found,
         Err(refused) => return refused.into_response(),
     };
     let ours = &state.gateway().project().id;
@@ -205,9 +206,39 @@ pub(crate) async fn forward(app: &GatewayApp, request: Request) -> Response {
                 })
                 .into_response();
             }
-            to_api(app, request, &api_path, &session, websocket).await
+            let response = to_api(app, request, &api_path, &session, websocket).await;
+            end_with_session(app, response, token)
         }
     }
+}
+
+/// How often a proxied event stream re-checks its session.
+pub const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// An event stream (`text/event-stream`) ends once its session does (logout, revoke,
+/// key rotation, expiry): the session is checked again every [`SESSION_RECHECK`].
+/// Other responses are returned as they are.
+fn end_with_session(app: &GatewayApp, response: Response, token: String) -> Response {
+    use futures_util::StreamExt as _;
+    let streaming = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    if !streaming {
+        return response;
+    }
+    let gateway = std::sync::Arc::clone(app.state.gateway());
+    let ended = async move {
+        loop {
+            tokio::time::sleep(SESSION_RECHECK).await;
+            if gateway.authenticate(&token).is_err() {
+                return;
+            }
+        }
+    };
+    let (parts, body) = response.into_parts();
+    let stream = body.into_data_stream().take_until(Box::pin(ended));
+    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 async fn to_api(

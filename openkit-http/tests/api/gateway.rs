@@ -761,7 +761,6 @@ async fn event_stream_and_terminal_socket_through_the_proxy() {
             &chunk.expect("the stream goes on"),
         ));
     }
-    drop(events);
 
     // The terminal WebSocket through the proxy.
     let (status, session) = gw
@@ -832,6 +831,24 @@ async fn event_stream_and_terminal_socket_through_the_proxy() {
                 assert_eq!(response.status(), StatusCode::FORBIDDEN);
             }
             other => panic!("expected 403, got {other:?}"),
+        }
+    }
+
+    // Signing out ends the open event stream too.
+    let logout = gw
+        .via_tunnel(Method::POST, "/_ok/logout", host, "203.0.113.5")
+        .header("cookie", format!("ok_session={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, events.chunk()).await {
+            Ok(Ok(Some(_))) => {}
+            Ok(Ok(None)) | Ok(Err(_)) => break,
+            Err(_) => panic!("the event stream outlived its session"),
         }
     }
 }
