@@ -287,7 +287,18 @@ async fn pairing_a_browser_through_the_tunnel_end_to_end() {
         .await
         .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(page.text().await.unwrap().contains("<div id=\"app\">"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<div id=\"app\">"));
+    // Its relative asset URLs resolve below the project's page, where they are served.
+    let asset = html
+        .split(['"', '\''])
+        .find_map(|s| s.strip_prefix("./assets/"))
+        .expect("the page names an asset");
+    let script = with_cookie(Method::GET, &format!("/_ok/p/{project}/assets/{asset}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), StatusCode::OK);
     let (status, _, list) = json_of(
         with_cookie(Method::GET, &format!("/_ok/p/{project}/api/worktrees"))
             .send()
