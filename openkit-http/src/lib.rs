@@ -28,6 +28,12 @@
 //! Every path outside `/api/` serves the web dashboard ([`dashboard`]), built from
 //! `dashboard/` by `build.rs` and embedded in the binary.
 //!
+//! ## The remote gateway
+//!
+//! [`gateway::gateway_router`] serves the gateway listener (its own loopback port, what
+//! an ngrok tunnel points at): only `/_ok/*`, pairing and signed sessions, and an
+//! authenticated proxy into an allowlist of this API (`/api/ngrok/*` manages it).
+//!
 //! ## Wire types and the OpenAPI document
 //!
 //! Request and response bodies are the types of [`wire`], mapped from core types; the
