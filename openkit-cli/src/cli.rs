@@ -75,6 +75,18 @@ pub struct ServeArgs {
     /// built-in dashboard.
     #[arg(long, value_name = "DIR")]
     pub ui_dir: Option<PathBuf>,
+    /// The remote gateway's port on 127.0.0.1: what an ngrok tunnel points at (never the
+    /// API port). 0 lets the OS choose one.
+    #[arg(
+        long,
+        value_name = "PORT",
+        default_value_t = 0,
+        env = "OPENKIT_GATEWAY_PORT"
+    )]
+    pub gateway_port: u16,
+    /// No remote gateway listener (no tunnel can be started).
+    #[arg(long)]
+    pub no_gateway: bool,
 }
 
 /// `openkit mcp`
@@ -96,6 +108,8 @@ impl Default for ServeArgs {
             stop_sessions: false,
             session_idle_timeout: DEFAULT_SESSION_IDLE_SECS,
             ui_dir: None,
+            gateway_port: 0,
+            no_gateway: false,
         }
     }
 }

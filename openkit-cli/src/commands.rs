@@ -152,6 +152,9 @@ async fn serve(cwd: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = ui_dir {
         server = server.ui_dir(dir);
     }
+    server = server
+        .gateway_port((!args.no_gateway).then_some(args.gateway_port))
+        .tunnel(crate::ngrok::tunnel_settings(&host_env()));
     let runner = server.workbench().git().runner().clone();
     let bound = server.bind().await?;
     let url = bound.url();
@@ -159,6 +162,11 @@ async fn serve(cwd: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         "OpenKit dashboard: {url}/  (serving {}; Ctrl-C stops)",
         root.display()
     );
+    if let Some(gateway) = bound.gateway_addr() {
+        println!(
+            "Remote gateway: http://{gateway}/_ok/health (a tunnel starts with POST /api/ngrok/tunnel/enable)"
+        );
+    }
     if !args.no_open && has_display() {
         open_browser(&runner, &url, &root);
     }

@@ -13,6 +13,7 @@ mod git;
 mod github;
 mod logs;
 mod mcp;
+mod ngrok;
 
 use std::process::ExitCode;
 

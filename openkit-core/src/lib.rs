@@ -53,6 +53,7 @@ pub mod context;
 pub mod devserver;
 pub mod error;
 pub mod events;
+pub mod gateway;
 pub mod git;
 pub mod host;
 pub mod integrations;
@@ -73,6 +74,7 @@ pub mod rules;
 pub mod status;
 pub mod task_worktree;
 pub mod tasks;
+pub mod tunnel;
 pub mod workbench;
 pub mod worktree;
 

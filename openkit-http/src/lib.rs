@@ -28,6 +28,12 @@
 //! Every path outside `/api/` serves the web dashboard ([`dashboard`]), built from
 //! `dashboard/` by `build.rs` and embedded in the binary.
 //!
+//! ## The remote gateway
+//!
+//! [`gateway::gateway_router`] serves the gateway listener (its own loopback port, what
+//! an ngrok tunnel points at): only `/_ok/*`, pairing and signed sessions, and an
+//! authenticated proxy into an allowlist of this API (`/api/ngrok/*` manages it).
+//!
 //! ## Wire types and the OpenAPI document
 //!
 //! Request and response bodies are the types of [`wire`], mapped from core types; the
@@ -37,6 +43,7 @@
 
 pub mod dashboard;
 pub mod error;
+pub mod gateway;
 pub mod mcp;
 pub mod openapi;
 pub mod routes;
@@ -200,6 +207,15 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(plugins::agent_by_path))
         .routes(routes!(plugins::deploy_agent))
         .routes(routes!(plugins::undeploy_agent))
+        .routes(routes!(ngrok::status))
+        .routes(routes!(ngrok::tunnel_status))
+        .routes(routes!(ngrok::enable))
+        .routes(routes!(ngrok::disable))
+        .routes(routes!(ngrok::pairing_start))
+        .routes(routes!(ngrok::pairing_exchange))
+        .routes(routes!(ngrok::sessions))
+        .routes(routes!(ngrok::revoke))
+        .routes(routes!(ngrok::rotate_key))
         .routes(routes!(openapi::openapi_json))
         .routes(routes!(mcp::post, mcp::get, mcp::delete))
 }

@@ -47,6 +47,8 @@ pub struct Server {
     extra_origins: Vec<String>,
     write_server_file: bool,
     ui_dir: Option<std::path::PathBuf>,
+    gateway_port: Option<u16>,
+    tunnel: openkit_core::tunnel::TunnelSettings,
 }
 
 impl Server {
@@ -82,7 +84,22 @@ impl Server {
             extra_origins: Vec::new(),
             write_server_file: true,
             ui_dir: None,
+            gateway_port: Some(0),
+            tunnel: openkit_core::tunnel::TunnelSettings::default(),
         }
+    }
+
+    /// The gateway listener's port on the same host (0, the default: one the OS
+    /// chooses); `None`: no gateway listener, so no tunnel can start.
+    pub fn gateway_port(mut self, port: Option<u16>) -> Self {
+        self.gateway_port = port;
+        self
+    }
+
+    /// How the ngrok tunnel is started (the program, the authtoken).
+    pub fn tunnel(mut self, settings: openkit_core::tunnel::TunnelSettings) -> Self {
+        self.tunnel = settings;
+        self
     }
 
     /// The workbench this server serves.
@@ -141,15 +158,33 @@ impl Server {
                     let (stop, stopped) = watch::channel(false);
                     let mut state =
                         AppState::new(Arc::clone(&self.workbench), self.terminals.clone(), policy)
-                            .with_shutdown(stopped);
+                            .with_shutdown(stopped)
+                            .with_tunnel_settings(self.tunnel.clone());
                     if let Some(dir) = &self.ui_dir {
                         state = state.with_ui_dir(dir.clone());
                     }
+                    let gateway = match self.gateway_port {
+                        Some(port) => {
+                            let gateway = TcpListener::bind(SocketAddr::new(self.host, port))
+                                .await
+                                .map_err(|source| ServerError::Bind {
+                                    host: self.host,
+                                    first: port,
+                                    last: port,
+                                    source,
+                                })?;
+                            let gateway_addr = gateway.local_addr().map_err(ServerError::Serve)?;
+                            state = state.with_gateway_port(gateway_addr.port());
+                            Some((gateway, gateway_addr))
+                        }
+                        None => None,
+                    };
                     let server_file = self
                         .write_server_file
                         .then(|| self.workbench.paths().server_file());
                     return Ok(BoundServer {
                         listener,
+                        gateway,
                         addr,
                         state,
                         server_file,
@@ -175,6 +210,7 @@ impl Server {
 /// A listening server, ready to serve.
 pub struct BoundServer {
     listener: TcpListener,
+    gateway: Option<(TcpListener, SocketAddr)>,
     addr: SocketAddr,
     state: AppState,
     server_file: Option<PathBuf>,
@@ -190,6 +226,16 @@ impl BoundServer {
     /// The URL clients use (`http://localhost:<port>`).
     pub fn url(&self) -> String {
         format!("http://localhost:{}", self.addr.port())
+    }
+
+    /// The gateway listener's address (what the tunnel points at), if there is one.
+    pub fn gateway_addr(&self) -> Option<SocketAddr> {
+        self.gateway.as_ref().map(|(_, addr)| *addr)
+    }
+
+    /// The server's state (the gateway, the tunnel, the workbench).
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests. Writes
@@ -208,6 +254,23 @@ impl BoundServer {
         let terminals = self.state.terminals().clone();
         let workbench = Arc::clone(self.state.workbench());
         let mcp = self.state.mcp().clone();
+        let tunnel = Arc::clone(self.state.tunnel());
+        // The gateway listener stops with the API (its streams end on the same signal).
+        let gateway = self.gateway.map(|(listener, _)| {
+            let app = crate::gateway::gateway_router(self.state.clone());
+            let mut stopped = self.state.shutdown();
+            tokio::spawn(async move {
+                let until_stopped = async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(until_stopped)
+                    .await
+                {
+                    tracing::warn!("gateway listener failed: {e}");
+                }
+            })
+        });
         let app = crate::router(self.state);
         let stop = self.stop;
         let result = axum::serve(self.listener, app)
@@ -220,6 +283,11 @@ impl BoundServer {
             .await
             .map_err(ServerError::Serve);
         drop(background);
+        // No tunnel outlives the server, and the gateway listener is gone with it.
+        tunnel.disable().await;
+        if let Some(gateway) = gateway {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), gateway).await;
+        }
         // No terminal or dev-server child outlives the server.
         terminals.shutdown_all();
         workbench.stop_all_dev_servers().await;

@@ -42,6 +42,12 @@ pub(crate) struct Inner {
     pub(crate) ui_dir: Option<PathBuf>,
     /// The tracker and forge services (Jira, Linear, Kiket, Kizuna, Kite).
     pub(crate) integrations: openkit_integrations::Integrations,
+    /// Who is signed in through the remote gateway.
+    pub(crate) gateway: Arc<openkit_core::gateway::Gateway>,
+    /// The ngrok tunnel in front of the gateway listener.
+    pub(crate) tunnel: Arc<openkit_core::tunnel::Tunnel>,
+    /// The gateway listener's port, once it listens.
+    pub(crate) gateway_port: Option<u16>,
 }
 
 impl AppState {
@@ -66,8 +72,18 @@ impl AppState {
             &policy,
         );
         let integrations = openkit_integrations::Integrations::new(Arc::clone(&workbench));
+        let gateway = Arc::new(openkit_core::gateway::Gateway::new(
+            workbench.paths(),
+            Arc::clone(workbench.backbone()) as _,
+            Arc::new(openkit_core::gateway::SystemClock),
+            openkit_core::gateway::GatewaySettings::default(),
+        ));
+        let tunnel = Arc::new(new_tunnel(&workbench, Default::default()));
         AppState {
             inner: Arc::new(Inner {
+                gateway,
+                tunnel,
+                gateway_port: None,
                 integrations,
                 shell: host.shell(),
                 search_path: host.search_path(),
@@ -96,6 +112,43 @@ impl AppState {
     /// the embedded dashboard: the original OpenKit UI as a second client.
     pub fn with_ui_dir(self, dir: PathBuf) -> Self {
         self.with_inner(|inner| inner.ui_dir = Some(dir))
+    }
+
+    /// Starts the ngrok tunnel with `settings` (the program, the authtoken) instead of
+    /// `ngrok` from the host's `PATH` with its own configuration.
+    pub fn with_tunnel_settings(self, settings: openkit_core::tunnel::TunnelSettings) -> Self {
+        let tunnel = Arc::new(new_tunnel(&self.inner.workbench, settings));
+        self.with_inner(|inner| inner.tunnel = tunnel)
+    }
+
+    /// Uses `gateway` (other lifetimes, limits or clock) for remote sign-ins.
+    pub fn with_gateway(self, gateway: openkit_core::gateway::Gateway) -> Self {
+        self.with_inner(|inner| inner.gateway = Arc::new(gateway))
+    }
+
+    /// The gateway listener listens on `port`: the tunnel points there.
+    pub fn with_gateway_port(self, port: u16) -> Self {
+        self.with_inner(|inner| inner.gateway_port = Some(port))
+    }
+
+    /// Who is signed in through the remote gateway.
+    pub fn gateway(&self) -> &Arc<openkit_core::gateway::Gateway> {
+        &self.inner.gateway
+    }
+
+    /// The ngrok tunnel.
+    pub fn tunnel(&self) -> &Arc<openkit_core::tunnel::Tunnel> {
+        &self.inner.tunnel
+    }
+
+    /// The gateway listener's port, when one listens.
+    pub fn gateway_port(&self) -> Option<u16> {
+        self.inner.gateway_port
+    }
+
+    /// The port of the API (the first the security policy accepts).
+    pub fn api_port(&self) -> u16 {
+        self.inner.policy.port()
     }
 
     /// The web UI directory served instead of the embedded dashboard, if any.
@@ -211,4 +264,17 @@ impl AppState {
             )),
         }
     }
+}
+
+/// The tunnel of `workbench`'s project: its host environment, its supervisor, its root.
+fn new_tunnel(
+    workbench: &Workbench,
+    settings: openkit_core::tunnel::TunnelSettings,
+) -> openkit_core::tunnel::Tunnel {
+    openkit_core::tunnel::Tunnel::new(
+        settings,
+        workbench.host().clone(),
+        workbench.supervisor().cloned(),
+        workbench.paths().project_root().to_path_buf(),
+    )
 }

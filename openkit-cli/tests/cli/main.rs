@@ -12,6 +12,7 @@ use serde_json::Value;
 mod attention;
 mod containment;
 mod dashboard;
+mod gateway;
 mod holder;
 mod mcp;
 

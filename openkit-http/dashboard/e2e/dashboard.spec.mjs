@@ -424,6 +424,13 @@ try {
   await mcp.scrollIntoViewIfNeeded();
   await shot('desktop-light-settings-mcp');
 
+  begin('settings: remote access shows the tunnel and who is signed in');
+  const remote = page.getByTestId('remote-access');
+  await remote.getByTestId('tunnel-status').getByText('stopped', { exact: true }).waitFor({ timeout: 5_000 });
+  await remote.getByText('Nobody is signed in remotely.').waitFor({ timeout: 5_000 });
+  await remote.scrollIntoViewIfNeeded();
+  await shot('desktop-light-settings-remote');
+
   begin('live CPU and memory charts');
   await page.goto(`${base}#/perf`);
   await page.getByTestId('perf').locator('.perf-card').first().locator('figcaption strong').filter({ hasText: '%' }).waitFor({ timeout: 10_000 });

@@ -15,6 +15,7 @@ pub mod kizuna;
 pub mod local_config;
 pub mod logs;
 pub mod mcp_servers;
+pub mod ngrok;
 pub mod notes;
 pub mod open;
 pub mod perf;

@@ -31,6 +31,7 @@ pub mod local_config;
 pub mod logs;
 pub mod mcp;
 pub mod mcp_servers;
+pub mod ngrok;
 pub mod notes;
 pub mod open;
 pub mod perf;
@@ -118,8 +119,12 @@ pub struct ErrorBody {
     pub success: False,
     /// A human sentence.
     pub error: String,
-    /// Stable machine-readable code.
-    #[schema(pattern = "^[A-Z][A-Z0-9_]*$", example = "WORKTREE_NOT_FOUND")]
+    /// Stable machine-readable code: `UPPER_SNAKE`, or the reference's own lowercase
+    /// codes where it names them (the gateway's `pair_invalid`, `unauthenticated`, ...).
+    #[schema(
+        pattern = "^([A-Z][A-Z0-9_]*|[a-z][a-z0-9_]*)$",
+        example = "WORKTREE_NOT_FOUND"
+    )]
     pub code: String,
     /// Canonical id of the worktree an error is about (`WORKTREE_EXISTS`).
     #[serde(rename = "worktreeId", skip_serializing_if = "Option::is_none")]

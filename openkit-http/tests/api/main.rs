@@ -6,6 +6,7 @@ mod config;
 mod dashboard;
 mod devservers;
 mod events;
+mod gateway;
 mod git;
 mod github;
 mod harness;

@@ -5,6 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { get, patch, post, type LocalConfig, type ProjectConfig } from '../api';
 import { useAction } from '../action';
 import { loadSettings } from '../settings';
+import { RemoteAccess } from './remote';
 
 const TEXT_FIELDS: { key: keyof ProjectConfig & string; label: string; hint: string }[] = [
   { key: 'startCommand', label: 'Start command', hint: 'Runs the dev server in a worktree (sh -c).' },
@@ -279,6 +280,7 @@ export function SettingsView() {
       <ProjectSettings />
       <LocalSettings />
       <McpServers />
+      <RemoteAccess />
     </div>
   );
 }
