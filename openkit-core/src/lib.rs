@@ -72,6 +72,7 @@ pub mod rules;
 pub mod status;
 pub mod task_worktree;
 pub mod tasks;
+pub mod trackers;
 pub mod workbench;
 pub mod worktree;
 
