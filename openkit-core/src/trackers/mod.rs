@@ -100,6 +100,7 @@ pub struct TrackerRefresh {
     workbench: Arc<Workbench>,
     store: Arc<IntegrationsStore>,
     seen: SeenStore,
+    poll_timeout: Duration,
     /// Per source; the lock also serialises ticks.
     schedules: tokio::sync::Mutex<BTreeMap<SourceId, Schedule>>,
 }
@@ -131,8 +132,15 @@ impl TrackerRefresh {
             seen: SeenStore::new(workbench.paths()),
             workbench,
             store,
+            poll_timeout: POLL_TIMEOUT,
             schedules: tokio::sync::Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// The same with another limit for one poll (default [`POLL_TIMEOUT`]).
+    pub fn with_poll_timeout(mut self, timeout: Duration) -> Self {
+        self.poll_timeout = timeout;
+        self
     }
 
     /// Runs [`TrackerRefresh::tick`] now and then every `period` (normally [`TICK`]) until
@@ -178,7 +186,7 @@ impl TrackerRefresh {
             let Some(source) = self.workbench.issue_sources().find(&name) else {
                 continue;
             };
-            match tokio::time::timeout(POLL_TIMEOUT, source.assigned()).await {
+            match tokio::time::timeout(self.poll_timeout, source.assigned()).await {
                 Ok(Ok(assigned)) => {
                     let recovered = schedules.get(&name).map_or(0, |s| s.failures);
                     schedules.insert(
@@ -207,7 +215,7 @@ impl TrackerRefresh {
                     &mut schedules,
                     &name,
                     now,
-                    &format!("no answer within {} s", POLL_TIMEOUT.as_secs()),
+                    &format!("no answer within {} ms", self.poll_timeout.as_millis()),
                     &mut report,
                 ),
             }
