@@ -14,6 +14,8 @@
 //! - [`hub`]: [`Integrations`], a project's integration services and what they share
 //!   (the workbench, `integrations.json`, the HTTP client, endpoints not given at setup).
 //! - [`secret`]: [`secret::Secret`], a credential that never shows itself.
+//! - [`verify`]: the parallel, time-bounded connection checks of
+//!   `GET /api/integrations/verify`.
 //! - `testing` (feature `testing`): a fake GitHub server for tests.
 #![forbid(unsafe_code)]
 
@@ -22,6 +24,7 @@ pub mod github;
 pub mod http;
 pub mod hub;
 pub mod secret;
+pub mod verify;
 
 pub use hub::Integrations;
 
