@@ -140,7 +140,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(github::create_repo))
         .routes(routes!(github::refresh_pull_requests))
         .routes(routes!(github::create_pr))
-        .routes(routes!(github::verify_integrations))
+        .routes(routes!(integrations::verify))
         .routes(routes!(mcp_servers::list, mcp_servers::create))
         .routes(routes!(mcp_servers::deployment_status))
         .routes(routes!(mcp_servers::scan))

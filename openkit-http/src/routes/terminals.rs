@@ -36,7 +36,7 @@ fn scope_error() -> ApiError {
 
 /// The variable that tells the `openkit` CLI (and so the server) that commands come from
 /// an agent: `agent:<worktree-id>`.
-pub const ACTOR_ENV: &str = "OPENKIT_ACTOR";
+pub const ACTOR_ENV: &str = openkit_core::git::policy::ACTOR_ENV;
 
 /// The actor marker of a session: agent scopes (`claude`, `codex`, `gemini`,
 /// `opencode`) export `OPENKIT_ACTOR=agent:<worktree-id>`; a human shell exports none
