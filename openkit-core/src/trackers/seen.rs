@@ -211,6 +211,9 @@ mod tests {
     }
 
     proptest! {
+        // Every poll writes the file (fsync): fewer cases than the default keep it quick.
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
         /// Whatever the sequence of polls, every id is returned as new at most once
         /// (within the cap), and only after the first poll.
         #[test]
