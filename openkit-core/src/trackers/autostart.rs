@@ -122,6 +122,21 @@ pub struct AutoStarted {
 }
 
 impl Workbench {
+    /// The environment a terminal session starts from: the host environment without
+    /// `OPENKIT_ACTOR` (only agent sessions get one, naming their worktree).
+    pub fn session_base_env(&self) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+        self.host()
+            .vars()
+            .filter(|(k, _)| *k != std::ffi::OsStr::new(ACTOR_ENV))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    /// The variables an agent session in `worktree_id` adds: `OPENKIT_ACTOR=agent:<id>`.
+    pub fn agent_session_env(worktree_id: &str) -> Vec<(String, String)> {
+        vec![(ACTOR_ENV.to_string(), format!("agent:{worktree_id}"))]
+    }
+
     /// Starts (or reuses) `agent`'s scoped terminal session in worktree `worktree_id`,
     /// running `command` with OpenKit's hooks added (when the composition knows the
     /// `openkit` program) and `OPENKIT_ACTOR=agent:<worktree-id>` exported, in the host
@@ -138,17 +153,12 @@ impl Workbench {
             None => command.to_string(),
         };
         let launch = AgentLaunch {
-            env: vec![(ACTOR_ENV.to_string(), format!("agent:{}", worktree.id))],
+            env: Workbench::agent_session_env(&worktree.id),
             worktree_id: worktree.id,
             cwd: worktree.path,
             agent,
             command,
-            base_env: self
-                .host()
-                .vars()
-                .filter(|(k, _)| *k != std::ffi::OsStr::new(ACTOR_ENV))
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
+            base_env: self.session_base_env(),
             shell: self.host().shell(),
             supervisor: self.supervisor().cloned(),
         };

@@ -43,7 +43,7 @@ pub const ACTOR_ENV: &str = openkit_core::git::policy::ACTOR_ENV;
 /// (and never inherits one from the server's own environment).
 fn actor_env(scope: Option<&str>, worktree_id: &str) -> Vec<(String, String)> {
     match scope.and_then(openkit_core::agents::Agent::parse) {
-        Some(_) => vec![(ACTOR_ENV.to_string(), format!("agent:{worktree_id}"))],
+        Some(_) => openkit_core::Workbench::agent_session_env(worktree_id),
         None => Vec::new(),
     }
 }
@@ -120,15 +120,7 @@ pub async fn create(
             env,
             startup_command: startup,
             shell: state.inner.shell.clone(),
-            base_env: Some(
-                state
-                    .workbench()
-                    .host()
-                    .vars()
-                    .filter(|(k, _)| *k != std::ffi::OsStr::new(ACTOR_ENV))
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect(),
-            ),
+            base_env: Some(state.workbench().session_base_env()),
             supervisor: state.workbench().supervisor().cloned(),
         },
     )?;
