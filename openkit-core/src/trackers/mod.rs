@@ -23,7 +23,8 @@
 //!   `focusTerminal` from `autoStartClaudeFocusTerminal`, `skipPermissions`,
 //!   `statusUpdatedTo`), or an `auto_start_failed` warning. A refused status change is an
 //!   `issue_status_update_failed` warning; the agent keeps running.
-//! - **Failures.** A failing or hanging poll ([`POLL_TIMEOUT`]) is an ops-log warning
+//! - **Failures.** Due sources are polled concurrently, so a slow tracker delays no other.
+//!   A failing or hanging poll ([`POLL_TIMEOUT`]) is an ops-log warning
 //!   (`trackers.poll`) every time and an `issue_refresh_failed` activity warning on the
 //!   first failure of a streak; it never ends the loop. Polls of a failing source back off
 //!   ([`retry_delay`]): 1 min, 2, 4, ... up to the larger of its interval and 30 min. The
@@ -165,6 +166,8 @@ impl TrackerRefresh {
         let mut schedules = self.schedules.lock().await;
         let mut report = TickReport::default();
         self.forget_unconfigured(&mut schedules);
+        // Every due source is asked at once, so a slow tracker delays no other.
+        let mut polls = tokio::task::JoinSet::new();
         for name in self.workbench.issue_sources().names() {
             if name.is_local() {
                 continue;
@@ -186,7 +189,24 @@ impl TrackerRefresh {
             let Some(source) = self.workbench.issue_sources().find(&name) else {
                 continue;
             };
-            match tokio::time::timeout(self.poll_timeout, source.assigned()).await {
+            let timeout = self.poll_timeout;
+            polls.spawn(async move {
+                let answer = tokio::time::timeout(timeout, source.assigned()).await;
+                (source, settings, answer)
+            });
+        }
+        let mut answers = Vec::new();
+        while let Some(joined) = polls.join_next().await {
+            match joined {
+                Ok(answer) => answers.push(answer),
+                // A panicking adapter: its source is polled again at the next tick.
+                Err(e) => tracing::warn!(error = %e, "an issue source's poll panicked"),
+            }
+        }
+        answers.sort_by(|a, b| a.0.source().cmp(b.0.source()));
+        for (source, settings, answer) in answers {
+            let name = source.source().clone();
+            match answer {
                 Ok(Ok(assigned)) => {
                     let recovered = schedules.get(&name).map_or(0, |s| s.failures);
                     schedules.insert(
@@ -204,7 +224,7 @@ impl TrackerRefresh {
                             format!("Refreshing {name} issues works again"),
                         );
                     }
-                    report.polled.push(name.clone());
+                    report.polled.push(name);
                     self.arrived(&*source, &settings, assigned, &mut report)
                         .await;
                 }

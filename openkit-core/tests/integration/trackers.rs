@@ -350,3 +350,53 @@ async fn a_failed_start_or_status_change_is_a_warning() {
         Value::Null
     );
 }
+
+#[tokio::test]
+async fn hung_trackers_are_waited_for_together_and_delay_no_other() {
+    let repo = TestRepo::new();
+    let names = ["acme", "beta", "gamma"];
+    let trackers: Vec<Arc<MemoryIssues>> = names
+        .iter()
+        .map(|n| Arc::new(MemoryIssues::new(n)))
+        .collect();
+    let mut composition = repo.composition();
+    for tracker in &trackers {
+        composition = composition.issue_source(Arc::clone(tracker) as _);
+    }
+    let workbench = composition.build().unwrap();
+    let store = Arc::new(IntegrationsStore::new(workbench.paths()));
+    for name in names {
+        store
+            .put_section(name, &json!({ "refreshIntervalMinutes": 1 }))
+            .unwrap();
+    }
+    let timeout = Duration::from_secs(2);
+    let refresh = TrackerRefresh::new(workbench, store).with_poll_timeout(timeout);
+    let t0 = Instant::now();
+    assert_eq!(within(refresh.tick(t0)).await.polled.len(), 3);
+
+    trackers[0].hang_assigned(true);
+    trackers[2].hang_assigned(true);
+    trackers[1].assign("B-1", "Still arrives");
+    let started = Instant::now();
+    let report = within(refresh.tick(t0 + MINUTE)).await;
+    let elapsed = started.elapsed();
+    assert_eq!(
+        report.failed.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        ["acme", "gamma"]
+    );
+    assert_eq!(
+        report
+            .announced
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>(),
+        ["beta/B-1"]
+    );
+    // Both hung polls ran out together, not one after the other.
+    assert!(elapsed >= timeout, "{elapsed:?}");
+    assert!(
+        elapsed < timeout * 2 - Duration::from_millis(250),
+        "{elapsed:?}"
+    );
+}
