@@ -75,6 +75,7 @@ pub mod status;
 pub mod task_worktree;
 pub mod tasks;
 pub mod tunnel;
+pub mod trackers;
 pub mod workbench;
 pub mod worktree;
 

@@ -65,6 +65,74 @@ pub trait Terminals: Send + Sync {
     ) -> std::collections::BTreeMap<String, Vec<crate::attention::AgentSession>> {
         std::collections::BTreeMap::new()
     }
+
+    /// Starts (or reuses) the agent session of `launch.worktree_id` in the agent's scope,
+    /// following the scope rules of `POST /api/worktrees/:id/terminals`: a live agent
+    /// session of that scope is reused, a shell-only one is replaced. Used by work that
+    /// starts agents without a client (auto-started agents of newly assigned issues). By
+    /// default: [`TerminalsError::Unsupported`].
+    async fn start_agent_session(
+        &self,
+        launch: AgentLaunch,
+    ) -> Result<AgentSessionStarted, TerminalsError> {
+        let _ = launch;
+        Err(TerminalsError::Unsupported)
+    }
+}
+
+/// How to start an agent's scoped terminal session (see
+/// [`Terminals::start_agent_session`]). Built by the workbench
+/// ([`crate::Workbench::start_agent_session`]), which knows the host environment.
+#[derive(Debug, Clone)]
+pub struct AgentLaunch {
+    /// The worktree (canonical id).
+    pub worktree_id: String,
+    /// Its checkout: the session's working directory.
+    pub cwd: std::path::PathBuf,
+    /// The agent, also the session's scope.
+    pub agent: crate::agents::Agent,
+    /// The startup command line run with `$SHELL -lc` (OpenKit's hooks already added).
+    pub command: String,
+    /// Variables added to the session's environment (`OPENKIT_ACTOR`).
+    pub env: Vec<(String, String)>,
+    /// The whole environment the shell starts from (the host environment).
+    pub base_env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+    /// The shell (`$SHELL` of the host; `None`: `/bin/sh`).
+    pub shell: Option<String>,
+    /// The supervisor the session runs under, when the composition has one.
+    pub supervisor: Option<crate::containment::Supervisor>,
+}
+
+/// What [`Terminals::start_agent_session`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentSessionStarted {
+    /// The session to attach to.
+    pub session_id: String,
+    /// A live agent session of the scope was there already and is kept.
+    pub reused: bool,
+}
+
+/// Why no agent session could be started.
+#[derive(Debug, thiserror::Error)]
+pub enum TerminalsError {
+    /// This frontend runs no terminals.
+    #[error("Terminals are not available here")]
+    Unsupported,
+    /// The terminal could not be started.
+    #[error("Could not start the terminal: {0}")]
+    Failed(String),
+}
+
+impl crate::error::DomainError for TerminalsError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        crate::error::ErrorKind::Unavailable
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            TerminalsError::Unsupported => "TERMINALS_UNAVAILABLE",
+            TerminalsError::Failed(_) => "TERMINAL_SPAWN_FAILED",
+        }
+    }
 }
 
 /// No dev servers: nothing ever runs.

@@ -259,6 +259,25 @@ pub struct MemoryIssues {
     capabilities: Capabilities,
     url_base: String,
     issues: Mutex<BTreeMap<IssueId, Issue>>,
+    /// What [`IssueSource::assigned`] answers (scriptable at runtime).
+    assignment: Mutex<Assignment>,
+    /// Every `update_status` call, in order.
+    status_updates: Mutex<Vec<(IssueId, String)>>,
+    /// `update_status` fails with this message.
+    refuse_status: Mutex<Option<String>>,
+}
+
+/// The scripted behaviour of [`MemoryIssues::assigned`].
+#[derive(Debug, Default)]
+struct Assignment {
+    /// `None`: every issue (the trait's default); else these issues.
+    ids: Option<std::collections::BTreeSet<IssueId>>,
+    /// The next calls fail with this message.
+    failure: Option<String>,
+    /// The next calls never answer.
+    hang: bool,
+    /// How often it was called.
+    calls: usize,
 }
 
 impl std::fmt::Debug for MemoryIssues {
@@ -279,7 +298,64 @@ impl MemoryIssues {
             source,
             capabilities: Capabilities::ALL,
             issues: Default::default(),
+            assignment: Default::default(),
+            status_updates: Default::default(),
+            refuse_status: Default::default(),
         }
+    }
+
+    /// Assigns issue `id` to the user (adding it with `title` and status `To Do` when it
+    /// does not exist). From the first call on, [`IssueSource::assigned`] answers only
+    /// the assigned issues. Panics on an invalid id.
+    pub fn assign(&self, id: &str, title: &str) {
+        let issue_id = IssueId::new(id).expect("a valid issue id");
+        if !self.lock().contains_key(&issue_id) {
+            let issue = self.issue(id, title, "To Do", "");
+            self.insert(issue);
+        }
+        self.assignment()
+            .ids
+            .get_or_insert_with(Default::default)
+            .insert(issue_id);
+    }
+
+    /// Takes issue `id` off the user's assigned issues.
+    pub fn unassign(&self, id: &str) {
+        if let (Ok(id), Some(ids)) = (IssueId::new(id), self.assignment().ids.as_mut()) {
+            ids.remove(&id);
+        }
+    }
+
+    /// Makes [`IssueSource::assigned`] fail with `message` (`None`: answer again).
+    pub fn fail_assigned(&self, message: Option<&str>) {
+        self.assignment().failure = message.map(str::to_string);
+    }
+
+    /// Makes [`IssueSource::assigned`] never answer (`false`: answer again).
+    pub fn hang_assigned(&self, hang: bool) {
+        self.assignment().hang = hang;
+    }
+
+    /// How often [`IssueSource::assigned`] was called.
+    pub fn assigned_calls(&self) -> usize {
+        self.assignment().calls
+    }
+
+    /// Every `update_status` call so far (issue, status), including refused ones.
+    pub fn status_updates(&self) -> Vec<(IssueId, String)> {
+        self.status_updates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Makes `update_status` fail with `message` (`None`: accept again).
+    pub fn refuse_status_updates(&self, message: Option<&str>) {
+        *self.refuse_status.lock().unwrap_or_else(|e| e.into_inner()) = message.map(str::to_string);
+    }
+
+    fn assignment(&self) -> MutexGuard<'_, Assignment> {
+        self.assignment.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Limits what the source supports (e.g. [`Capabilities::READ_ONLY`](crate::issues::Capabilities::READ_ONLY)).
@@ -358,6 +434,30 @@ impl IssueSource for MemoryIssues {
         Ok(self.lock().values().map(|i| i.summary.clone()).collect())
     }
 
+    async fn assigned(&self) -> Result<Vec<IssueSummary>, IssueError> {
+        let hang = {
+            let mut assignment = self.assignment();
+            assignment.calls += 1;
+            if let Some(message) = &assignment.failure {
+                return Err(IssueError::Invalid(message.clone()));
+            }
+            assignment.hang
+        };
+        if hang {
+            std::future::pending::<()>().await;
+        }
+        let ids = self.assignment().ids.clone();
+        let issues = self.lock();
+        Ok(issues
+            .values()
+            .filter(|i| {
+                ids.as_ref()
+                    .is_none_or(|ids| ids.contains(&i.summary.issue.id))
+            })
+            .map(|i| i.summary.clone())
+            .collect())
+    }
+
     async fn get(&self, id: &IssueId) -> Result<Issue, IssueError> {
         self.check(Capabilities::GET, "reading issues")?;
         self.with_existing(id, |i| i.clone())
@@ -382,6 +482,18 @@ impl IssueSource for MemoryIssues {
 
     async fn update_status(&self, id: &IssueId, status: &str) -> Result<IssueSummary, IssueError> {
         self.check(Capabilities::UPDATE_STATUS, "changing the status")?;
+        self.status_updates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((id.clone(), status.to_string()));
+        if let Some(message) = self
+            .refuse_status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return Err(IssueError::Invalid(message));
+        }
         self.with_existing(id, |i| {
             i.summary.status = status.to_string();
             i.summary.clone()
@@ -419,5 +531,77 @@ impl IssueSource for MemoryIssues {
 
     fn peek(&self, id: &IssueId) -> Option<IssueSummary> {
         self.lock().get(id).map(|i| i.summary.clone())
+    }
+}
+
+/// A [`Terminals`](crate::ports::Terminals) port that starts nothing and records every
+/// agent session asked for: session ids `session-1`, `session-2`, ...; a live agent
+/// session of the same worktree and agent is reused, as the real port does.
+#[derive(Debug, Default)]
+pub struct RecordingTerminals {
+    launches: Mutex<Vec<crate::ports::AgentLaunch>>,
+    sessions: Mutex<Vec<(String, String, String)>>,
+}
+
+impl RecordingTerminals {
+    /// No sessions.
+    pub fn new() -> Self {
+        RecordingTerminals::default()
+    }
+
+    /// Every launch asked for (reused ones too), in order.
+    pub fn launches(&self) -> Vec<crate::ports::AgentLaunch> {
+        self.launches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::ports::Terminals for RecordingTerminals {
+    async fn close_worktree_sessions(&self, worktree_id: &str) -> usize {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let before = sessions.len();
+        sessions.retain(|(_, wt, _)| wt != worktree_id);
+        before - sessions.len()
+    }
+
+    fn active_session(&self, worktree_id: &str, scope: &str) -> Option<String> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(_, wt, s)| wt == worktree_id && s == scope)
+            .map(|(id, _, _)| id.clone())
+    }
+
+    fn session_pids(&self, _: &str) -> Vec<u32> {
+        Vec::new()
+    }
+
+    async fn start_agent_session(
+        &self,
+        launch: crate::ports::AgentLaunch,
+    ) -> Result<crate::ports::AgentSessionStarted, crate::ports::TerminalsError> {
+        let scope = launch.agent.command().to_string();
+        let worktree = launch.worktree_id.clone();
+        self.launches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(launch);
+        if let Some(session_id) = self.active_session(&worktree, &scope) {
+            return Ok(crate::ports::AgentSessionStarted {
+                session_id,
+                reused: true,
+            });
+        }
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let session_id = format!("session-{}", sessions.len() + 1);
+        sessions.push((session_id.clone(), worktree, scope));
+        Ok(crate::ports::AgentSessionStarted {
+            session_id,
+            reused: false,
+        })
     }
 }

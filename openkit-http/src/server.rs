@@ -251,6 +251,8 @@ impl BoundServer {
             }
         }
         let background = self.state.workbench().start_background();
+        // The trackers' refresh of assigned issues (and agents auto-started on new ones).
+        let integrations = self.state.integrations().start_background();
         let terminals = self.state.terminals().clone();
         let workbench = Arc::clone(self.state.workbench());
         let mcp = self.state.mcp().clone();
@@ -282,6 +284,7 @@ impl BoundServer {
             })
             .await
             .map_err(ServerError::Serve);
+        drop(integrations);
         drop(background);
         // No tunnel outlives the server, and the gateway listener is gone with it.
         tunnel.disable().await;

@@ -7,11 +7,19 @@
 //! registers its issue source in the workbench's issue sources once configured. The
 //! endpoints that are not given at setup (Linear's GraphQL API, Atlassian's OAuth
 //! servers) come from [`Endpoints`], read from the host environment by the composition.
+//!
+//! The hub also runs what works for every tracker: the background refresh of assigned
+//! issues ([`Integrations::start_background`], core's [`TrackerRefresh`] over every
+//! registered source with a section) and the connection checks of
+//! `GET /api/integrations/verify` ([`Integrations::verify_all`]).
 
 use std::sync::Arc;
 
 use openkit_core::integrations::IntegrationsStore;
+use openkit_core::trackers::{RefreshLoop, TrackerRefresh};
 use openkit_core::{HostEnv, Workbench};
+
+use crate::verify::{self, Check, CheckFuture, Verifiers, VerifyReport};
 
 /// Linear's GraphQL API.
 pub const LINEAR_API_URL: &str = "https://api.linear.app/graphql";
@@ -78,6 +86,16 @@ pub struct IntegrationContext {
 pub struct Integrations {
     context: Arc<IntegrationContext>,
     kizuna: Arc<crate::kizuna::KizunaService>,
+    /// Checks registered at runtime and the time limit of `verify_all`.
+    verifiers: Arc<Verifiers>,
+    /// The background refresh of every configured tracker's assigned issues.
+    refresh: Arc<TrackerRefresh>,
+}
+
+/// The background work of [`Integrations::start_background`]; dropping it stops it.
+#[derive(Debug)]
+pub struct IntegrationsBackground {
+    _refresh: RefreshLoop,
 }
 
 impl Integrations {
@@ -90,6 +108,10 @@ impl Integrations {
     /// The services of `workbench`'s project, with the given endpoints.
     pub fn with_endpoints(workbench: Arc<Workbench>, endpoints: Endpoints) -> Self {
         let store = Arc::new(IntegrationsStore::new(workbench.paths()));
+        let refresh = Arc::new(TrackerRefresh::new(
+            Arc::clone(&workbench),
+            Arc::clone(&store),
+        ));
         let context = Arc::new(IntegrationContext {
             workbench,
             store,
@@ -97,7 +119,12 @@ impl Integrations {
             endpoints,
         });
         let kizuna = Arc::new(crate::kizuna::KizunaService::new(Arc::clone(&context)));
-        Integrations { context, kizuna }
+        Integrations {
+            context,
+            kizuna,
+            verifiers: Arc::default(),
+            refresh,
+        }
     }
 
     /// Kizuna.
@@ -109,6 +136,50 @@ impl Integrations {
     pub fn context(&self) -> &Arc<IntegrationContext> {
         &self.context
     }
+
+    /// Starts the background work of the integrations: the refresh of every configured
+    /// tracker's assigned issues (new issues announced, agents auto-started; see
+    /// [`openkit_core::trackers`]), checked every [`openkit_core::trackers::TICK`].
+    /// Stops when the returned value is dropped (`openkit serve` drops it on shutdown).
+    pub fn start_background(&self) -> IntegrationsBackground {
+        IntegrationsBackground {
+            _refresh: self.refresh.spawn(openkit_core::trackers::TICK),
+        }
+    }
+
+    /// The background refresh of assigned issues (a tick can be run on demand).
+    pub fn refresh(&self) -> &Arc<TrackerRefresh> {
+        &self.refresh
+    }
+
+    /// Checks every integration's connection in parallel (`GET /api/integrations/verify`),
+    /// each bounded by [`Verifiers::timeout`]; `None` for an integration that is not
+    /// configured.
+    pub async fn verify_all(&self) -> VerifyReport {
+        let workbench = &self.context.workbench;
+        let mut checks: Vec<(String, CheckFuture<'_>)> = vec![
+            ("github".into(), Box::pin(github_check(workbench))),
+            ("kizuna".into(), verify::upstream(self.kizuna().verify())),
+        ];
+        checks.extend(self.verifiers.checks());
+        verify::run(checks, self.verifiers.timeout()).await
+    }
+
+    /// Checks registered at runtime (services outside the hub, tests' fakes) and the time
+    /// limit of [`Integrations::verify_all`].
+    pub fn verifiers(&self) -> &Verifiers {
+        &self.verifiers
+    }
+}
+
+/// GitHub's part of the verification: the code host, else `gh`.
+async fn github_check(workbench: &Workbench) -> Option<Check> {
+    let check = workbench.verify_github().await?;
+    Some(Check {
+        ok: check.ok,
+        error: check.error,
+        code: check.code.map(str::to_string),
+    })
 }
 
 #[cfg(test)]
@@ -127,5 +198,67 @@ mod tests {
         let endpoints = Endpoints::from_host(&host);
         assert_eq!(endpoints.linear_api, "http://127.0.0.1:9/graphql");
         assert_eq!(endpoints.atlassian_auth, ATLASSIAN_AUTH_URL);
+    }
+
+    #[tokio::test]
+    async fn the_background_refresh_polls_configured_trackers_until_dropped() {
+        use openkit_core::testing::{MemoryIssues, TestRepo};
+        let repo = TestRepo::new();
+        let tracker = Arc::new(MemoryIssues::new("acme"));
+        let workbench = repo
+            .composition()
+            .issue_source(Arc::clone(&tracker) as _)
+            .build()
+            .unwrap();
+        let integrations = Integrations::new(workbench);
+        // Not configured: never asked.
+        let background = integrations.start_background();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(tracker.assigned_calls(), 0);
+        drop(background);
+
+        integrations
+            .context()
+            .store
+            .put_section("acme", &serde_json::json!({ "refreshIntervalMinutes": 1 }))
+            .unwrap();
+        let background = integrations.start_background();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while tracker.assigned_calls() == 0 {
+            assert!(std::time::Instant::now() < deadline, "never polled");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        drop(background);
+        // A tick on demand: the first poll happened, so the next is not due yet.
+        let report = integrations.refresh().tick(std::time::Instant::now()).await;
+        assert!(report.polled.is_empty());
+        assert_eq!(tracker.assigned_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn verify_all_bounds_every_check() {
+        use openkit_core::testing::TestRepo;
+        let repo = TestRepo::new();
+        // No code host and no `gh` on PATH: GitHub is not configured.
+        let workbench =
+            openkit_core::Composition::new(repo.paths(), repo.host_env().with_var("PATH", ""))
+                .build()
+                .unwrap();
+        let integrations = Integrations::new(workbench);
+        integrations
+            .verifiers()
+            .set_timeout(std::time::Duration::from_millis(300));
+        integrations
+            .verifiers()
+            .register("jira", Arc::new(|| Box::pin(async { Some(Check::ok()) })));
+        integrations
+            .verifiers()
+            .register("linear", Arc::new(|| Box::pin(std::future::pending())));
+        let started = std::time::Instant::now();
+        let report = integrations.verify_all().await;
+        assert!(started.elapsed() < std::time::Duration::from_secs(3));
+        assert_eq!(report.get("github"), None);
+        assert_eq!(report.get("jira"), Some(&Check::ok()));
+        assert_eq!(report.get("linear"), Some(&Check::timed_out()));
     }
 }

@@ -15,6 +15,8 @@
 //!   (the workbench, `integrations.json`, the HTTP client, endpoints not given at setup).
 //! - [`secret`]: [`secret::Secret`], a credential that never shows itself.
 //! - [`kizuna`]: Kizuna (issues, pull requests as a code host, pipelines, agents).
+//! - [`verify`]: the parallel, time-bounded connection checks of
+//!   `GET /api/integrations/verify`.
 //! - `testing` (feature `testing`): a fake GitHub server for tests; `testing_kizuna` a
 //!   fake Kizuna.
 #![forbid(unsafe_code)]
@@ -25,6 +27,7 @@ pub mod http;
 pub mod hub;
 pub mod kizuna;
 pub mod secret;
+pub mod verify;
 
 pub use hub::Integrations;
 

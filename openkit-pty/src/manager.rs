@@ -593,4 +593,50 @@ impl openkit_core::ports::Terminals for TerminalManager {
             .filter_map(|s| s.pid)
             .collect()
     }
+
+    async fn start_agent_session(
+        &self,
+        launch: openkit_core::ports::AgentLaunch,
+    ) -> Result<openkit_core::ports::AgentSessionStarted, openkit_core::ports::TerminalsError> {
+        use openkit_core::ports::{AgentSessionStarted, TerminalsError};
+        let scope = launch.agent.command().to_string();
+        // The scope rules of `POST /api/worktrees/:id/terminals` with a startup command:
+        // an agent session is kept, a shell-only one replaced.
+        if let Some(existing) = self.find_scoped(&launch.worktree_id, &scope) {
+            if existing.startup_command.is_some() {
+                return Ok(AgentSessionStarted {
+                    session_id: existing.id,
+                    reused: true,
+                });
+            }
+            self.kill(&existing.id);
+        }
+        let opts = SpawnOptions {
+            cwd: launch.cwd,
+            cols: AGENT_COLS,
+            rows: AGENT_ROWS,
+            startup_command: Some(launch.command),
+            shell: launch.shell,
+            env: launch.env,
+            base_env: Some(launch.base_env),
+            supervisor: launch.supervisor,
+        };
+        let manager = self.clone();
+        let worktree_id = launch.worktree_id;
+        // Opening a PTY and spawning block: off the async workers.
+        let info =
+            tokio::task::spawn_blocking(move || manager.spawn(&worktree_id, Some(scope), opts))
+                .await
+                .map_err(|e| TerminalsError::Failed(e.to_string()))?
+                .map_err(|e| TerminalsError::Failed(e.to_string()))?;
+        Ok(AgentSessionStarted {
+            session_id: info.id,
+            reused: false,
+        })
+    }
 }
+
+/// Columns of an agent session started without a client (a client's resize fixes it).
+pub const AGENT_COLS: u16 = 120;
+/// Rows of an agent session started without a client.
+pub const AGENT_ROWS: u16 = 32;

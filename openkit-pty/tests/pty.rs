@@ -416,3 +416,45 @@ async fn the_screen_reads_as_text_without_attaching() {
     ));
     terms.kill(&s.id);
 }
+
+#[tokio::test]
+async fn agent_sessions_started_through_the_port_follow_the_scope_rules() {
+    use openkit_core::agents::Agent;
+    use openkit_core::ports::{AgentLaunch, Terminals};
+    let dir = tempfile::tempdir().unwrap();
+    let terms = TerminalManager::new();
+    let launch = |command: &str| AgentLaunch {
+        worktree_id: "w".into(),
+        cwd: dir.path().to_path_buf(),
+        agent: Agent::Claude,
+        command: command.into(),
+        env: vec![("OPENKIT_ACTOR".into(), "agent:w".into())],
+        base_env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+        shell: Some("/bin/sh".into()),
+        supervisor: None,
+    };
+    // A shell-only session of the scope is replaced.
+    let shell = terms
+        .spawn("w", Some("claude".into()), opts(dir.path(), None))
+        .unwrap();
+    let first = terms
+        .start_agent_session(launch("echo AGENT-$OPENKIT_ACTOR; sleep 30"))
+        .await
+        .unwrap();
+    assert!(!first.reused);
+    assert_ne!(first.session_id, shell.id);
+    assert!(terms.get(&shell.id).is_err(), "the shell session was ended");
+    let info = terms.get(&first.session_id).unwrap();
+    assert_eq!(info.scope.as_deref(), Some("claude"));
+    let mut att = terms.attach(&first.session_id, true).unwrap();
+    read_until(&mut att, "AGENT-agent:w").await;
+    // A live agent session is kept.
+    let second = terms
+        .start_agent_session(launch("echo OTHER; sleep 30"))
+        .await
+        .unwrap();
+    assert!(second.reused);
+    assert_eq!(second.session_id, first.session_id);
+    assert_eq!(terms.list_for_worktree("w").len(), 1);
+    terms.shutdown_all();
+}

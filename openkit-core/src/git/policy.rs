@@ -17,6 +17,10 @@ use crate::config::LocalConfig;
 use crate::git::op_error::GitOpError;
 use crate::notes::{GitPolicy, effective_policy};
 
+/// The variable that names the actor in the terminal sessions OpenKit starts for agents
+/// (`agent:<worktree-id>`), which the `openkit` CLI forwards.
+pub const ACTOR_ENV: &str = "OPENKIT_ACTOR";
+
 /// Who asks.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Actor {

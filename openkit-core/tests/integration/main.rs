@@ -15,6 +15,7 @@ mod lifecycle;
 mod live_status;
 mod registry;
 mod status;
+mod trackers;
 mod worktrees;
 
 use std::fmt::Debug;

@@ -319,6 +319,22 @@ try {
   await row('agent-asks').locator('[data-testid=agent-chip][data-state=idle]').waitFor({ timeout: 2_000 });
   log('"finished" cleared the alert; the chip says idle');
 
+  begin('an agent auto-started on a new issue with autoStartClaudeFocusTerminal gets its terminal shown');
+  await page.goto(`${base}#/`);
+  await row('agent-asks').waitFor();
+  t = Date.now();
+  await api('POST', 'api/activity', {
+    category: 'agent',
+    type: 'auto_task_claimed',
+    severity: 'info',
+    title: 'Claude started working on AGENT-ASKS',
+    worktreeId: 'agent-asks',
+    metadata: { source: 'jira', issueId: 'AGENT-ASKS', autoClaimed: true, agent: 'claude', sessionId: agent.sessionId, focusTerminal: true },
+  });
+  await page.waitForFunction((id) => location.hash.endsWith(`/terminals/${id}`), agent.sessionId, { timeout: 5_000 });
+  await page.getByTestId('term-open').waitFor({ timeout: 10_000 });
+  log(`auto-started agent's terminal focused ${Date.now() - t} ms after the event`);
+
   begin(SHIP_STEP);
   const asks = (await api('GET', 'api/worktrees')).worktrees.find((w) => w.id === 'agent-asks');
   writeFileSync(join(asks.path, 'README.md'), '# test\n\nEdited by the browser test.\n');

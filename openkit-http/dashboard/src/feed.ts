@@ -5,7 +5,7 @@
 
 import { apiPath, type FeedEvent } from './api';
 import { getState, mergeById, noteCrashes, noteRunning, setState } from './store';
-import { notifyActivity } from './notify';
+import { focusAutoStartedTerminal, notifyActivity } from './notify';
 
 /** The server sends a keep-alive comment every 15 s; silence this long means a dead link. */
 const SILENCE_LIMIT_MS = 40_000;
@@ -32,7 +32,10 @@ export function applyFeedEvent(event: FeedEvent, live: boolean): void {
     case 'activity': {
       const crashes = noteCrashes([event.event]);
       setState((s) => ({ activity: mergeById(s.activity, [event.event]), ...(crashes ? { crashOrder: crashes } : {}) }));
-      if (live) notifyActivity(event.event);
+      if (live) {
+        notifyActivity(event.event);
+        focusAutoStartedTerminal(event.event);
+      }
       break;
     }
     case 'ops-log-history':

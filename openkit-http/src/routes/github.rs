@@ -1,5 +1,5 @@
-//! `/api/github/*`, `POST /api/worktrees/:id/create-pr` and
-//! `GET /api/integrations/verify`.
+//! `/api/github/*` and `POST /api/worktrees/:id/create-pr` (GitHub's part of
+//! `GET /api/integrations/verify` is in [`crate::routes::integrations`]).
 
 use axum::Json;
 use axum::extract::State;
@@ -11,8 +11,7 @@ use crate::routes::git::RequestActor;
 use crate::state::AppState;
 use crate::wire::github::{
     CreatePrRequest, CreatePrResponse, CreateRepoRequest, CreateRepoResponse, GitHubInstall,
-    GitHubLogin, GitHubStatus, InitialCommitResponse, IntegrationCheck, IntegrationsVerify,
-    PrRefreshResponse,
+    GitHubLogin, GitHubStatus, InitialCommitResponse, PrRefreshResponse,
 };
 use crate::wire::{ErrorBody, Success, True};
 
@@ -192,24 +191,4 @@ pub async fn create_pr(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(CreatePrResponse::from(&pr))))
-}
-
-/// `GET /api/integrations/verify`
-#[utoipa::path(
-    get,
-    path = "/api/integrations/verify",
-    tag = "github",
-    summary = "Verify every integration's connection (GitHub; Jira and Linear when configured)",
-    responses(
-        (status = 200, description = "Each integration's check; `null` when it is not configured", body = IntegrationsVerify),
-    )
-)]
-pub async fn verify_integrations(State(state): State<AppState>) -> Json<IntegrationsVerify> {
-    let github = state.workbench().verify_github().await;
-    Json(IntegrationsVerify {
-        github: github.as_ref().map(IntegrationCheck::from),
-        // No Jira or Linear adapter exists in this server yet: not configured.
-        jira: None,
-        linear: None,
-    })
 }

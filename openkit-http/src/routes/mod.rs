@@ -11,6 +11,7 @@ pub mod events;
 pub mod git;
 pub mod github;
 pub mod instance;
+pub mod integrations;
 pub mod kizuna;
 pub mod local_config;
 pub mod logs;

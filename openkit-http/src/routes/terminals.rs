@@ -36,14 +36,14 @@ fn scope_error() -> ApiError {
 
 /// The variable that tells the `openkit` CLI (and so the server) that commands come from
 /// an agent: `agent:<worktree-id>`.
-pub const ACTOR_ENV: &str = "OPENKIT_ACTOR";
+pub const ACTOR_ENV: &str = openkit_core::git::policy::ACTOR_ENV;
 
 /// The actor marker of a session: agent scopes (`claude`, `codex`, `gemini`,
 /// `opencode`) export `OPENKIT_ACTOR=agent:<worktree-id>`; a human shell exports none
 /// (and never inherits one from the server's own environment).
 fn actor_env(scope: Option<&str>, worktree_id: &str) -> Vec<(String, String)> {
     match scope.and_then(openkit_core::agents::Agent::parse) {
-        Some(_) => vec![(ACTOR_ENV.to_string(), format!("agent:{worktree_id}"))],
+        Some(_) => openkit_core::Workbench::agent_session_env(worktree_id),
         None => Vec::new(),
     }
 }
@@ -120,15 +120,7 @@ pub async fn create(
             env,
             startup_command: startup,
             shell: state.inner.shell.clone(),
-            base_env: Some(
-                state
-                    .workbench()
-                    .host()
-                    .vars()
-                    .filter(|(k, _)| *k != std::ffi::OsStr::new(ACTOR_ENV))
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect(),
-            ),
+            base_env: Some(state.workbench().session_base_env()),
             supervisor: state.workbench().supervisor().cloned(),
         },
     )?;

@@ -1,9 +1,8 @@
-//! GitHub: the bodies of `/api/github/*`, `POST /api/worktrees/:id/create-pr` and
-//! `GET /api/integrations/verify`.
+//! GitHub: the bodies of `/api/github/*` and `POST /api/worktrees/:id/create-pr`.
 
 use openkit_core::DomainError;
 use openkit_core::codehost::{
-    CleanupOutcome, GitHubStatus as CoreStatus, HostCheck, InitialCommit, PrRefresh, PullRequest,
+    CleanupOutcome, GitHubStatus as CoreStatus, InitialCommit, PrRefresh, PullRequest,
     RefreshOutcome, RepoCreated,
 };
 use serde::{Deserialize, Serialize};
@@ -307,42 +306,4 @@ impl From<&PrRefresh> for PrRefreshResponse {
                 .collect(),
         }
     }
-}
-
-/// One integration's verification.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct IntegrationCheck {
-    /// The connection works.
-    pub ok: bool,
-    /// Why not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The stable code of the failure.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-}
-
-impl From<&HostCheck> for IntegrationCheck {
-    fn from(c: &HostCheck) -> Self {
-        IntegrationCheck {
-            ok: c.ok,
-            error: c.error.clone(),
-            code: c.code.map(str::to_string),
-        }
-    }
-}
-
-/// `GET /api/integrations/verify`: each integration's check, `null` when it is not
-/// configured.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct IntegrationsVerify {
-    /// GitHub (the API with the configured token, else `gh auth status`).
-    #[schema(required = true)]
-    pub github: Option<IntegrationCheck>,
-    /// Jira (`null`: no Jira adapter in this server).
-    #[schema(required = true)]
-    pub jira: Option<IntegrationCheck>,
-    /// Linear (`null`: no Linear adapter in this server).
-    #[schema(required = true)]
-    pub linear: Option<IntegrationCheck>,
 }

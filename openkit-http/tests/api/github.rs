@@ -139,7 +139,14 @@ async fn status_and_verify_with_github_configured() {
     let (_, verify) = gh.api.get("/api/integrations/verify").await;
     assert_eq!(
         verify,
-        json!({ "github": { "ok": true }, "jira": null, "linear": null })
+        json!({
+            "github": { "ok": true },
+            "jira": null,
+            "linear": null,
+            "kiket": null,
+            "kizuna": null,
+            "kite": null
+        })
     );
 }
 
@@ -152,7 +159,14 @@ async fn without_a_code_host_github_says_it_is_not_configured() {
     let (_, verify) = api.get("/api/integrations/verify").await;
     assert_eq!(
         verify,
-        json!({ "github": null, "jira": null, "linear": null })
+        json!({
+            "github": null,
+            "jira": null,
+            "linear": null,
+            "kiket": null,
+            "kizuna": null,
+            "kite": null
+        })
     );
     api.create("feature/x").await;
     assert_error(

@@ -21,6 +21,8 @@ pub struct Api {
     pub backbone: Arc<Backbone>,
     pub terminals: openkit_pty::TerminalManager,
     pub workbench: Arc<Workbench>,
+    /// The integration services of the router's state.
+    pub integrations: openkit_integrations::Integrations,
     /// Keeps the live status engine and the worktree publisher running.
     _background: Background,
     _tools: Option<tempfile::TempDir>,
@@ -93,6 +95,7 @@ impl Api {
             SecurityPolicy::for_port(PORT),
         );
         Api {
+            integrations: state.integrations().clone(),
             app: router(state),
             terminals,
             repo,

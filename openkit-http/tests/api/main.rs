@@ -2,6 +2,7 @@
 
 mod agent_rules;
 mod agents;
+mod automation;
 mod config;
 mod dashboard;
 mod devservers;
