@@ -77,6 +77,8 @@ pub struct IntegrationContext {
 #[derive(Debug, Clone)]
 pub struct Integrations {
     context: Arc<IntegrationContext>,
+    kiket: Arc<crate::kiket::KiketService>,
+    kite: Arc<crate::kite::KiteService>,
 }
 
 impl Integrations {
@@ -95,7 +97,23 @@ impl Integrations {
             client: crate::api::default_client(),
             endpoints,
         });
-        Integrations { context }
+        let kiket = crate::kiket::KiketService::new(Arc::clone(&context));
+        let kite = crate::kite::KiteService::new(Arc::clone(&context));
+        Integrations {
+            context,
+            kiket,
+            kite,
+        }
+    }
+
+    /// Kiket.
+    pub fn kiket(&self) -> &crate::kiket::KiketService {
+        &self.kiket
+    }
+
+    /// Kite.
+    pub fn kite(&self) -> &crate::kite::KiteService {
+        &self.kite
     }
 
     /// What the services share.

@@ -13,6 +13,9 @@
 //!   and client-side), retries, and errors in the service's terms ([`api::UpstreamError`]).
 //! - [`hub`]: [`Integrations`], a project's integration services and what they share
 //!   (the workbench, `integrations.json`, the HTTP client, endpoints not given at setup).
+//! - [`kiket`]: Kiket (issues, workflows, webhooks, SLA events) as the `kiket` issue source.
+//! - [`kite`]: Kite, the agent event relay: activity forwarded as CloudEvents through a
+//!   durable outbox, agent messages both ways.
 //! - [`secret`]: [`secret::Secret`], a credential that never shows itself.
 //! - `testing` (feature `testing`): a fake GitHub server for tests.
 #![forbid(unsafe_code)]
@@ -21,9 +24,15 @@ pub mod api;
 pub mod github;
 pub mod http;
 pub mod hub;
+pub mod kiket;
+pub mod kite;
 pub mod secret;
 
 pub use hub::Integrations;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing_kiket;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing_kite;
