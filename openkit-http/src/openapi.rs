@@ -56,6 +56,8 @@ use crate::wire::terminals::{TerminalResize, TerminalServerMessage};
         (name = "notes", description = "Per-issue notes, todos and git policy"),
         (name = "tasks", description = "Local tasks and attachments"),
         (name = "github", description = "GitHub: status, login, repositories, pull requests, integration checks"),
+        (name = "kiket", description = "Kiket: issues, workflows and transitions, webhooks, SLA events"),
+        (name = "kite", description = "Kite: activity forwarded as CloudEvents, agent messages, webhook config"),
         (name = "mcp-servers", description = "The MCP servers registry and its deployment to agents"),
         (name = "skills", description = "The skills registry and its deployment to agents"),
         (name = "custom-agents", description = "Custom agents of the registry and their deployment to agents"),

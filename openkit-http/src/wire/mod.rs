@@ -26,6 +26,8 @@ pub mod events;
 pub mod git;
 pub mod github;
 pub mod instance;
+pub mod kiket;
+pub mod kite;
 pub mod local_config;
 pub mod logs;
 pub mod mcp;

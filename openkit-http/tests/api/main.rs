@@ -9,6 +9,8 @@ mod events;
 mod git;
 mod github;
 mod harness;
+mod kiket;
+mod kite;
 mod live_status;
 mod logs;
 mod mcp;

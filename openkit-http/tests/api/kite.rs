@@ -1,0 +1,1 @@
+//! `/api/kite/*` through the router against the fake Kite.
