@@ -472,3 +472,41 @@ async fn signed_webhooks_become_activity_and_bad_ones_change_nothing() {
     assert_eq!(events[0].event_type, "kiket_sla_breached");
     assert_eq!(events[0].severity, openkit_core::events::Severity::Error);
 }
+
+#[tokio::test]
+async fn the_client_side_budget_holds_requests_back_before_kiket_sees_them() {
+    use openkit_integrations::api::{Pace, default_client};
+    use openkit_integrations::kiket::KiketApi;
+    let fake = FakeKiket::start().await;
+    let api = KiketApi::new(
+        default_client(),
+        fake.url(),
+        &Secret::new(FAKE_TOKEN),
+        FAKE_PROJECT,
+    )
+    .unwrap()
+    .with_pace(Pace::new(3, Duration::from_secs(60)).max_wait(Duration::ZERO));
+    for _ in 0..3 {
+        api.workflows().await.unwrap();
+    }
+    let err = api.workflows().await.unwrap_err();
+    assert_eq!(err.error.code(), "UPSTREAM_RATE_LIMITED");
+    assert!(err.error.retry_after().unwrap() > Duration::from_secs(55));
+    assert_eq!(
+        fake.requests().len(),
+        3,
+        "the fourth request was never sent"
+    );
+    // Kiket's own budget answers 429 with Retry-After; it is reported with the wait.
+    let fresh = KiketApi::new(
+        default_client(),
+        fake.url(),
+        &Secret::new(FAKE_TOKEN),
+        FAKE_PROJECT,
+    )
+    .unwrap();
+    fake.set_budget(0);
+    let err = fresh.workflows().await.unwrap_err();
+    assert_eq!(err.error.code(), "UPSTREAM_RATE_LIMITED");
+    assert!(err.error.retry_after().unwrap() >= Duration::from_secs(50));
+}

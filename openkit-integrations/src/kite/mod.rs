@@ -769,6 +769,9 @@ impl Inner {
                 }
             }
         }
+        if let Err(e) = self.outbox.flush() {
+            tracing::warn!("kite outbox: {e}");
+        }
         report.pending = self.outbox.len();
         report
     }
@@ -859,20 +862,43 @@ impl Inner {
     }
 }
 
-/// Activity from the bus into the outbox.
+/// Activity from the bus into the outbox. A forwarder that falls behind the bus reads
+/// what it missed back from the activity log (the outbox drops ids it already holds).
 async fn forward(inner: Arc<Inner>) {
-    let mut subscription = inner.context.workbench.backbone().bus().subscribe(None);
+    let backbone = Arc::clone(inner.context.workbench.backbone());
+    let mut subscription = backbone.bus().subscribe(None);
+    // Nothing from before the forwarder started is read back.
+    let mut last: Option<String> = Some(openkit_core::logs::now_iso());
     loop {
         match subscription.receiver.recv().await {
             Ok(item) => {
-                if let FeedEvent::Activity(event) = &item.event
-                    && let Err(e) = inner.offer(event)
-                {
-                    tracing::warn!("kite outbox: {e}");
+                if let FeedEvent::Activity(event) = &item.event {
+                    last = Some(format!("{}:{}", event.timestamp, event.id));
+                    if let Err(e) = inner.offer(event) {
+                        tracing::warn!("kite outbox: {e}");
+                    }
                 }
             }
             Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!("kite forwarder lagged the event bus by {missed} events");
+                let since = last
+                    .as_deref()
+                    .and_then(|c| openkit_core::logs::parse_since(c).ok());
+                let log = Arc::clone(&backbone);
+                let missed = tokio::task::spawn_blocking(move || {
+                    log.activity().query(&ActivityQuery {
+                        since,
+                        category: None,
+                        limit: 10_000,
+                    })
+                })
+                .await;
+                if let Ok(Ok(events)) = missed {
+                    for event in &events {
+                        last = Some(format!("{}:{}", event.timestamp, event.id));
+                        let _ = inner.offer(event);
+                    }
+                }
             }
             Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
         }

@@ -1,8 +1,11 @@
 //! The durable outbox of CloudEvents waiting for Kite: `.openkit/kite-outbox.jsonl`.
 //!
 //! One event per line, oldest first. A new event is one appended line (`O_APPEND`, one
-//! write, flushed to disk before it counts as queued); a delivered event is removed by an
-//! atomic rewrite of the rest. A torn last line (a crash mid-append) is skipped when the
+//! write, flushed to disk before it counts as queued); delivered events are removed by an
+//! atomic rewrite of the rest, once per [`REWRITE_EVERY`] removals and at the end of a
+//! delivery pass ([`Outbox::flush`]), so draining a long backlog is not quadratic. After a
+//! crash the last few delivered events may be sent again: their stable ids let Kite drop
+//! them. A torn last line (a crash mid-append) is skipped when the
 //! file is read and never glued to the next append. Events are keyed by their CloudEvents
 //! `id`: the same id is never queued twice.
 
@@ -16,11 +19,15 @@ use serde_json::Value;
 
 /// The outbox file's name under `.openkit/`.
 pub const FILE_NAME: &str = "kite-outbox.jsonl";
+/// Removals between two rewrites of the file.
+pub const REWRITE_EVERY: usize = 64;
 
 #[derive(Debug, Default)]
 struct State {
     queue: VecDeque<Value>,
     ids: HashSet<String>,
+    /// Removals not yet written.
+    removed: usize,
 }
 
 /// Events waiting to be delivered, on disk.
@@ -114,19 +121,39 @@ impl Outbox {
         self.lock().queue.front().cloned()
     }
 
-    /// Removes the event `id` (delivered, or refused for good) and rewrites the file.
+    /// Removes the event `id` (delivered, or refused for good); the file is rewritten
+    /// every [`REWRITE_EVERY`] removals and by [`Outbox::flush`].
     pub fn remove(&self, id: &str) -> Result<(), IoFailure> {
         let mut state = self.lock();
         if !state.ids.remove(id) {
             return Ok(());
         }
         state.queue.retain(|e| id_of(e) != Some(id));
+        state.removed += 1;
+        if state.removed >= REWRITE_EVERY {
+            self.rewrite(&mut state)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the removals made since the last rewrite.
+    pub fn flush(&self) -> Result<(), IoFailure> {
+        let mut state = self.lock();
+        if state.removed > 0 {
+            self.rewrite(&mut state)?;
+        }
+        Ok(())
+    }
+
+    fn rewrite(&self, state: &mut State) -> Result<(), IoFailure> {
         let mut bytes = Vec::new();
         for event in &state.queue {
             let _ = serde_json::to_writer(&mut bytes, event);
             bytes.push(b'\n');
         }
-        openkit_core::persist::write_atomic(&self.path, &bytes)
+        openkit_core::persist::write_atomic(&self.path, &bytes)?;
+        state.removed = 0;
+        Ok(())
     }
 
     /// How many events wait.
@@ -158,6 +185,9 @@ mod tests {
         assert_eq!(outbox.len(), 2);
         assert_eq!(outbox.front().unwrap()["id"], "a");
         outbox.remove("a").unwrap();
+        // Not yet written: a crash now would send "a" again (Kite drops the repeat).
+        assert_eq!(Outbox::open(&path).len(), 2);
+        outbox.flush().unwrap();
         let outbox = Outbox::open(&path);
         assert_eq!(outbox.len(), 1);
         assert_eq!(outbox.front().unwrap()["id"], "b");
