@@ -266,6 +266,8 @@ struct Counters {
     delivered: u64,
     received: u64,
     last_delivery_error: Option<String>,
+    /// Delivery attempts failed in a row (the backoff grows with it).
+    failures: u32,
 }
 
 #[derive(Debug)]
@@ -729,7 +731,6 @@ impl Inner {
 
     async fn deliver_pending(&self) -> DeliveryReport {
         let mut report = DeliveryReport::default();
-        let mut failures = 0u32;
         while let Some(event) = self.outbox.front() {
             let Some(connection) = self.connection() else {
                 break;
@@ -742,6 +743,7 @@ impl Inner {
                     let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
                     c.delivered += 1;
                     c.last_delivery_error = None;
+                    c.failures = 0;
                 }
                 // Kite will never take this event (malformed, too large): drop it so the
                 // rest can go, and say so.
@@ -756,14 +758,11 @@ impl Inner {
                     self.report_refusal(&id, &e);
                 }
                 Err(e) => {
-                    failures += 1;
-                    let wait = e.retry_after().unwrap_or_else(|| {
-                        (BACKOFF_MIN * 2u32.saturating_pow(failures.min(6))).min(BACKOFF_MAX)
-                    });
-                    self.counters
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .last_delivery_error = Some(e.to_string());
+                    let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+                    c.failures = c.failures.saturating_add(1);
+                    let backoff = BACKOFF_MIN * 2u32.saturating_pow((c.failures - 1).min(6));
+                    let wait = e.retry_after().unwrap_or(backoff.min(BACKOFF_MAX));
+                    c.last_delivery_error = Some(e.to_string());
                     report.retry_in = Some(wait);
                     break;
                 }
