@@ -510,3 +510,55 @@ async fn the_client_side_budget_holds_requests_back_before_kiket_sees_them() {
     assert_eq!(err.error.code(), "UPSTREAM_RATE_LIMITED");
     assert!(err.error.retry_after().unwrap() >= Duration::from_secs(50));
 }
+
+#[tokio::test]
+async fn issue_data_is_saved_as_the_data_lifecycle_says() {
+    let f = configured(None).await;
+    f.fake.add_issue("CORE-5", "Saved issue", "todo");
+    let kiket = f.integrations.kiket();
+    let file = f
+        .workbench
+        .paths()
+        .issues_dir()
+        .join("kiket")
+        .join("CORE-5")
+        .join("issue.json");
+    let save_on = |value: &str| {
+        let mut settings = serde_json::Map::new();
+        settings.insert("dataLifecycle".into(), serde_json::json!({"saveOn": value}));
+        kiket
+            .update_config(KiketConfigChange {
+                settings,
+                ..Default::default()
+            })
+            .unwrap();
+    };
+    save_on("never");
+    kiket.issue("CORE-5").await.unwrap();
+    assert!(!file.exists());
+    save_on("worktree-creation");
+    kiket.issue("CORE-5").await.unwrap();
+    assert!(!file.exists());
+    let created = kiket.create_task("CORE-5", None).await.unwrap();
+    assert!(matches!(
+        created,
+        openkit_core::task_worktree::TaskWorktree::Created { .. }
+    ));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved["title"], "Saved issue");
+    assert_eq!(saved["status"], "todo");
+    // Task context reads the issue through the registered source, saved copy or not.
+    let issue = openkit_core::issues::IssueRef::parse("kiket", "CORE-5").unwrap();
+    let context = openkit_core::context::task_context(
+        f.workbench.notes(),
+        f.workbench.paths(),
+        &Default::default(),
+        &issue,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(context.to_markdown().contains("Saved issue"));
+    assert!(context.to_markdown().contains("CORE-5"));
+}

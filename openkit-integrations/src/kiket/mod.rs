@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use openkit_core::error::{DomainError, ErrorKind};
-use openkit_core::integrations::{IntegrationsError, TrackerSettings, UpdateError};
+use openkit_core::integrations::{IntegrationsError, SaveOn, TrackerSettings, UpdateError};
 use openkit_core::issues::{IssueError, IssueRef, IssueSource, SourceId};
 use openkit_core::logs::ActivityEvent;
 use openkit_core::task_worktree::{TaskWorktree, TaskWorktreeError};
@@ -489,12 +489,64 @@ impl KiketService {
         Ok(issues)
     }
 
-    /// One issue.
+    /// One issue (saved to `issue.json` when `dataLifecycle.saveOn` is `view`).
     pub async fn issue(&self, key: &str) -> Result<KiketIssue, KiketError> {
+        let issue = self.fetch(key).await?;
+        self.save_issue(&issue, SaveOn::View);
+        Ok(issue)
+    }
+
+    async fn fetch(&self, key: &str) -> Result<KiketIssue, KiketError> {
         let key = checked_key(key)?;
         let issue = self.connection()?.api.issue(&key).await?;
         self.source.remember(std::slice::from_ref(&issue));
         Ok(issue)
+    }
+
+    /// Writes `.openkit/issues/kiket/<key>/issue.json` (what task context and the
+    /// worktree list read when Kiket is not asked) if the data lifecycle says to save at
+    /// `moment`: `view` saves on every view and at worktree creation, `worktree-creation`
+    /// only then, `never` not at all. A failure to save is logged, never an error of the
+    /// request.
+    fn save_issue(&self, issue: &KiketIssue, moment: SaveOn) {
+        let Ok(connection) = self.connection() else {
+            return;
+        };
+        let save_on = connection.section.settings.data_lifecycle.save_on;
+        let wanted = match (save_on, moment) {
+            (SaveOn::Never, _) => false,
+            (SaveOn::View, _) => true,
+            (SaveOn::WorktreeCreation, m) => m == SaveOn::WorktreeCreation,
+        };
+        let Ok(reference) = IssueRef::parse(SECTION, &issue.key) else {
+            return;
+        };
+        if !wanted {
+            return;
+        }
+        let record = serde_json::json!({
+            "source": SECTION,
+            "key": issue.key,
+            "title": issue.title,
+            "status": issue.state,
+            "url": issue.url,
+            "description": issue.description.clone().unwrap_or_default(),
+            "labels": issue.labels,
+            "assignee": issue.assignee_name(),
+            "customFields": issue.custom_fields,
+            "updated": issue.updated_at,
+            "comments": issue.comments.iter().map(|c| serde_json::json!({
+                "author": c.author_name(),
+                "created": c.created_at.clone().unwrap_or_default(),
+                "body": c.body,
+            })).collect::<Vec<_>>(),
+            "savedAt": openkit_core::logs::now_iso(),
+        });
+        let paths = self.context.workbench.paths();
+        match openkit_core::persist::write_json(&reference.dir(paths).join("issue.json"), &record) {
+            Ok(()) => self.context.workbench.notes().index().changed(&reference),
+            Err(e) => tracing::warn!("saving Kiket issue {}: {e}", issue.key),
+        }
     }
 
     /// Changes labels, assignee or custom fields.
@@ -604,7 +656,8 @@ impl KiketService {
         key: &str,
         branch: Option<String>,
     ) -> Result<TaskWorktree, KiketError> {
-        let issue = self.issue(key).await?;
+        let issue = self.fetch(key).await?;
+        self.save_issue(&issue, SaveOn::WorktreeCreation);
         let reference = IssueRef::parse(SECTION, &issue.key)?;
         Ok(self
             .context
