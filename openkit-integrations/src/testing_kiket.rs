@@ -248,6 +248,23 @@ impl FakeKiket {
     pub fn requests(&self) -> Vec<Recorded> {
         self.lock().requests.clone()
     }
+
+    /// A webhook delivery as Kiket sends it: the JSON body and its headers
+    /// (`X-Kiket-Signature`: hex HMAC-SHA256 of the body with `secret`,
+    /// `X-Kiket-Timestamp`: now in Unix seconds, `X-Kiket-Event-Version`).
+    pub fn webhook(secret: &str, payload: &Value) -> (Vec<u8>, Vec<(&'static str, String)>) {
+        let body = serde_json::to_vec(payload).expect("a JSON payload");
+        let signature = crate::kiket::webhook::sign(secret.as_bytes(), &body);
+        let now = chrono::Utc::now().timestamp().to_string();
+        (
+            body,
+            vec![
+                ("x-kiket-signature", signature),
+                ("x-kiket-timestamp", now),
+                ("x-kiket-event-version", "v1".to_string()),
+            ],
+        )
+    }
 }
 
 fn error(status: u16, code: &str, message: &str) -> (u16, Value) {

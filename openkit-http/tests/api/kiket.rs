@@ -455,6 +455,31 @@ async fn kiket_webhooks_are_verified_and_become_activity() {
         events[0]["title"],
         "Kiket CORE-42 \"Deploy new release\" moved review → in_progress"
     );
+    // A delivery as the fake Kiket signs it (signature and timestamp headers).
+    let (body, headers) = FakeKiket::webhook(
+        "sh_secret",
+        &json!({"event": "workflow.sla_status", "state": "recovered",
+            "issue": {"id": 42, "title": "Customer onboarding playbook"}}),
+    );
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let (status, answer) = webhook(
+        &api,
+        &body,
+        header("x-kiket-signature"),
+        header("x-kiket-timestamp"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let last = kiket_activity(&api).await.pop().unwrap();
+    assert_eq!(
+        (last["type"].as_str(), last["severity"].as_str()),
+        (Some("kiket_sla_recovered"), Some("success"))
+    );
     let garbage = b"not json";
     let invalid = webhook(&api, garbage, Some(&sign(b"sh_secret", garbage)), None).await;
     assert_error(&invalid, StatusCode::BAD_REQUEST, "KIKET_INVALID_PAYLOAD");

@@ -268,6 +268,8 @@ struct Counters {
     last_delivery_error: Option<String>,
     /// Delivery attempts failed in a row (the backoff grows with it).
     failures: u32,
+    /// The inbox cursor as last saved.
+    inbox_since: Option<String>,
 }
 
 #[derive(Debug)]
@@ -345,11 +347,15 @@ impl KiteService {
                     .map(str::to_string),
             );
         }
+        let counters = Counters {
+            inbox_since: inbox_state.since.clone(),
+            ..Counters::default()
+        };
         let inner = Arc::new(Inner {
             outbox: Outbox::open(openkit_dir.join(outbox::FILE_NAME)),
             inbox_path: openkit_dir.join(INBOX_FILE),
             inbox: tokio::sync::Mutex::new((inbox_state, seen)),
-            counters: Mutex::new(Counters::default()),
+            counters: Mutex::new(counters),
             connection: RwLock::new(None),
             deliver_wake: Notify::new(),
             poll_wake: Notify::new(),
@@ -382,12 +388,7 @@ impl KiteService {
             .counters
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let since = self
-            .inner
-            .inbox
-            .try_lock()
-            .ok()
-            .and_then(|i| i.0.since.clone());
+        let since = counters.inbox_since.clone();
         let agent_name = self.inner.agent_name(section.as_ref());
         let pending = self.inner.outbox.len();
         Ok(match section {
@@ -820,6 +821,10 @@ impl Inner {
             }
             if !events.is_empty() {
                 openkit_core::persist::write_json(&self.inbox_path, &inbox.0)?;
+                self.counters
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .inbox_since = inbox.0.since.clone();
             }
             if !full {
                 break;
