@@ -704,7 +704,7 @@ impl KiketService {
                     duplicate: true,
                 });
             }
-            seen.insert(fingerprint, Instant::now());
+            seen.insert(fingerprint.clone(), Instant::now());
         }
         let mut event = ActivityEvent::new(
             activity.category,
@@ -731,7 +731,17 @@ impl KiketService {
                 self.source.remember_state(key, state);
             }
         }
-        let recorded = self.context.workbench.backbone().record_activity(event)?;
+        let recorded = match self.context.workbench.backbone().record_activity(event) {
+            Ok(recorded) => recorded,
+            Err(e) => {
+                // Not kept: Kiket's retry of this delivery must not count as a repeat.
+                self.deliveries
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&fingerprint);
+                return Err(e.into());
+            }
+        };
         Ok(WebhookOutcome {
             event: activity.event,
             activity_id: recorded.map(|e| e.id.clone()),

@@ -656,7 +656,7 @@ pub fn cloud_event(event: &ActivityEvent, project: &str) -> Value {
     let mut ce = serde_json::json!({
         "specversion": "1.0",
         "id": event.id,
-        "source": format!("/openkit/{project}"),
+        "source": format!("/openkit/{}", crate::api::segment(project)),
         "type": format!("dev.openkit.activity.{category}.{}", event.event_type),
         "time": event.timestamp,
         "datacontenttype": "application/json",
@@ -815,7 +815,9 @@ impl Inner {
                 seen.insert(event.event_id.clone());
                 state.seen.push_back(event.event_id.clone());
                 while state.seen.len() > SEEN_KEPT {
-                    state.seen.pop_front();
+                    if let Some(old) = state.seen.pop_front() {
+                        seen.remove(&old);
+                    }
                 }
                 received += 1;
             }
@@ -970,6 +972,10 @@ mod tests {
         );
         assert_eq!(ce["subject"], "PROJ-1");
         assert_eq!(ce["source"], "/openkit/demo");
+        assert_eq!(
+            cloud_event(&event, "my project")["source"],
+            "/openkit/my%20project"
+        );
         assert_eq!(ce["data"]["severity"], "success");
     }
 
