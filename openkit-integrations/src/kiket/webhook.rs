@@ -334,4 +334,34 @@ mod tests {
         }
         assert!(activity_for(&serde_json::json!({"no": "event"})).is_none());
     }
+
+    proptest::proptest! {
+        /// Whatever the body and secret, Kiket's signature verifies, and a signature of
+        /// any other body or under any other secret does not.
+        #[test]
+        fn only_the_exact_body_and_secret_verify(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..256),
+            secret in "[ -~]{1,40}",
+            other in "[ -~]{1,40}",
+            flip in proptest::num::usize::ANY,
+        ) {
+            let sig = sign(secret.as_bytes(), &body);
+            proptest::prop_assert_eq!(verify(Some(&secret), &body, Some(&sig), None, NOW), Ok(()));
+            if other != secret {
+                proptest::prop_assert_eq!(
+                    verify(Some(&other), &body, Some(&sig), None, NOW),
+                    Err(SignatureError::Mismatch)
+                );
+            }
+            if !body.is_empty() {
+                let mut changed = body.clone();
+                let i = flip % changed.len();
+                changed[i] ^= 0x01;
+                proptest::prop_assert_eq!(
+                    verify(Some(&secret), &changed, Some(&sig), None, NOW),
+                    Err(SignatureError::Mismatch)
+                );
+            }
+        }
+    }
 }

@@ -47,14 +47,17 @@ impl Outbox {
         let path = path.into();
         let mut state = State::default();
         if let Ok(text) = std::fs::read_to_string(&path) {
-            for line in text.lines() {
-                let Ok(event) = serde_json::from_str::<Value>(line) else {
-                    continue;
-                };
+            // An id can be on two lines when it was removed (not yet rewritten) and queued
+            // again: its last line is where it now stands.
+            let events: Vec<Value> = text
+                .lines()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .collect();
+            for event in events.into_iter().rev() {
                 if let Some(id) = id_of(&event).map(str::to_string)
                     && state.ids.insert(id)
                 {
-                    state.queue.push_back(event);
+                    state.queue.push_front(event);
                 }
             }
         }
@@ -204,5 +207,80 @@ mod tests {
         let outbox = Outbox::open(&path);
         assert_eq!(outbox.len(), 2);
         assert_eq!(outbox.front().unwrap()["id"], "a");
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push(u8),
+        Remove(u8),
+        Flush,
+        Reopen,
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0u8..12).prop_map(Op::Push),
+            (0u8..12).prop_map(Op::Remove),
+            Just(Op::Flush),
+            Just(Op::Reopen),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Against a model queue: ids are queued once, in order; a flushed outbox reopens
+        /// exactly as it was; an unflushed one reopens with nothing lost (removed events
+        /// may come back, in their place, to be sent again).
+        #[test]
+        fn the_outbox_keeps_order_and_loses_nothing(ops in proptest::collection::vec(op(), 1..40)) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(FILE_NAME);
+            let mut outbox = Outbox::open(&path);
+            let mut model: Vec<String> = Vec::new();
+            let mut flushed = true;
+            let ids = |o: &Outbox| -> Vec<String> {
+                o.lock().queue.iter().map(|e| e["id"].as_str().unwrap().to_string()).collect()
+            };
+            for op in ops {
+                match op {
+                    Op::Push(n) => {
+                        let id = format!("e{n}");
+                        let queued = outbox.push(serde_json::json!({"id": id})).unwrap();
+                        proptest::prop_assert_eq!(queued, !model.contains(&id));
+                        if queued {
+                            model.push(id);
+                        }
+                    }
+                    Op::Remove(n) => {
+                        let id = format!("e{n}");
+                        if model.contains(&id) {
+                            flushed = false;
+                        }
+                        outbox.remove(&id).unwrap();
+                        model.retain(|m| *m != id);
+                    }
+                    Op::Flush => {
+                        outbox.flush().unwrap();
+                        flushed = true;
+                    }
+                    Op::Reopen => {
+                        outbox = Outbox::open(&path);
+                        let reopened = ids(&outbox);
+                        if flushed {
+                            proptest::prop_assert_eq!(&reopened, &model);
+                        } else {
+                            // The model, in order, within what came back.
+                            let mut rest = reopened.iter();
+                            for id in &model {
+                                proptest::prop_assert!(rest.any(|r| r == id), "{id} lost");
+                            }
+                        }
+                        model = reopened;
+                        flushed = true;
+                    }
+                }
+                proptest::prop_assert_eq!(ids(&outbox), model.clone());
+            }
+        }
     }
 }
