@@ -194,6 +194,11 @@ async fn kiket_setup_status_config_and_credentials() {
         StatusCode::BAD_REQUEST,
         "KIKET_NOT_CONFIGURED",
     );
+    // The request traces of setup and config kept neither the token nor the secret.
+    let (_, logs) = api.get("/api/logs?limit=1000").await;
+    let logs = logs.to_string();
+    assert!(logs.contains("/api/kiket/setup"), "the setup was traced");
+    assert!(!logs.contains(FAKE_TOKEN) && !logs.contains("sh_123"));
 }
 
 #[tokio::test]

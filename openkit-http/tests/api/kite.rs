@@ -134,6 +134,10 @@ async fn kite_setup_status_config_and_credentials() {
         .post("/api/kite/messages", json!({"to": "a", "body": "b"}))
         .await;
     assert_error(&answer, StatusCode::BAD_REQUEST, "KITE_NOT_CONFIGURED");
+    let (_, logs) = api.get("/api/logs?limit=1000").await;
+    let logs = logs.to_string();
+    assert!(logs.contains("/api/kite/setup"), "the setup was traced");
+    assert!(!logs.contains(FAKE_API_KEY) && !logs.contains(FAKE_HOOK_TOKEN));
 }
 
 #[tokio::test]
