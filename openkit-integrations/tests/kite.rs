@@ -138,8 +138,14 @@ async fn activity_is_forwarded_as_cloud_events_in_the_background() {
         .backbone()
         .record_activity(event.clone())
         .unwrap();
-    until("the event reaches Kite", || !f.fake.ingested().is_empty()).await;
-    let ce = &f.fake.ingested()[0];
+    let ours = || {
+        f.fake
+            .ingested()
+            .into_iter()
+            .find(|e| e["id"] == serde_json::json!(event.id))
+    };
+    until("the event reaches Kite", || ours().is_some()).await;
+    let ce = &ours().unwrap();
     assert_eq!(ce["specversion"], "1.0");
     assert_eq!(ce["id"], serde_json::json!(event.id));
     assert_eq!(
