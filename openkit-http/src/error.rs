@@ -90,6 +90,10 @@ fn status_for(err: &dyn DomainError) -> StatusCode {
     if err.code() == "WORKTREE_EXISTS" {
         return StatusCode::BAD_REQUEST;
     }
+    // A Kite message over Kite's 64 KiB limit, refused before sending.
+    if err.code() == "KITE_MESSAGE_TOO_LARGE" {
+        return StatusCode::PAYLOAD_TOO_LARGE;
+    }
     // The reference answers a missing `claude` CLI with 501.
     if err.code() == "CLAUDE_CLI_UNAVAILABLE" {
         return StatusCode::NOT_IMPLEMENTED;

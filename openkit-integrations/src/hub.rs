@@ -86,6 +86,8 @@ pub struct IntegrationContext {
 pub struct Integrations {
     context: Arc<IntegrationContext>,
     kizuna: Arc<crate::kizuna::KizunaService>,
+    kiket: Arc<crate::kiket::KiketService>,
+    kite: Arc<crate::kite::KiteService>,
     /// Checks registered at runtime and the time limit of `verify_all`.
     verifiers: Arc<Verifiers>,
     /// The background refresh of every configured tracker's assigned issues.
@@ -119,9 +121,13 @@ impl Integrations {
             endpoints,
         });
         let kizuna = Arc::new(crate::kizuna::KizunaService::new(Arc::clone(&context)));
+        let kiket = crate::kiket::KiketService::new(Arc::clone(&context));
+        let kite = crate::kite::KiteService::new(Arc::clone(&context));
         Integrations {
             context,
             kizuna,
+            kiket,
+            kite,
             verifiers: Arc::default(),
             refresh,
         }
@@ -130,6 +136,16 @@ impl Integrations {
     /// Kizuna.
     pub fn kizuna(&self) -> &crate::kizuna::KizunaService {
         &self.kizuna
+    }
+
+    /// Kiket.
+    pub fn kiket(&self) -> &crate::kiket::KiketService {
+        &self.kiket
+    }
+
+    /// Kite.
+    pub fn kite(&self) -> &crate::kite::KiteService {
+        &self.kite
     }
 
     /// What the services share.
@@ -160,6 +176,8 @@ impl Integrations {
         let mut checks: Vec<(String, CheckFuture<'_>)> = vec![
             ("github".into(), Box::pin(github_check(workbench))),
             ("kizuna".into(), verify::upstream(self.kizuna().verify())),
+            ("kiket".into(), verify::upstream(self.kiket().verify())),
+            ("kite".into(), verify::upstream(self.kite().verify())),
         ];
         checks.extend(self.verifiers.checks());
         verify::run(checks, self.verifiers.timeout()).await

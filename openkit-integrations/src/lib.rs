@@ -13,6 +13,9 @@
 //!   and client-side), retries, and errors in the service's terms ([`api::UpstreamError`]).
 //! - [`hub`]: [`Integrations`], a project's integration services and what they share
 //!   (the workbench, `integrations.json`, the HTTP client, endpoints not given at setup).
+//! - [`kiket`]: Kiket (issues, workflows, webhooks, SLA events) as the `kiket` issue source.
+//! - [`kite`]: Kite, the agent event relay: activity forwarded as CloudEvents through a
+//!   durable outbox, agent messages both ways.
 //! - [`secret`]: [`secret::Secret`], a credential that never shows itself.
 //! - [`kizuna`]: Kizuna (issues, pull requests as a code host, pipelines, agents).
 //! - [`verify`]: the parallel, time-bounded connection checks of
@@ -25,6 +28,8 @@ pub mod api;
 pub mod github;
 pub mod http;
 pub mod hub;
+pub mod kiket;
+pub mod kite;
 pub mod kizuna;
 pub mod secret;
 pub mod verify;
@@ -35,3 +40,7 @@ pub use hub::Integrations;
 pub mod testing;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing_kizuna;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing_kiket;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing_kite;

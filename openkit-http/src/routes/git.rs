@@ -63,7 +63,7 @@ fn flag(name: &str, value: Option<&str>) -> ApiResult<bool> {
 }
 
 /// An error answered with the envelope inside an area's own failure shape.
-fn failure<T: Serialize>(err: ApiError, shape: impl FnOnce(ErrorBody) -> T) -> Response {
+pub(crate) fn failure<T: Serialize>(err: ApiError, shape: impl FnOnce(ErrorBody) -> T) -> Response {
     let status = err.status();
     (status, Json(shape(err.into_body()))).into_response()
 }

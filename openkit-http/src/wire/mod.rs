@@ -28,6 +28,8 @@ pub mod github;
 pub mod instance;
 pub mod integrations;
 pub mod kizuna;
+pub mod kiket;
+pub mod kite;
 pub mod local_config;
 pub mod logs;
 pub mod mcp;

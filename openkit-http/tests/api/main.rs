@@ -12,6 +12,8 @@ mod git;
 mod github;
 mod harness;
 mod kizuna;
+mod kiket;
+mod kite;
 mod live_status;
 mod logs;
 mod mcp;
