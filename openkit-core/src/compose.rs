@@ -286,6 +286,12 @@ impl Composition {
                 .with_sources(Arc::clone(&issue_sources))
                 .with_index(links),
         );
+        let hooks = Arc::new(crate::hooks::Hooks::new(
+            &self.paths,
+            git.runner().clone(),
+            Arc::clone(&backbone),
+            Arc::clone(&events),
+        ));
         let perf_interval = self.perf_interval;
         let codehost = CodeHostParts::new(
             self.code_host,
@@ -311,6 +317,7 @@ impl Composition {
                 supervisor,
                 program: self.program,
                 codehost,
+                hooks,
             })
         }))
     }

@@ -54,6 +54,7 @@ pub mod devserver;
 pub mod error;
 pub mod events;
 pub mod git;
+pub mod hooks;
 pub mod host;
 pub mod issues;
 pub mod links;

@@ -140,6 +140,7 @@ pub(crate) struct Services {
     pub(crate) supervisor: Option<Supervisor>,
     pub(crate) program: Option<std::path::PathBuf>,
     pub(crate) codehost: CodeHostParts,
+    pub(crate) hooks: Arc<crate::hooks::Hooks>,
 }
 
 /// The workbench's background tasks (live status, worktree events); they stop when this
@@ -178,6 +179,8 @@ pub struct Workbench {
     discover_cap: Duration,
     supervisor: Option<Supervisor>,
     program: Option<std::path::PathBuf>,
+    /// Hook pipelines and their results (see [`crate::hooks`]).
+    pub(crate) hooks: Arc<crate::hooks::Hooks>,
     /// The last list [`Workbench::worktrees`] handed out.
     last_list: Mutex<Option<Arc<Vec<WorktreeInfo>>>>,
     creating: Mutex<BTreeMap<String, Creating>>,
@@ -212,6 +215,7 @@ impl Workbench {
             discover_cap: s.discover_cap,
             supervisor: s.supervisor,
             program: s.program,
+            hooks: s.hooks,
             last_list: Mutex::new(None),
             creating: Mutex::new(BTreeMap::new()),
             locks: KeyedLocks::default(),
@@ -610,6 +614,20 @@ impl Workbench {
 
         let install = config.install_command.trim().to_string();
         if !config.auto_install || install.is_empty() {
+            if self.hooks.has_steps(crate::hooks::Trigger::WorktreeCreated) {
+                // The worktree-created hooks run before the creation completes.
+                let worktree = self.worktree(id.as_str()).await?;
+                let this = Arc::clone(self);
+                let settled = tokio::spawn(async move {
+                    this.run_created_hooks(id.as_str(), &outcome.path).await;
+                    this.finish_creation(id.as_str(), None).await;
+                    Ok(())
+                });
+                return Ok(Created {
+                    worktree,
+                    settled: Some(settled),
+                });
+            }
             self.finish_creation(id.as_str(), None).await;
             return Ok(Created {
                 worktree: self.worktree(id.as_str()).await?,
@@ -635,6 +653,7 @@ impl Workbench {
             };
             match result {
                 Ok(()) => {
+                    this.run_created_hooks(id.as_str(), &outcome.path).await;
                     this.finish_creation(id.as_str(), None).await;
                     Ok(())
                 }
@@ -804,6 +823,8 @@ impl Workbench {
             .map_err(|e| fail(e.into()))?;
         links::move_worktree_settings(&self.paths, &info.id, None).map_err(|e| fail(e.into()))?;
         self.dev_servers.forget(&info.id);
+        // In the background: a worktree-removed hook never holds up or fails the delete.
+        let _removed_hooks = self.start_removed_hooks(&info.id, &info.path).await;
         self.notify(Some(ActivityNotice::worktree(
             "worktree_removed",
             Severity::Info,
