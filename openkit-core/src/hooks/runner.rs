@@ -193,7 +193,8 @@ pub async fn run_step(
         }
         text.push_str(&note);
     }
-    result.output = text;
+    // Output reaches the bus and the dashboard: secrets in it are redacted.
+    result.output = crate::redact::redact_text(&text);
     result.completed_at = Some(now_iso());
     result.duration_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
     result

@@ -30,7 +30,14 @@ fn compute(checkout: &Path) -> Result<String, git2::Error> {
     let repo = Repository::open(checkout)?;
     let mut index = repo.index()?;
     let own = Path::new(".openkit").join(RUN_FILE);
-    let mut skip_own = |path: &Path, _: &[u8]| -> i32 { i32::from(path == own) };
+    // The results file and the temp files of its atomic writes.
+    let mut skip_own = |path: &Path, _: &[u8]| -> i32 {
+        let temp = path.parent() == Some(Path::new(".openkit"))
+            && path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(".openkit-tmp-"));
+        i32::from(path == own || temp)
+    };
     index.add_all(["*"], IndexAddOption::DEFAULT, Some(&mut skip_own))?;
     index.update_all(["*"], Some(&mut skip_own))?;
     if index.get_path(&own, 0).is_some() {
