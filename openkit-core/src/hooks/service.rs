@@ -114,6 +114,8 @@ pub struct FlowItem {
     pub id: String,
     /// Display name.
     pub name: String,
+    /// The command (steps).
+    pub command: Option<String>,
     /// Its trigger.
     pub trigger: Trigger,
     /// Where it is.
@@ -195,6 +197,7 @@ pub fn compliance(config: &EffectiveConfig, file: &RunFile, tree: Option<&str>) 
             kind: "step",
             id: step.id.clone(),
             name: step.name.clone(),
+            command: Some(step.command.clone()),
             trigger: step.trigger(),
             state,
         });
@@ -214,6 +217,7 @@ pub fn compliance(config: &EffectiveConfig, file: &RunFile, tree: Option<&str>) 
             kind: "skill",
             id: skill.skill.skill_name.clone(),
             name: skill.skill.skill_name.clone(),
+            command: None,
             trigger,
             state,
         });

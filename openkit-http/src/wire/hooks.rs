@@ -810,6 +810,9 @@ pub struct HookFlowItem {
     pub id: String,
     /// Display name.
     pub name: String,
+    /// The command (steps).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
     /// Its trigger.
     pub trigger: HookTrigger,
     /// Where it is.
@@ -849,6 +852,7 @@ impl From<&core::FlowCompliance> for HookFlow {
                     },
                     id: i.id.clone(),
                     name: i.name.clone(),
+                    command: i.command.clone(),
                     trigger: i.trigger.into(),
                     state: match i.state {
                         FlowState::Missing => HookFlowState::Missing,
