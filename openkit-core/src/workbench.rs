@@ -816,6 +816,8 @@ impl Workbench {
         let _guard = self.locks.lock(&info.id).await;
         let removed_running_process = self.dev_servers.stop(&info.id).await;
         let removed_terminal_sessions = self.terminals.close_worktree_sessions(&info.id).await;
+        // Hook steps running in the checkout are stopped with everything they started.
+        self.hooks.cancel(&info.id).await;
         self.engine.remove(&target).await.map_err(fail)?;
         let cleared_links = self
             .notes

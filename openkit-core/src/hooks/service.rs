@@ -304,6 +304,7 @@ impl Hooks {
         let checkout = checkout.to_path_buf();
         tokio::task::spawn_blocking(move || {
             let _guard = this.files.lock().unwrap_or_else(|e| e.into_inner());
+            super::tree::exclude_results(&checkout);
             let mut file = RunFile::read(&checkout)?;
             change(&mut file);
             file.write(&checkout)?;

@@ -47,6 +47,37 @@ fn compute(checkout: &Path) -> Result<String, git2::Error> {
     Ok(index.write_tree()?.to_string())
 }
 
+/// The line that keeps the results file out of `git add -A` (and so out of commits).
+const EXCLUDE_LINE: &str = "/.openkit/hooks-run.json";
+
+/// Makes git ignore the results file of every checkout of the repository of `checkout`:
+/// adds one line to `<common git dir>/info/exclude` (local to the clone, never
+/// committed) when it is not there. A checkout that is not a git repository is left
+/// alone; failures are logged, never fatal.
+pub fn exclude_results(checkout: &Path) {
+    let Ok(repo) = Repository::open(checkout) else {
+        return;
+    };
+    let file = repo.commondir().join("info").join("exclude");
+    let current = std::fs::read_to_string(&file).unwrap_or_default();
+    if current.lines().any(|l| l.trim() == EXCLUDE_LINE) {
+        return;
+    }
+    let mut text = current;
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str("# OpenKit hook results (see .openkit/hooks.json)\n");
+    text.push_str(EXCLUDE_LINE);
+    text.push('\n');
+    if let Err(e) = crate::persist::write_atomic(&file, text.as_bytes()) {
+        tracing::warn!(
+            "could not exclude the hook results in {}: {e}",
+            file.display()
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +139,26 @@ mod tests {
             "the index file is never written"
         );
         assert_eq!(tree_hash(&d.join("nowhere")), None);
+    }
+
+    #[test]
+    fn the_results_file_is_excluded_from_git_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        git(d, &["init", "-q"]);
+        std::fs::create_dir_all(d.join(".openkit")).unwrap();
+        std::fs::write(d.join(".openkit").join(RUN_FILE), "{}").unwrap();
+        exclude_results(d);
+        exclude_results(d);
+        let exclude = std::fs::read_to_string(d.join(".git/info/exclude")).unwrap();
+        assert_eq!(exclude.matches(EXCLUDE_LINE).count(), 1, "{exclude}");
+        let status = Command::new("git")
+            .args(["status", "--porcelain", "--untracked-files=all"])
+            .current_dir(d)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&status.stdout), "");
+        exclude_results(&d.join("nowhere"));
     }
 }

@@ -125,6 +125,11 @@ async fn steps_run_in_parallel_pass_or_fail_by_exit_code_and_are_persisted() {
     let file = RunFile::read(&wt.path).unwrap();
     assert_eq!(file.latest.as_ref(), Some(&finished));
     assert_eq!(file.last_results.len(), 3);
+    let porcelain = repo.git_in(&wt.path, ["status", "--porcelain", "--untracked-files=all"]);
+    assert!(
+        !porcelain.contains("hooks-run.json"),
+        "never committed: {porcelain}"
+    );
     let status = wb.hook_status("a").await.unwrap().unwrap();
     assert_eq!(status.id, finished.id);
     let mut updates = Vec::new();
@@ -524,4 +529,28 @@ async fn reports_overrides_and_flow_compliance() {
             .extra
             .contains_key("hookSkills")
     );
+}
+
+#[tokio::test]
+async fn deleting_a_worktree_stops_its_running_hooks() {
+    let repo = TestRepo::new();
+    let marks = tempfile::tempdir().unwrap();
+    let fg = marks.path().join("fg.pid");
+    hooks(
+        &repo,
+        json!({ "steps": [{ "id": "long", "name": "Long", "command": format!(
+            "sh -c 'echo $$ > {}; exec sleep 300'", fg.display()) }] }),
+    );
+    let wb = workbench(&repo);
+    let wt = create(&wb, "feature/d", Some("d")).await;
+    let (_, handle) = within(wb.run_hooks("d", Trigger::PostImplementation, false))
+        .await
+        .unwrap();
+    let pid = pid_in(&fg).await;
+    within(wb.delete_worktree("d"))
+        .await
+        .expect("the delete succeeds");
+    until_dead(pid).await;
+    assert_eq!(within(handle).await.unwrap().status, RunStatus::Cancelled);
+    assert!(!wt.path.exists());
 }
