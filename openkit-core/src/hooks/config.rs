@@ -112,10 +112,6 @@ fn yes() -> bool {
     true
 }
 
-fn is_true(b: &bool) -> bool {
-    *b
-}
-
 /// The default timeout of a command step.
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(120);
 /// The longest timeout a step may set (seconds).
@@ -138,8 +134,8 @@ pub struct HookStep {
     /// The instruction of a prompt step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
-    /// Whether it runs (default true).
-    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    /// Whether it runs (default true; always written, as the original UI expects).
+    #[serde(default = "yes")]
     pub enabled: bool,
     /// When it applies; absent means post-implementation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -705,9 +701,9 @@ mod tests {
         assert_eq!(written["version"], 2);
         assert_eq!(written["steps"][0]["color"], "red");
         assert_eq!(written["steps"][1]["enabled"], false);
-        assert!(
-            written["steps"][0].get("enabled").is_none(),
-            "default left out"
+        assert_eq!(
+            written["steps"][0]["enabled"], true,
+            "the default is written"
         );
 
         std::fs::write(&file, "{not json").unwrap();
