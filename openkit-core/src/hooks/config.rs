@@ -569,6 +569,36 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Validation keeps exactly the first entry of every skill and trigger, in order.
+        #[test]
+        fn every_skill_is_kept_once_per_trigger(
+            entries in proptest::collection::vec((0usize..4, proptest::option::of(0usize..6)), 0..30),
+        ) {
+            let skills: Vec<HookSkill> = entries
+                .iter()
+                .map(|(name, trigger)| HookSkill {
+                    skill_name: format!("skill-{name}"),
+                    enabled: true,
+                    trigger: trigger.map(|t| Trigger::ALL[t]),
+                    condition: None,
+                    condition_title: None,
+                    extra: Map::new(),
+                })
+                .collect();
+            let config = HooksConfig { skills: skills.clone(), ..Default::default() }
+                .validated()
+                .unwrap();
+            let mut seen = std::collections::HashSet::new();
+            let expected: Vec<&HookSkill> = skills
+                .iter()
+                .filter(|s| seen.insert((s.skill_name.clone(), s.trigger())))
+                .collect();
+            let kept: Vec<&HookSkill> = config.skills.iter().collect();
+            proptest::prop_assert_eq!(kept, expected);
+        }
+    }
+
     #[test]
     fn steps_are_added_changed_and_removed_and_unknown_ones_are_404() {
         let (_dir, store) = store();

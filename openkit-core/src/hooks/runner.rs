@@ -11,6 +11,9 @@ use crate::command::{CommandError, CommandRunner, CommandSpec, PidSlot};
 use crate::devserver::{RUN_VAR, RunGroup};
 use crate::logs::now_iso;
 
+/// Hook steps that may run at once, over every worktree (the composition gives hooks a
+/// command runner with budgets of their own, so checks never starve git).
+pub const STEP_LIMIT: usize = 8;
 /// Bytes of output kept per step (the newest; older output is dropped with a marker).
 pub const OUTPUT_LIMIT: usize = 64 * 1024;
 /// How long the leftovers of a step get to die before the step is reported anyway.
@@ -203,6 +206,35 @@ pub async fn run_step(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Whatever the chunks and the limit, the kept output is the newest `limit`
+        /// bytes of everything written, and the marker counts exactly what was dropped.
+        #[test]
+        fn bounded_output_is_the_tail_of_the_stream(
+            chunks in proptest::collection::vec(proptest::collection::vec(b'a'..=b'z', 0..300), 0..40),
+            limit in 1usize..500,
+        ) {
+            let all: Vec<u8> = chunks.concat();
+            let mut out = BoundedOutput::new(limit);
+            for chunk in &chunks {
+                out.push(chunk);
+            }
+            let dropped = all.len().saturating_sub(limit);
+            proptest::prop_assert_eq!(out.truncated(), dropped > 0);
+            let text = out.text();
+            let tail = String::from_utf8(all[dropped..].to_vec()).unwrap();
+            if dropped == 0 {
+                proptest::prop_assert_eq!(text, tail);
+            } else {
+                let marker = format!(
+                    "[openkit] output truncated: the first {dropped} bytes were dropped, the last {} are shown\n",
+                    all.len() - dropped
+                );
+                proptest::prop_assert_eq!(text, format!("{marker}{tail}"));
+            }
+        }
+    }
 
     #[test]
     fn output_keeps_the_newest_bytes_with_a_marker() {
