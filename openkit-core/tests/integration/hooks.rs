@@ -63,6 +63,25 @@ async fn run(wb: &Arc<Workbench>, id: &str, trigger: Trigger, force: bool) -> Pi
     within(handle).await.expect("the run task")
 }
 
+/// The first and last line of a step's output as nanosecond timestamps (`date +%s%N`).
+fn span(step: &openkit_core::hooks::StepResult) -> (u128, u128) {
+    let stamps: Vec<u128> = step
+        .output
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    (stamps[0], *stamps.last().unwrap())
+}
+
+/// The two steps ran at the same time: each started before the other ended.
+fn assert_overlap(a: &openkit_core::hooks::StepResult, b: &openkit_core::hooks::StepResult) {
+    let (a, b) = (span(a), span(b));
+    assert!(
+        a.0 < b.1 && b.0 < a.1,
+        "the steps did not overlap: {a:?} {b:?}"
+    );
+}
+
 fn step<'a>(run: &'a PipelineRun, id: &str) -> &'a openkit_core::hooks::StepResult {
     run.steps
         .iter()
@@ -77,8 +96,9 @@ async fn steps_run_in_parallel_pass_or_fail_by_exit_code_and_are_persisted() {
         &repo,
         json!({ "steps": [
             { "id": "ok", "name": "Passes", "command": "echo out; sleep 0.2; echo err >&2; sleep 0.2; test \"$FORCE_COLOR\" = 0 && echo \"$OPENKIT_HOOK_TRIGGER $OPENKIT_WORKTREE_ID\"" },
-            { "id": "bad", "name": "Fails", "command": "sleep 1; echo broken; exit 3" },
-            { "id": "slow", "name": "Slow", "command": "sleep 1" },
+            { "id": "bad", "name": "Fails", "command": "echo broken; exit 3" },
+            { "id": "slow", "name": "Slow", "command": "date +%s%N; sleep 1; date +%s%N" },
+            { "id": "slow2", "name": "Slow too", "command": "date +%s%N; sleep 1; date +%s%N" },
             { "id": "off", "name": "Disabled", "command": "exit 1", "enabled": false },
             { "id": "pre", "name": "Other trigger", "command": "exit 1", "trigger": "pre-implementation" },
             { "id": "ask", "name": "Prompt", "kind": "prompt", "prompt": "Review it" }
@@ -88,7 +108,6 @@ async fn steps_run_in_parallel_pass_or_fail_by_exit_code_and_are_persisted() {
     let wt = create(&wb, "feature/a", Some("a")).await;
     let mut events = wb.backbone().bus().subscribe(None).receiver;
 
-    let started = Instant::now();
     let (initial, handle) = within(wb.run_hooks("a", Trigger::PostImplementation, false))
         .await
         .unwrap();
@@ -96,7 +115,7 @@ async fn steps_run_in_parallel_pass_or_fail_by_exit_code_and_are_persisted() {
     let ids: Vec<&str> = initial.steps.iter().map(|s| s.step_id.as_str()).collect();
     assert_eq!(
         ids,
-        ["ok", "bad", "slow"],
+        ["ok", "bad", "slow", "slow2"],
         "enabled command steps of the trigger"
     );
     assert!(
@@ -106,11 +125,7 @@ async fn steps_run_in_parallel_pass_or_fail_by_exit_code_and_are_persisted() {
             .all(|s| s.status == StepStatus::Running)
     );
     let finished = within(handle).await.unwrap();
-    assert!(
-        started.elapsed() < Duration::from_millis(1900),
-        "two 1 s steps ran in parallel ({:?})",
-        started.elapsed()
-    );
+    assert_overlap(step(&finished, "slow"), step(&finished, "slow2"));
     assert_eq!(finished.status, RunStatus::Failed);
     let ok = step(&finished, "ok");
     assert_eq!(ok.status, StepStatus::Passed);
@@ -124,7 +139,7 @@ async fn steps_run_in_parallel_pass_or_fail_by_exit_code_and_are_persisted() {
     // Persisted in the worktree, and announced live.
     let file = RunFile::read(&wt.path).unwrap();
     assert_eq!(file.latest.as_ref(), Some(&finished));
-    assert_eq!(file.last_results.len(), 3);
+    assert_eq!(file.last_results.len(), 4);
     let porcelain = repo.git_in(&wt.path, ["status", "--porcelain", "--untracked-files=all"]);
     assert!(
         !porcelain.contains("hooks-run.json"),
@@ -140,7 +155,7 @@ async fn steps_run_in_parallel_pass_or_fail_by_exit_code_and_are_persisted() {
     }
     assert_eq!(updates.first(), Some(&RunStatus::Running));
     assert_eq!(updates.last(), Some(&RunStatus::Failed));
-    assert_eq!(updates.len(), 4, "start, then one per step: {updates:?}");
+    assert_eq!(updates.len(), 5, "start, then one per step: {updates:?}");
 
     // A prompt step is never executed; an unknown one is 404.
     let prompt = wb.run_hook_step("a", "ask", false).await.unwrap_err();
@@ -163,13 +178,13 @@ async fn a_timeout_stops_the_step_and_the_daemons_it_started() {
         &repo,
         json!({ "steps": [
             // A daemon that leaves the process group, then a foreground wait.
-            { "id": "hang", "name": "Hangs", "timeout": 1, "command": format!(
-                "setsid sh -c 'echo $$ > {}; exec sleep 300' >/dev/null 2>&1 & sh -c 'echo $$ > {}; exec sleep 300'",
-                daemon.display(), child.display()) },
-            // A step that exits at once and leaves a daemon behind.
+            { "id": "hang", "name": "Hangs", "timeout": 2, "command": format!(
+                "setsid sh -c 'echo $$ > {d}; exec sleep 300' >/dev/null 2>&1 & while [ ! -s {d} ]; do sleep 0.05; done; sh -c 'echo $$ > {}; exec sleep 300'",
+                child.display(), d = daemon.display()) },
+            // A step that exits as soon as its daemon runs (wrote its pid), leaving it behind.
             { "id": "leaves", "name": "Leaves a daemon", "command": format!(
-                "setsid sh -c 'echo $$ > {}; exec sleep 300' >/dev/null 2>&1 &",
-                left.display()) }
+                "setsid sh -c 'echo $$ > {l}; exec sleep 300' >/dev/null 2>&1 & while [ ! -s {l} ]; do sleep 0.05; done",
+                l = left.display()) }
         ]}),
     );
     let wb = workbench(&repo);
@@ -186,7 +201,7 @@ async fn a_timeout_stops_the_step_and_the_daemons_it_started() {
     assert!(hang.timed_out);
     assert!(
         hang.output.ends_with(
-            "[openkit] timed out after 1 s; the step and every process it started were stopped"
+            "[openkit] timed out after 2 s; the step and every process it started were stopped"
         ),
         "{}",
         hang.output
@@ -325,27 +340,20 @@ async fn two_worktrees_run_at_once_without_interference() {
     let repo = TestRepo::new();
     hooks(
         &repo,
-        json!({ "steps": [ { "id": "where", "name": "Where", "command": "sleep 1; pwd; echo \"$OPENKIT_WORKTREE_ID\"" } ]}),
+        json!({ "steps": [ { "id": "where", "name": "Where", "command": "date +%s%N; sleep 1; pwd; echo \"$OPENKIT_WORKTREE_ID\"; date +%s%N" } ]}),
     );
     let wb = workbench(&repo);
     let a = create(&wb, "feature/one", Some("one")).await;
     let b = create(&wb, "feature/two", Some("two")).await;
-    let started = Instant::now();
     let (ra, rb) = tokio::join!(
         run(&wb, "one", Trigger::PostImplementation, false),
         run(&wb, "two", Trigger::PostImplementation, false)
     );
-    assert!(
-        started.elapsed() < Duration::from_millis(1900),
-        "{:?}",
-        started.elapsed()
-    );
+    assert_overlap(step(&ra, "where"), step(&rb, "where"));
     for (run, wt) in [(&ra, &a), (&rb, &b)] {
         assert_eq!(run.status, RunStatus::Completed);
-        assert_eq!(
-            step(run, "where").output,
-            format!("{}\n{}\n", wt.path.display(), wt.id)
-        );
+        let lines: Vec<&str> = step(run, "where").output.lines().collect();
+        assert_eq!(lines[1..3], [wt.path.display().to_string(), wt.id.clone()]);
         assert_eq!(RunFile::read(&wt.path).unwrap().latest.unwrap().id, run.id);
     }
 }
