@@ -152,7 +152,7 @@ pub fn hook_groups_with(paths: &Paths, overrides: &Overrides) -> HookGroups {
             skill.skill.trigger(),
             HookStep {
                 prompt: Some(format!(
-                    "Use the `{name}` skill, then report its result (MCP tool `report_hook_result`, or `POST /api/worktrees/<id>/hooks/report`)."
+                    "Use the `{name}` skill, then report its result with `openkit activity hook-report {name}` (`--failed` if it did not pass) or the MCP tool `report_hook_result`."
                 )),
                 name,
                 kind: "skill".into(),
@@ -475,6 +475,82 @@ mod tests {
 
     async fn context(p: &Project, issue: &IssueRef) -> Result<Option<TaskContext>, IssueError> {
         task_context(&p.notes, &p.paths, &LocalConfig::default(), issue).await
+    }
+
+    #[tokio::test]
+    async fn hooks_are_grouped_by_trigger_with_the_issues_skill_overrides() {
+        let p = project();
+        let task = p
+            .tasks
+            .create(
+                "LOCAL",
+                TaskFields {
+                    title: Some("Hooked".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        crate::persist::write_json(
+            &p.paths.openkit_dir().join("hooks.json"),
+            &json!({
+                "steps": [
+                    { "id": "t", "name": "Tests", "command": "cargo test" },
+                    { "id": "p", "name": "Plan", "kind": "prompt", "prompt": "Plan it", "trigger": "pre-implementation" },
+                    { "id": "c", "name": "Created", "command": "true", "trigger": "worktree-created" }
+                ],
+                "skills": [
+                    { "skillName": "review", "enabled": false },
+                    { "skillName": "audit", "enabled": true, "trigger": "custom", "condition": "auth code changed" }
+                ]
+            }),
+        )
+        .unwrap();
+        let issue = IssueRef::local(&task.id).unwrap();
+        let shown = |c: &TaskContext| -> Vec<Vec<String>> {
+            [
+                &c.hooks.pre_implementation,
+                &c.hooks.post_implementation,
+                &c.hooks.custom,
+            ]
+            .iter()
+            .map(|g| g.iter().map(|s| format!("{}:{}", s.kind, s.name)).collect())
+            .collect()
+        };
+        let plain = context(&p, &issue).await.unwrap().unwrap();
+        assert_eq!(
+            shown(&plain),
+            [
+                vec!["prompt:Plan"],
+                vec!["command:Tests"],
+                vec!["skill:audit"]
+            ],
+            "lifecycle steps and disabled skills are not shown"
+        );
+        p.notes
+            .update(&issue, |n| {
+                n.extra.insert(
+                    "hookSkills".into(),
+                    json!({ "post-implementation:review": "enable", "custom:audit": "disable" }),
+                );
+                Ok(())
+            })
+            .unwrap();
+        let overridden = context(&p, &issue).await.unwrap().unwrap();
+        assert_eq!(
+            shown(&overridden),
+            [
+                vec!["prompt:Plan"],
+                vec!["command:Tests", "skill:review"],
+                Vec::<&str>::new()
+            ]
+        );
+        assert!(
+            overridden
+                .to_markdown()
+                .contains("- **review**: Use the `review` skill, then report its result with `openkit activity hook-report review`"),
+            "{}",
+            overridden.to_markdown()
+        );
     }
 
     #[tokio::test]
