@@ -762,6 +762,12 @@ impl Workbench {
                 what: "its dev server is running; stop it first".into(),
             });
         }
+        if self.hooks.is_running(&info.id) {
+            return Err(WorktreeError::Busy {
+                id: info.id,
+                what: "its hooks are running; wait for them or cancel them first".into(),
+            });
+        }
         if let Some(n) = &new_id {
             let list = self.list_worktrees().await?;
             if let Some(other) = list

@@ -555,6 +555,20 @@ async fn deleting_a_worktree_stops_its_running_hooks() {
         .await
         .unwrap();
     let pid = pid_in(&fg).await;
+    let rename = wb
+        .rename_worktree(
+            "d",
+            openkit_core::RenameWorktree {
+                name: Some("e".into()),
+                branch: None,
+            },
+        )
+        .await;
+    assert_eq!(
+        rename.unwrap_err().code(),
+        "WORKTREE_BUSY",
+        "no rename under running hooks"
+    );
     within(wb.delete_worktree("d"))
         .await
         .expect("the delete succeeds");
