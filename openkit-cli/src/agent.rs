@@ -8,12 +8,13 @@ use anyhow::{Context, anyhow};
 use std::sync::Arc;
 
 use openkit_core::agent_reports::AgentReport;
-use openkit_core::context::{hook_groups, issue_for_worktree, source_of, task_context};
+use openkit_core::context::{issue_for_worktree, source_of, task_context};
 use openkit_core::issues::IssueRef;
 use openkit_core::notes::NotesStore;
 use openkit_core::tasks::LocalTasks;
+use openkit_core::worktree::ROOT_ID;
 use openkit_core::{ConfigStore, Paths};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::cli::{ActivityAction, TaskCommand};
 use crate::client::ServerClient;
@@ -129,10 +130,36 @@ pub fn report(cwd: &Path, action: ActivityAction) -> anyhow::Result<ExitCode> {
             })?;
             println!("Reported phase: {phase}");
         }
-        ActivityAction::CheckFlow => {
-            let groups = hook_groups(&paths);
+        ActivityAction::CheckFlow { json } => {
             post_report(AgentReport::CheckFlow)?;
-            println!("{}", serde_json::to_string_pretty(&groups)?);
+            let id = worktree.as_deref().unwrap_or(ROOT_ID);
+            let flow = client
+                .send("GET", &format!("{}/flow", hooks_path(id)), None)
+                .context("reading the hook flow")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&flow)?);
+            } else {
+                print!("{}", render_flow(&flow));
+            }
+        }
+        ActivityAction::HookReport {
+            name,
+            step,
+            failed,
+            trigger,
+            summary,
+        } => {
+            let id = worktree.as_deref().unwrap_or(ROOT_ID);
+            let mut body = json!({ "success": !failed, "summary": summary, "trigger": trigger });
+            body[if step { "stepId" } else { "skillName" }] = json!(name);
+            client
+                .send("POST", &format!("{}/report", hooks_path(id)), Some(&body))
+                .with_context(|| format!("reporting {name}"))?;
+            println!(
+                "Reported {} {name}: {}",
+                if step { "step" } else { "skill" },
+                if failed { "failed" } else { "passed" }
+            );
         }
         ActivityAction::Todo { id, uncheck } => {
             let (notes, tasks) = issue_stores(&paths);
@@ -148,4 +175,91 @@ pub fn report(cwd: &Path, action: ActivityAction) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `/api/worktrees/<id>/hooks` (a worktree id may hold spaces).
+fn hooks_path(worktree_id: &str) -> String {
+    format!("/api/worktrees/{}/hooks", worktree_id.replace(' ', "%20"))
+}
+
+/// The text `openkit activity check-flow` prints: what is left to do, and how.
+pub fn render_flow(flow: &Value) -> String {
+    let id = flow["worktreeId"].as_str().unwrap_or("?");
+    let items = flow["items"].as_array().cloned().unwrap_or_default();
+    if items.is_empty() {
+        return format!("No required hooks for worktree {id}.\n");
+    }
+    let open = items.iter().filter(|i| i["state"] != "done").count();
+    let mut out = if open == 0 {
+        format!(
+            "All {} required hooks of worktree {id} are done.\n",
+            items.len()
+        )
+    } else {
+        format!(
+            "{open} of {} required hooks of worktree {id} are not done:\n",
+            items.len()
+        )
+    };
+    for item in &items {
+        let (name, trigger) = (
+            item["name"].as_str().unwrap_or_default(),
+            item["trigger"].as_str().unwrap_or_default(),
+        );
+        let state = item["state"].as_str().unwrap_or_default();
+        let what = match (item["kind"].as_str(), state) {
+            (_, "done") => "done".to_string(),
+            (Some("step"), _) => {
+                let command = item["command"].as_str().unwrap_or_default();
+                let why = match state {
+                    "failed" => "its last run failed",
+                    "stale" => "it passed on an older tree",
+                    _ => "not run yet",
+                };
+                format!(
+                    "{why}: run `{command}` (or report your own run with `openkit activity hook-report --step {}`)",
+                    item["id"].as_str().unwrap_or_default()
+                )
+            }
+            _ => {
+                let why = if state == "failed" {
+                    "its last report failed"
+                } else {
+                    "not reported yet"
+                };
+                format!(
+                    "{why}: use the skill, then `openkit activity hook-report {name}` (`--failed` if it did not pass)"
+                )
+            }
+        };
+        let mark = if state == "done" { "x" } else { " " };
+        out.push_str(&format!("- [{mark}] {name} ({trigger}): {what}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flow_says_what_is_left_and_how() {
+        let flow = json!({ "worktreeId": "LOCAL-1", "complete": false, "items": [
+            { "kind": "step", "id": "test", "name": "Tests", "command": "cargo test", "trigger": "post-implementation", "state": "stale" },
+            { "kind": "skill", "id": "review", "name": "review", "trigger": "post-implementation", "state": "missing" },
+            { "kind": "step", "id": "lint", "name": "Lint", "command": "make lint", "trigger": "pre-implementation", "state": "done" }
+        ]});
+        assert_eq!(
+            render_flow(&flow),
+            "2 of 3 required hooks of worktree LOCAL-1 are not done:\n\
+             - [ ] Tests (post-implementation): it passed on an older tree: run `cargo test` (or report your own run with `openkit activity hook-report --step test`)\n\
+             - [ ] review (post-implementation): not reported yet: use the skill, then `openkit activity hook-report review` (`--failed` if it did not pass)\n\
+             - [x] Lint (pre-implementation): done\n"
+        );
+        assert_eq!(
+            render_flow(&json!({ "worktreeId": "a", "items": [] })),
+            "No required hooks for worktree a.\n"
+        );
+        assert_eq!(hooks_path("my task"), "/api/worktrees/my%20task/hooks");
+    }
 }

@@ -228,8 +228,31 @@ pub enum ActivityAction {
         /// The phase.
         phase: String,
     },
-    /// Print the checks (hook steps) to run, and record that the agent runs them.
-    CheckFlow,
+    /// Print which required hook steps and skills this worktree has not yet run, passed
+    /// or reported, and record that the agent checks its flow.
+    CheckFlow {
+        /// Print the server's JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Report the result of a hook skill (or, with `--step`, of a command step the agent
+    /// ran itself).
+    HookReport {
+        /// The skill's name (a step id with `--step`).
+        name: String,
+        /// `name` is a command step's id.
+        #[arg(long)]
+        step: bool,
+        /// It failed (default: it passed).
+        #[arg(long)]
+        failed: bool,
+        /// The trigger it ran for (default post-implementation).
+        #[arg(long)]
+        trigger: Option<String>,
+        /// One line about the result.
+        #[arg(long)]
+        summary: Option<String>,
+    },
     /// Check off (or uncheck) a todo of the current task.
     Todo {
         /// The todo id (see `openkit task context`).

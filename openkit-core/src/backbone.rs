@@ -43,6 +43,8 @@ pub enum FeedEvent {
     Activity(Arc<ActivityEvent>),
     /// A new ops-log event.
     OpsLog(Arc<OpsLogEvent>),
+    /// A hook run changed or an agent reported a hook result (see [`crate::hooks`]).
+    HookUpdate(Arc<crate::hooks::HookUpdate>),
 }
 
 /// Which log.
@@ -710,6 +712,11 @@ impl Backbone {
     /// Broadcasts a worktree list.
     pub fn publish_worktrees(&self, list: Arc<Vec<WorktreeInfo>>) {
         self.bus.publish(FeedEvent::Worktrees(list));
+    }
+
+    /// Broadcasts a change of a worktree's hook run or reports (output already redacted).
+    pub fn publish_hook_update(&self, update: crate::hooks::HookUpdate) {
+        self.bus.publish(FeedEvent::HookUpdate(Arc::new(update)));
     }
 
     /// Waits until some worktree changed since the last call (changes coalesce).

@@ -286,6 +286,16 @@ impl Composition {
                 .with_sources(Arc::clone(&issue_sources))
                 .with_index(links),
         );
+        // Hook steps draw from budgets of their own, so long checks never hold up git.
+        let hooks = Arc::new(crate::hooks::Hooks::new(
+            &self.paths,
+            git.runner().clone().with_limits(
+                crate::hooks::runner::STEP_LIMIT,
+                crate::command::DEFAULT_LONG_LIMIT,
+            ),
+            Arc::clone(&backbone),
+            Arc::clone(&events),
+        ));
         let perf_interval = self.perf_interval;
         let codehost = CodeHostParts::new(
             self.code_host,
@@ -311,6 +321,7 @@ impl Composition {
                 supervisor,
                 program: self.program,
                 codehost,
+                hooks,
             })
         }))
     }

@@ -10,6 +10,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::LocalConfig;
+use crate::hooks::service::{Overrides, effective};
+use crate::hooks::{HooksStore, StepKind, Trigger};
 use crate::issues::{Issue, IssueError, IssueRef, IssueSummary, SourceId};
 use crate::notes::{EffectivePolicy, Notes, NotesError, NotesStore, Todo, effective_policy};
 use crate::paths::Paths;
@@ -18,13 +20,13 @@ use crate::tasks::LocalTasks;
 
 pub use crate::issues::Comment;
 
-/// A hook step shown to agents.
+/// A hook step (or skill, kind `skill`) shown to agents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HookStep {
     /// Step name.
     pub name: String,
-    /// `command` or `prompt`.
+    /// `command`, `prompt` or `skill`.
     pub kind: String,
     /// The command to run (command steps).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -100,33 +102,64 @@ fn str_at<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a str> {
     keys.iter().find_map(|k| v.get(*k).and_then(Value::as_str))
 }
 
-/// Reads `.openkit/hooks.json` into groups; prompt and command steps alike, enabled ones.
+/// Reads `.openkit/hooks.json` into groups: enabled prompt and command steps, and
+/// enabled skills (as `skill` entries), of the triggers agents act on.
 pub fn hook_groups(paths: &Paths) -> HookGroups {
+    hook_groups_with(paths, &Overrides::new())
+}
+
+/// [`hook_groups`] with an issue's `hookSkills` overrides applied to the skills.
+pub fn hook_groups_with(paths: &Paths, overrides: &Overrides) -> HookGroups {
     let mut groups = HookGroups::default();
-    let Ok(Some(hooks)) = persist::read_json::<Value>(&paths.openkit_dir().join("hooks.json"))
-    else {
-        return groups;
+    let config = match HooksStore::new(paths).load() {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::warn!("hooks are not shown: {e}");
+            return groups;
+        }
     };
-    for step in hooks["steps"].as_array().into_iter().flatten() {
-        if step["enabled"].as_bool() == Some(false) {
-            continue;
-        }
-        let kind = step["kind"].as_str().unwrap_or("command").to_string();
-        let entry = HookStep {
-            name: str_at(step, &["name", "id"]).unwrap_or("step").to_string(),
-            command: (kind == "command")
-                .then(|| step["command"].as_str().unwrap_or_default().to_string()),
-            prompt: step["prompt"].as_str().map(str::to_string),
-            condition: str_at(step, &["conditionTitle", "condition"]).map(str::to_string),
-            kind,
-        };
-        match step["trigger"].as_str().unwrap_or("post-implementation") {
-            "pre-implementation" => groups.pre_implementation.push(entry),
-            "post-implementation" => groups.post_implementation.push(entry),
-            "custom" => groups.custom.push(entry),
-            // Lifecycle triggers (worktree-created, ...) run on their own, not by agents.
-            _ => {}
-        }
+    let mut place = |trigger: Trigger, entry: HookStep| match trigger {
+        Trigger::PreImplementation => groups.pre_implementation.push(entry),
+        Trigger::PostImplementation => groups.post_implementation.push(entry),
+        Trigger::Custom => groups.custom.push(entry),
+        // Lifecycle and on-demand steps run on their own, not by agents.
+        Trigger::OnDemand | Trigger::WorktreeCreated | Trigger::WorktreeRemoved => {}
+    };
+    for step in config.steps.iter().filter(|s| s.enabled) {
+        let kind = step.kind();
+        place(
+            step.trigger(),
+            HookStep {
+                name: step.name.clone(),
+                kind: kind.as_str().to_string(),
+                command: (kind == StepKind::Command).then(|| step.command.clone()),
+                prompt: step.prompt.clone(),
+                condition: step
+                    .condition_title
+                    .clone()
+                    .or_else(|| step.condition.clone()),
+            },
+        );
+    }
+    let worktree = "";
+    for skill in effective(worktree, config, overrides)
+        .skills
+        .into_iter()
+        .filter(|s| s.enabled)
+    {
+        let name = skill.skill.skill_name.clone();
+        place(
+            skill.skill.trigger(),
+            HookStep {
+                prompt: Some(format!(
+                    "Use the `{name}` skill, then report its result with `openkit activity hook-report {name}` (`--failed` if it did not pass) or the MCP tool `report_hook_result`."
+                )),
+                name,
+                kind: "skill".into(),
+                command: None,
+                condition: skill.skill.condition_title.or(skill.skill.condition),
+            },
+        );
     }
     groups
 }
@@ -227,6 +260,7 @@ pub async fn task_context(
             None => return Ok(None),
         },
     };
+    let hooks = hook_groups_with(paths, &crate::hooks::overrides_of(&issue_notes));
     Ok(Some(TaskContext {
         identifier: issue.id.to_string(),
         source: issue.source.clone(),
@@ -250,7 +284,7 @@ pub async fn task_context(
                 url: a.url,
             })
             .collect(),
-        hooks: hook_groups(paths),
+        hooks,
         git_policy: effective_policy(issue_notes.git_policy.as_ref(), local),
         worktree_id: issue_notes.linked_worktree_id,
     }))
@@ -441,6 +475,82 @@ mod tests {
 
     async fn context(p: &Project, issue: &IssueRef) -> Result<Option<TaskContext>, IssueError> {
         task_context(&p.notes, &p.paths, &LocalConfig::default(), issue).await
+    }
+
+    #[tokio::test]
+    async fn hooks_are_grouped_by_trigger_with_the_issues_skill_overrides() {
+        let p = project();
+        let task = p
+            .tasks
+            .create(
+                "LOCAL",
+                TaskFields {
+                    title: Some("Hooked".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        crate::persist::write_json(
+            &p.paths.openkit_dir().join("hooks.json"),
+            &json!({
+                "steps": [
+                    { "id": "t", "name": "Tests", "command": "cargo test" },
+                    { "id": "p", "name": "Plan", "kind": "prompt", "prompt": "Plan it", "trigger": "pre-implementation" },
+                    { "id": "c", "name": "Created", "command": "true", "trigger": "worktree-created" }
+                ],
+                "skills": [
+                    { "skillName": "review", "enabled": false },
+                    { "skillName": "audit", "enabled": true, "trigger": "custom", "condition": "auth code changed" }
+                ]
+            }),
+        )
+        .unwrap();
+        let issue = IssueRef::local(&task.id).unwrap();
+        let shown = |c: &TaskContext| -> Vec<Vec<String>> {
+            [
+                &c.hooks.pre_implementation,
+                &c.hooks.post_implementation,
+                &c.hooks.custom,
+            ]
+            .iter()
+            .map(|g| g.iter().map(|s| format!("{}:{}", s.kind, s.name)).collect())
+            .collect()
+        };
+        let plain = context(&p, &issue).await.unwrap().unwrap();
+        assert_eq!(
+            shown(&plain),
+            [
+                vec!["prompt:Plan"],
+                vec!["command:Tests"],
+                vec!["skill:audit"]
+            ],
+            "lifecycle steps and disabled skills are not shown"
+        );
+        p.notes
+            .update(&issue, |n| {
+                n.extra.insert(
+                    "hookSkills".into(),
+                    json!({ "post-implementation:review": "enable", "custom:audit": "disable" }),
+                );
+                Ok(())
+            })
+            .unwrap();
+        let overridden = context(&p, &issue).await.unwrap().unwrap();
+        assert_eq!(
+            shown(&overridden),
+            [
+                vec!["prompt:Plan"],
+                vec!["command:Tests", "skill:review"],
+                Vec::<&str>::new()
+            ]
+        );
+        assert!(
+            overridden
+                .to_markdown()
+                .contains("- **review**: Use the `review` skill, then report its result with `openkit activity hook-report review`"),
+            "{}",
+            overridden.to_markdown()
+        );
     }
 
     #[tokio::test]

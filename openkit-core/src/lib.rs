@@ -55,6 +55,7 @@ pub mod error;
 pub mod events;
 pub mod gateway;
 pub mod git;
+pub mod hooks;
 pub mod host;
 pub mod integrations;
 pub mod issues;

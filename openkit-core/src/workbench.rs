@@ -140,6 +140,7 @@ pub(crate) struct Services {
     pub(crate) supervisor: Option<Supervisor>,
     pub(crate) program: Option<std::path::PathBuf>,
     pub(crate) codehost: CodeHostParts,
+    pub(crate) hooks: Arc<crate::hooks::Hooks>,
 }
 
 /// The workbench's background tasks (live status, worktree events); they stop when this
@@ -180,6 +181,8 @@ pub struct Workbench {
     program: Option<std::path::PathBuf>,
     /// What runs elsewhere once a worktree is deleted (see [`crate::removal`]).
     removal_follow_ups: crate::removal::RemovalFollowUps,
+    /// Hook pipelines and their results (see [`crate::hooks`]).
+    pub(crate) hooks: Arc<crate::hooks::Hooks>,
     /// The last list [`Workbench::worktrees`] handed out.
     last_list: Mutex<Option<Arc<Vec<WorktreeInfo>>>>,
     creating: Mutex<BTreeMap<String, Creating>>,
@@ -215,6 +218,7 @@ impl Workbench {
             supervisor: s.supervisor,
             program: s.program,
             removal_follow_ups: Default::default(),
+            hooks: s.hooks,
             last_list: Mutex::new(None),
             creating: Mutex::new(BTreeMap::new()),
             locks: KeyedLocks::default(),
@@ -618,6 +622,20 @@ impl Workbench {
 
         let install = config.install_command.trim().to_string();
         if !config.auto_install || install.is_empty() {
+            if self.hooks.has_steps(crate::hooks::Trigger::WorktreeCreated) {
+                // The worktree-created hooks run before the creation completes.
+                let worktree = self.worktree(id.as_str()).await?;
+                let this = Arc::clone(self);
+                let settled = tokio::spawn(async move {
+                    this.run_created_hooks(id.as_str(), &outcome.path).await;
+                    this.finish_creation(id.as_str(), None).await;
+                    Ok(())
+                });
+                return Ok(Created {
+                    worktree,
+                    settled: Some(settled),
+                });
+            }
             self.finish_creation(id.as_str(), None).await;
             return Ok(Created {
                 worktree: self.worktree(id.as_str()).await?,
@@ -643,6 +661,7 @@ impl Workbench {
             };
             match result {
                 Ok(()) => {
+                    this.run_created_hooks(id.as_str(), &outcome.path).await;
                     this.finish_creation(id.as_str(), None).await;
                     Ok(())
                 }
@@ -751,6 +770,12 @@ impl Workbench {
                 what: "its dev server is running; stop it first".into(),
             });
         }
+        if self.hooks.is_running(&info.id) {
+            return Err(WorktreeError::Busy {
+                id: info.id,
+                what: "its hooks are running; wait for them or cancel them first".into(),
+            });
+        }
         if let Some(n) = &new_id {
             let list = self.list_worktrees().await?;
             if let Some(other) = list
@@ -805,6 +830,8 @@ impl Workbench {
         let _guard = self.locks.lock(&info.id).await;
         let removed_running_process = self.dev_servers.stop(&info.id).await;
         let removed_terminal_sessions = self.terminals.close_worktree_sessions(&info.id).await;
+        // Hook steps running in the checkout are stopped with everything they started.
+        self.hooks.cancel(&info.id).await;
         self.engine.remove(&target).await.map_err(fail)?;
         let cleared_links = self
             .notes
@@ -812,6 +839,8 @@ impl Workbench {
             .map_err(|e| fail(e.into()))?;
         links::move_worktree_settings(&self.paths, &info.id, None).map_err(|e| fail(e.into()))?;
         self.dev_servers.forget(&info.id);
+        // In the background: a worktree-removed hook never holds up or fails the delete.
+        let _removed_hooks = self.start_removed_hooks(&info.id, &info.path).await;
         self.notify(Some(ActivityNotice::worktree(
             "worktree_removed",
             Severity::Info,

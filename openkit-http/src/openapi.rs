@@ -64,6 +64,7 @@ use crate::wire::terminals::{TerminalResize, TerminalServerMessage};
         (name = "skills", description = "The skills registry and its deployment to agents"),
         (name = "custom-agents", description = "Custom agents of the registry and their deployment to agents"),
         (name = "plugins", description = "Claude Code plugins, marketplaces and plugin agents"),
+        (name = "hooks", description = "Hook pipelines: checks and agent skills per worktree"),
         (name = "ngrok", description = "Ngrok Connect: the tunnel to the remote gateway, pairing and gateway sessions"),
         (name = "meta", description = "This document"),
         (name = "mcp", description = "The MCP server for agents (streamable HTTP)"),

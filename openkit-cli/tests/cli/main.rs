@@ -392,6 +392,22 @@ fn agents_read_their_task_and_report_back() {
     run_ok(openkit(&repo, &worktree).args(["activity", "await-input", "Which provider?"]));
     let flow = run_ok(openkit(&repo, &worktree).args(["activity", "check-flow"]));
     assert!(flow.contains("cargo test"), "{flow}");
+    assert!(
+        flow.starts_with("1 of 1 required hooks of worktree LOCAL-1 are not done"),
+        "{flow}"
+    );
+    let reported = run_ok(openkit(&repo, &worktree).args([
+        "activity",
+        "hook-report",
+        "--step",
+        "test",
+        "--summary",
+        "ran it",
+    ]));
+    assert_eq!(reported.trim(), "Reported step test: passed");
+    let flow = run_ok(openkit(&repo, &worktree).args(["activity", "check-flow", "--json"]));
+    let flow: Value = serde_json::from_str(&flow).unwrap();
+    assert_eq!(flow["complete"], true, "{flow}");
     let (_, feed) = http_get(port, "/api/activity?category=agent");
     let kinds: Vec<(&str, &str)> = feed["events"]
         .as_array()
@@ -409,6 +425,7 @@ fn agents_read_their_task_and_report_back() {
         [
             ("agent_phase", "LOCAL-1"),
             ("agent_awaiting_input", "LOCAL-1"),
+            ("agent_check_flow", "LOCAL-1"),
             ("agent_check_flow", "LOCAL-1")
         ]
     );

@@ -159,14 +159,18 @@ fn an_agent_in_a_worktree_talks_mcp_over_stdio() {
         [
             "await_input",
             "create_worktree_for_issue",
+            "hook_results",
+            "hook_run",
+            "hook_steps",
             "list_worktrees",
+            "report_hook_result",
             "report_phase",
             "task_context",
             "terminal_list",
             "terminal_read_screen",
             "terminal_send_input",
             "todo_check",
-            "todos_list",
+            "todos_list"
         ]
     );
 

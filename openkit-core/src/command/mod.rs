@@ -85,7 +85,12 @@ pub struct CommandSpec {
     output_limit: usize,
     secret_stdout: bool,
     tap: Option<OutputTap>,
+    pid_slot: Option<PidSlot>,
 }
+
+/// Receives the pid of a command's child (its process-group id) once it is spawned, for
+/// callers that must reach processes the command leaves behind (hook steps).
+pub type PidSlot = Arc<std::sync::OnceLock<u32>>;
 
 /// Receives a copy of a command's output (stdout and stderr, interleaved in arrival
 /// order) while it runs, for commands that print something the caller needs before they
@@ -106,6 +111,7 @@ impl CommandSpec {
             output_limit: DEFAULT_OUTPUT_LIMIT,
             secret_stdout: false,
             tap: None,
+            pid_slot: None,
         }
     }
 
@@ -182,6 +188,13 @@ impl CommandSpec {
     /// Sends a copy of every chunk of output to `tap` while the command runs.
     pub fn tap(mut self, tap: OutputTap) -> Self {
         self.tap = Some(tap);
+        self
+    }
+
+    /// Puts the child's pid (which is also its process-group id) into `slot` once it is
+    /// spawned.
+    pub fn report_pid(mut self, slot: PidSlot) -> Self {
+        self.pid_slot = Some(slot);
         self
     }
 
@@ -436,6 +449,9 @@ impl CommandRunner {
                 });
             }
         };
+        if let (Some(slot), Some(pid)) = (&spec.pid_slot, child.id()) {
+            let _ = slot.set(pid);
+        }
         let mut group = GroupGuard::new(child.id());
         let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
         let limit = spec.output_limit;

@@ -9,6 +9,7 @@ mod command;
 mod config;
 mod devserver;
 mod git_ops;
+mod hooks;
 mod install;
 mod issues;
 mod lifecycle;

@@ -367,6 +367,21 @@ try {
   // Something to show in the 390 px view of the tab below.
   writeFileSync(join(asks.path, 'README.md'), '# test\n\nEdited by the browser test.\nAnd once more, with a much longer line that a phone cannot show whole.\n');
 
+  begin('checks: a hook step run from the page, its result shown live');
+  await api('PUT', 'api/hooks/config', { steps: [{ id: 'hello', name: 'Say hello', command: 'echo hello-from-a-check' }] });
+  await page.goto(`${base}#/w/agent-asks/hooks`);
+  await page.getByTestId('hooks').getByText('No checks have run in this worktree yet.').waitFor({ timeout: 10_000 });
+  await page.getByRole('button', { name: 'Run checks' }).click();
+  await page.getByTestId('hook-run-status').filter({ hasText: 'completed' }).waitFor({ timeout: 15_000 });
+  const checkRow = await page.getByTestId('hook-step').first().innerText();
+  check(checkRow.includes('Say hello') && checkRow.includes('passed'), `the step's result is not shown: ${checkRow}`);
+  await page.getByTestId('hook-step').first().locator('summary').click();
+  await page.getByTestId('hook-step').first().locator('.hook-output', { hasText: 'hello-from-a-check' }).waitFor({ timeout: 5_000 });
+  const hookStatus = await api('GET', 'api/worktrees/agent-asks/hooks/status');
+  check(hookStatus.status?.steps?.[0]?.output === 'hello-from-a-check\n', `the server's result differs: ${JSON.stringify(hookStatus)}`);
+  await shot('desktop-light-checks');
+  log('a check run from the page passed and its output is shown');
+
   begin('screenshots and 390 px layout');
   await page.goto(`${base}#/`);
   await row('root').waitFor();
@@ -382,6 +397,7 @@ try {
     ['#/w/from-dialog', 'terminal'],
     ['#/w/from-dialog/server', 'server'],
     ['#/w/agent-asks/changes', 'changes'],
+    ['#/w/agent-asks/hooks', 'checks'],
     ['#/activity', 'activity'],
     ['#/perf', 'perf'],
     ['#/tasks', 'tasks'],

@@ -80,7 +80,8 @@ export type FeedEvent =
   | { type: 'activity-history'; events: ActivityEvent[] }
   | { type: 'activity'; event: ActivityEvent }
   | { type: 'ops-log-history'; events: OpsLogEvent[] }
-  | { type: 'ops-log'; event: OpsLogEvent };
+  | { type: 'ops-log'; event: OpsLogEvent }
+  | { type: 'hook-update'; worktreeId: string; run?: unknown; skillReport?: unknown; stepReport?: unknown };
 
 export interface ProcessMetrics {
   pid: number;

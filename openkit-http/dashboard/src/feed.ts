@@ -44,6 +44,9 @@ export function applyFeedEvent(event: FeedEvent, live: boolean): void {
     case 'ops-log':
       setState((s) => ({ ops: mergeById(s.ops, [event.event]) }));
       break;
+    case 'hook-update':
+      setState((s) => ({ hookUpdates: { ...s.hookUpdates, [event.worktreeId]: (s.hookUpdates[event.worktreeId] ?? 0) + 1 } }));
+      break;
   }
 }
 

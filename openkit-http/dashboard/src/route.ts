@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 
-export type DetailTab = 'terminals' | 'changes' | 'server' | 'activity';
+export type DetailTab = 'terminals' | 'changes' | 'hooks' | 'server' | 'activity';
 
 export type Route =
   | { view: 'worktrees'; id?: string; tab: DetailTab; session?: string }
@@ -16,7 +16,7 @@ export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   switch (parts[0]) {
     case 'w': {
-      const tab = (['terminals', 'changes', 'server', 'activity'] as const).find((t) => t === parts[2]) ?? 'terminals';
+      const tab = (['terminals', 'changes', 'hooks', 'server', 'activity'] as const).find((t) => t === parts[2]) ?? 'terminals';
       // `#/w/<id>/terminals/<session>`: that terminal session selected.
       if (tab === 'terminals' && parts[3]) return { view: 'worktrees', id: parts[1], tab, session: parts[3] };
       return { view: 'worktrees', id: parts[1], tab };

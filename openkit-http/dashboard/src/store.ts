@@ -30,6 +30,8 @@ export interface State {
   projectName: string | null;
   /** `config.local.json` (shortcuts, arrow navigation). */
   localConfig: LocalConfig | null;
+  /** Per worktree, how many `hook-update` events arrived (views refetch on a change). */
+  hookUpdates: Record<string, number>;
 }
 
 const KEEP = 500;
@@ -57,6 +59,7 @@ let state: State = {
   notificationEvents: ['agent_awaiting_input'],
   projectName: null,
   localConfig: null,
+  hookUpdates: {},
 };
 
 const listeners = new Set<() => void>();

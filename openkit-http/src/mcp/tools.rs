@@ -22,10 +22,14 @@ use serde_json::json;
 
 use super::SCOPE_HEADER;
 use crate::wire::activity::ActivityEvent as WireEvent;
+use crate::wire::hooks::{
+    EffectiveHooksConfig, HookFlow, HookReported, HookStatus, PipelineRun, StepResult,
+};
 use crate::wire::mcp::{
-    AwaitInputArgs, CreateWorktreeForIssueArgs, ReportPhaseArgs, ReportRecorded, TaskArgs,
-    TerminalInputArgs, TerminalInputSent, TerminalListArgs, TerminalReadArgs, TerminalScreen,
-    TerminalSession, TerminalSessions, TodoCheckArgs, TodoChecked, TodoList, WorktreeStates,
+    AwaitInputArgs, CreateWorktreeForIssueArgs, HookArgs, HookReportArgs, HookResults, HookRunArgs,
+    ReportPhaseArgs, ReportRecorded, TaskArgs, TerminalInputArgs, TerminalInputSent,
+    TerminalListArgs, TerminalReadArgs, TerminalScreen, TerminalSession, TerminalSessions,
+    TodoCheckArgs, TodoChecked, TodoList, WorktreeStates,
 };
 use crate::wire::notes::Todo;
 use crate::wire::tasks::{TaskWorktreeCreated, TaskWorktreeReused};
@@ -260,6 +264,25 @@ impl OpenKitTools {
                 }
             }
         })
+    }
+
+    /// The worktree a hooks tool means: named or the session's own; an unscoped session
+    /// must name one.
+    async fn hook_worktree(
+        &self,
+        context: &RequestContext<RoleServer>,
+        asked: Option<&str>,
+    ) -> Result<String, ToolError> {
+        let scope = Scope::of(&self.workbench, context).await?;
+        scope
+            .worktree(&self.workbench, asked)
+            .await?
+            .ok_or_else(|| {
+                ToolError::new(
+                    "INVALID_INPUT",
+                    "Name the worktree: pass worktree_id (\"root\" for the main checkout)",
+                )
+            })
     }
 
     /// A terminal session the caller may touch.
@@ -511,6 +534,148 @@ impl OpenKitTools {
         )
     }
 
+    /// The hooks that apply to a worktree: every step (command steps OpenKit runs,
+    /// prompt steps that are instructions for you) and every skill, with the task's
+    /// overrides applied.
+    #[tool(annotations(title = "Hook steps", read_only_hint = true))]
+    async fn hook_steps(
+        &self,
+        Parameters(args): Parameters<HookArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        answer(
+            async {
+                let worktree = self
+                    .hook_worktree(&context, args.worktree_id.as_deref())
+                    .await?;
+                let config = self.workbench.hook_effective_config(&worktree).await?;
+                Ok(EffectiveHooksConfig::from(&config))
+            }
+            .await,
+        )
+    }
+
+    /// Runs the enabled command steps of a trigger (default post-implementation), or one
+    /// step, in the worktree and answers with the finished run. Steps that already passed
+    /// on the current tree are not run again unless `force`.
+    #[tool(annotations(title = "Run hooks", destructive_hint = false))]
+    async fn hook_run(
+        &self,
+        Parameters(args): Parameters<HookRunArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        let result = async {
+            let worktree = self
+                .hook_worktree(&context, args.worktree_id.as_deref())
+                .await?;
+            if let Some(step) = args
+                .step_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
+                let result = self
+                    .workbench
+                    .run_hook_step(&worktree, step, args.force)
+                    .await?;
+                return serde_json::to_value(StepResult::from(&result))
+                    .map_err(|e| ToolError::new("INTERNAL_ERROR", e.to_string()));
+            }
+            let trigger = crate::wire::hooks::trigger(args.trigger.as_deref())?
+                .unwrap_or(openkit_core::hooks::Trigger::PostImplementation);
+            let (_, handle) = self
+                .workbench
+                .run_hooks(&worktree, trigger, args.force)
+                .await?;
+            let run = handle
+                .await
+                .map_err(|e| ToolError::new("INTERNAL_ERROR", e.to_string()))?;
+            serde_json::to_value(PipelineRun::from(&run))
+                .map_err(|e| ToolError::new("INTERNAL_ERROR", e.to_string()))
+        }
+        .await;
+        answer(result)
+    }
+
+    /// The worktree's hook results (the latest run, the latest result of every step, the
+    /// skill reports) and which required steps and skills are not done yet.
+    #[tool(annotations(title = "Hook results", read_only_hint = true))]
+    async fn hook_results(
+        &self,
+        Parameters(args): Parameters<HookArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        answer(
+            async {
+                let worktree = self
+                    .hook_worktree(&context, args.worktree_id.as_deref())
+                    .await?;
+                let (_, file) = self.workbench.hook_results(&worktree).await?;
+                let flow = self.workbench.hook_flow(&worktree).await?;
+                Ok(HookResults {
+                    results: HookStatus::from(&file),
+                    flow: HookFlow::from(&flow),
+                })
+            }
+            .await,
+        )
+    }
+
+    /// Reports the result of a hook skill you used (`skill_name`), or of a command step
+    /// you ran yourself (`step_id`), like `openkit activity hook-report`.
+    #[tool(annotations(title = "Report a hook result", destructive_hint = false))]
+    async fn report_hook_result(
+        &self,
+        Parameters(args): Parameters<HookReportArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        answer(
+            async {
+                let worktree = self
+                    .hook_worktree(&context, args.worktree_id.as_deref())
+                    .await?;
+                let trigger = crate::wire::hooks::trigger(args.trigger.as_deref())?
+                    .unwrap_or(openkit_core::hooks::Trigger::PostImplementation);
+                let step = args
+                    .step_id
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty());
+                let step_result = match (step, args.skill_name.as_deref()) {
+                    (Some(step), _) => Some(
+                        self.workbench
+                            .report_hook_step(&worktree, step, args.success, args.summary)
+                            .await?,
+                    ),
+                    (None, Some(skill)) => {
+                        self.workbench
+                            .report_hook_skill(
+                                &worktree,
+                                skill,
+                                trigger,
+                                args.success,
+                                args.summary,
+                                args.content,
+                            )
+                            .await?;
+                        None
+                    }
+                    (None, None) => {
+                        return Err(ToolError::new(
+                            "INVALID_INPUT",
+                            "Name what is reported: skill_name or step_id",
+                        ));
+                    }
+                };
+                Ok(HookReported {
+                    success: True,
+                    step_result: step_result.as_ref().map(StepResult::from),
+                })
+            }
+            .await,
+        )
+    }
+
     /// Types text into a terminal, optionally pressing Enter after it.
     #[tool(annotations(title = "Send input to a terminal", destructive_hint = true))]
     async fn terminal_send_input(
@@ -545,7 +710,9 @@ impl ServerHandler for OpenKitTools {
             .with_instructions(
                 "OpenKit: the workbench this agent runs in. Read your task with task_context, \
                  check off todos with todo_check, report your phase with report_phase and call \
-                 await_input when you need the developer. A session started by `openkit mcp` \
+                 await_input when you need the developer. Before your work leaves the worktree, \
+                 run its checks with hook_run, see what is still required with hook_results \
+                 and report skills you used with report_hook_result. A session started by `openkit mcp` \
                  in a worktree may touch only that worktree.",
             )
     }

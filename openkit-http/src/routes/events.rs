@@ -181,7 +181,7 @@ fn already_sent(event: &FeedEvent, seen: &HashSet<String>) -> bool {
     match event {
         FeedEvent::Activity(e) => seen.contains(&e.id),
         FeedEvent::OpsLog(e) => seen.contains(&e.id),
-        FeedEvent::Worktrees(_) => false,
+        FeedEvent::Worktrees(_) | FeedEvent::HookUpdate(_) => false,
     }
 }
 

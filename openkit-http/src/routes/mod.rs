@@ -10,6 +10,7 @@ pub mod devservers;
 pub mod events;
 pub mod git;
 pub mod github;
+pub mod hooks;
 pub mod instance;
 pub mod integrations;
 pub mod kizuna;

@@ -5,6 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::activity::{ActivityEvent, activity_list};
+use super::hooks::{HookUpdate, PipelineRun, SkillReport, StepResult};
 use super::logs::{OpsLogEvent, ops_list};
 use super::worktrees::{WorktreeInfo, worktree_list};
 
@@ -42,6 +43,22 @@ pub enum FeedEvent {
         /// The event.
         event: OpsLogEvent,
     },
+    /// A worktree's hook run changed (a step started or ended, the run ended), or an
+    /// agent reported a hook result.
+    #[serde(rename = "hook-update", rename_all = "camelCase")]
+    HookUpdate {
+        /// The worktree.
+        worktree_id: String,
+        /// The run as it is now, when a run changed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        run: Option<PipelineRun>,
+        /// The report, when an agent reported a skill.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        skill_report: Option<SkillReport>,
+        /// The result, when an agent reported a step it ran itself.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        step_report: Option<StepResult>,
+    },
 }
 
 impl From<&CoreFeedEvent> for FeedEvent {
@@ -56,6 +73,15 @@ impl From<&CoreFeedEvent> for FeedEvent {
             CoreFeedEvent::OpsLog(e) => FeedEvent::OpsLog {
                 event: e.as_ref().into(),
             },
+            CoreFeedEvent::HookUpdate(u) => {
+                let u = HookUpdate::from(u.as_ref());
+                FeedEvent::HookUpdate {
+                    worktree_id: u.worktree_id,
+                    run: u.run,
+                    skill_report: u.skill_report,
+                    step_report: u.step_report,
+                }
+            }
         }
     }
 }

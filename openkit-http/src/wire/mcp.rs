@@ -234,3 +234,63 @@ pub struct TerminalInputSent {
     /// Bytes written.
     pub bytes: usize,
 }
+
+/// Arguments of `hook_steps` and `hook_results`.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+pub struct HookArgs {
+    /// The worktree (default: the session's own; required for unscoped sessions).
+    #[serde(default)]
+    pub worktree_id: Option<String>,
+}
+
+/// Arguments of `hook_run`.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+pub struct HookRunArgs {
+    /// The worktree (default: the session's own; required for unscoped sessions).
+    #[serde(default)]
+    pub worktree_id: Option<String>,
+    /// `pre-implementation`, `post-implementation` (default), `custom`, `on-demand`,
+    /// `worktree-created` or `worktree-removed`.
+    #[serde(default)]
+    pub trigger: Option<String>,
+    /// Only this command step (its id), instead of every enabled step of the trigger.
+    #[serde(default)]
+    pub step_id: Option<String>,
+    /// Run steps again that already passed on the current tree.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// Arguments of `report_hook_result`.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+pub struct HookReportArgs {
+    /// The worktree (default: the session's own; required for unscoped sessions).
+    #[serde(default)]
+    pub worktree_id: Option<String>,
+    /// The skill whose result this is.
+    #[serde(default)]
+    pub skill_name: Option<String>,
+    /// Or the command step the agent ran itself.
+    #[serde(default)]
+    pub step_id: Option<String>,
+    /// The trigger the skill ran for (default `post-implementation`).
+    #[serde(default)]
+    pub trigger: Option<String>,
+    /// Whether it passed.
+    pub success: bool,
+    /// One line about the result.
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// Details (Markdown).
+    #[serde(default)]
+    pub content: Option<String>,
+}
+
+/// What `hook_results` answers: the worktree's results and what is still required.
+#[derive(Debug, Clone, Serialize)]
+pub struct HookResults {
+    /// The latest run, the latest result per step and the skill reports.
+    pub results: super::hooks::HookStatus,
+    /// Which required steps and skills are not done.
+    pub flow: super::hooks::HookFlow,
+}

@@ -14,6 +14,7 @@ mod harness;
 mod kizuna;
 mod kiket;
 mod kite;
+mod hooks;
 mod live_status;
 mod logs;
 mod mcp;

@@ -646,3 +646,105 @@ async fn mcp_passes_the_same_host_and_origin_checks() {
         format!("http://localhost:{PORT}").as_str()
     );
 }
+
+#[tokio::test]
+async fn hook_tools_run_read_and_report_within_the_scope() {
+    let served = Served::start().await;
+    let wb = &served.workbench;
+    for title in ["Mine", "Theirs"] {
+        let task = wb
+            .tasks()
+            .create(
+                "LOCAL",
+                TaskFields {
+                    title: Some(title.into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        wb.create_worktree_for_task(&task.id, None).await.unwrap();
+    }
+    served.repo.write(
+        ".openkit/hooks.json",
+        &json!({
+            "steps": [
+                { "id": "check", "name": "Check", "command": "echo \"checked $OPENKIT_WORKTREE_ID\"" },
+                { "id": "plan", "name": "Plan", "kind": "prompt", "prompt": "Plan first", "trigger": "pre-implementation" }
+            ],
+            "skills": [{ "skillName": "review", "enabled": true }]
+        })
+        .to_string(),
+    );
+    let mine = served.client(Some("local-1")).await;
+
+    let steps = data(&call(&mine, "hook_steps", json!({})).await);
+    assert_eq!(steps["worktreeId"], "LOCAL-1");
+    assert_eq!(steps["steps"][1]["kind"], "prompt");
+    assert_eq!(steps["skills"][0]["skillName"], "review");
+
+    let run = data(&call(&mine, "hook_run", json!({})).await);
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["steps"][0]["output"], "checked LOCAL-1\n");
+    let again = data(&call(&mine, "hook_run", json!({ "step_id": "check" })).await);
+    assert_eq!(again["cached"], true, "{again}");
+    refused(
+        &call(&mine, "hook_run", json!({ "trigger": "whenever" })).await,
+        "INVALID_HOOK_TRIGGER",
+    );
+    refused(
+        &call(&mine, "hook_run", json!({ "step_id": "plan" })).await,
+        "HOOK_STEP_NOT_RUNNABLE",
+    );
+
+    let results = data(&call(&mine, "hook_results", json!({})).await);
+    assert_eq!(results["results"]["status"]["status"], "completed");
+    assert_eq!(results["flow"]["complete"], false);
+    assert_eq!(results["flow"]["items"][1]["state"], "missing");
+    let reported = data(
+        &call(
+            &mine,
+            "report_hook_result",
+            json!({ "skill_name": "review", "success": true, "summary": "Looks fine" }),
+        )
+        .await,
+    );
+    assert_eq!(reported, json!({ "success": true }));
+    let results = data(&call(&mine, "hook_results", json!({})).await);
+    assert_eq!(results["flow"]["complete"], true, "{results}");
+    refused(
+        &call(&mine, "report_hook_result", json!({ "success": true })).await,
+        "INVALID_INPUT",
+    );
+
+    // Another worktree's hooks are out of this session's reach.
+    for tool in ["hook_steps", "hook_run", "hook_results"] {
+        refused(
+            &call(&mine, tool, json!({ "worktree_id": "LOCAL-2" })).await,
+            "OUTSIDE_SCOPE",
+        );
+    }
+    refused(
+        &call(
+            &mine,
+            "report_hook_result",
+            json!({ "worktree_id": "LOCAL-2", "skill_name": "review", "success": true }),
+        )
+        .await,
+        "OUTSIDE_SCOPE",
+    );
+    assert!(
+        wb.hook_status("LOCAL-2").await.unwrap().is_none(),
+        "nothing ran there"
+    );
+
+    // An unscoped session names the worktree.
+    let all = served.client(None).await;
+    refused(&call(&all, "hook_run", json!({})).await, "INVALID_INPUT");
+    let theirs = data(&call(&all, "hook_run", json!({ "worktree_id": "local-2" })).await);
+    assert_eq!(theirs["worktreeId"], "LOCAL-2");
+    assert_eq!(theirs["steps"][0]["output"], "checked LOCAL-2\n");
+
+    mine.cancel().await.unwrap();
+    all.cancel().await.unwrap();
+    served.stop().await;
+}

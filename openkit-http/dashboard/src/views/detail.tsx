@@ -10,6 +10,7 @@ import { useStore } from '../store';
 import { ActivityList } from './activity';
 import { AgentChips, GitBadges, IssueLinks, Ports, serverState } from './worktrees';
 import { Changes } from './changes';
+import { Hooks } from './hooks';
 
 /** The terminals, loaded on first use: xterm.js is most of the page's weight. */
 function LazyTerminals({ w, focus }: { w: WorktreeInfo; focus?: string }) {
@@ -245,11 +246,13 @@ export function WorktreeDetail({
       <nav class="tabs" role="tablist">
         {tabLink('terminals', 'Terminals')}
         {tabLink('changes', 'Changes')}
+        {tabLink('hooks', 'Checks')}
         {tabLink('server', 'Dev server')}
         {tabLink('activity', 'Activity')}
       </nav>
       {tab === 'terminals' && (w.status === 'creating' ? <p class="muted pad">Terminals open once the worktree is created.</p> : <LazyTerminals w={w} focus={session} />)}
       {tab === 'changes' && <Changes w={w} />}
+      {tab === 'hooks' && <Hooks w={w} />}
       {tab === 'server' && <DevServerLogs w={w} crashed={crashed} />}
       {tab === 'activity' && <ActivityList worktreeId={w.id} />}
     </section>
