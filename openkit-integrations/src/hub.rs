@@ -77,6 +77,7 @@ pub struct IntegrationContext {
 #[derive(Debug, Clone)]
 pub struct Integrations {
     context: Arc<IntegrationContext>,
+    jira: Arc<crate::jira::JiraService>,
 }
 
 impl Integrations {
@@ -95,7 +96,13 @@ impl Integrations {
             client: crate::api::default_client(),
             endpoints,
         });
-        Integrations { context }
+        let jira = crate::jira::JiraService::new(Arc::clone(&context));
+        Integrations { context, jira }
+    }
+
+    /// Jira Cloud.
+    pub fn jira(&self) -> &Arc<crate::jira::JiraService> {
+        &self.jira
     }
 
     /// What the services share.

@@ -21,9 +21,13 @@ pub mod api;
 pub mod github;
 pub mod http;
 pub mod hub;
+pub mod jira;
 pub mod secret;
+pub mod tracker;
 
 pub use hub::Integrations;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing_jira;
