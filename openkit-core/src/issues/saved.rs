@@ -213,11 +213,15 @@ mod tests {
         let done = IssueRef::parse("jira", "P-1").unwrap();
         let open = IssueRef::parse("jira", "P-2").unwrap();
         let linked = IssueRef::parse("jira", "P-3").unwrap();
-        saved.save(&done, &json!({"status": {"name": "Done"}})).unwrap();
+        saved
+            .save(&done, &json!({"status": {"name": "Done"}}))
+            .unwrap();
         saved.save_attachment(&done, "shot.png", b"png").unwrap();
         assert!(saved.has_attachment(&done, "shot.png", Some(3)));
         assert!(!saved.has_attachment(&done, "shot.png", Some(4)));
-        saved.save(&open, &json!({"status": "In Progress"})).unwrap();
+        saved
+            .save(&open, &json!({"status": "In Progress"}))
+            .unwrap();
         saved.save(&linked, &json!({"status": "done"})).unwrap();
         persist::write_json(
             &linked.dir(&paths).join("notes.json"),
