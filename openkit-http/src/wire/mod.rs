@@ -26,6 +26,7 @@ pub mod events;
 pub mod git;
 pub mod github;
 pub mod instance;
+pub mod jira;
 pub mod local_config;
 pub mod logs;
 pub mod mcp;
@@ -39,6 +40,7 @@ pub mod rules;
 pub mod skills;
 pub mod tasks;
 pub mod terminals;
+pub mod tracker;
 pub mod worktrees;
 
 /// The literal `true` (the `success` field of a successful response).

@@ -9,6 +9,7 @@ mod events;
 mod git;
 mod github;
 mod harness;
+mod jira;
 mod live_status;
 mod logs;
 mod mcp;
