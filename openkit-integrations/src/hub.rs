@@ -78,6 +78,7 @@ pub struct IntegrationContext {
 pub struct Integrations {
     context: Arc<IntegrationContext>,
     jira: Arc<crate::jira::JiraService>,
+    linear: Arc<crate::linear::LinearService>,
 }
 
 impl Integrations {
@@ -97,12 +98,22 @@ impl Integrations {
             endpoints,
         });
         let jira = crate::jira::JiraService::new(Arc::clone(&context));
-        Integrations { context, jira }
+        let linear = crate::linear::LinearService::new(Arc::clone(&context));
+        Integrations {
+            context,
+            jira,
+            linear,
+        }
     }
 
     /// Jira Cloud.
     pub fn jira(&self) -> &Arc<crate::jira::JiraService> {
         &self.jira
+    }
+
+    /// Linear.
+    pub fn linear(&self) -> &Arc<crate::linear::LinearService> {
+        &self.linear
     }
 
     /// What the services share.

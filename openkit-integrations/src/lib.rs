@@ -22,6 +22,7 @@ pub mod github;
 pub mod http;
 pub mod hub;
 pub mod jira;
+pub mod linear;
 pub mod secret;
 pub mod tracker;
 
@@ -31,3 +32,5 @@ pub use hub::Integrations;
 pub mod testing;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing_jira;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing_linear;
