@@ -57,6 +57,7 @@ use crate::wire::terminals::{TerminalResize, TerminalServerMessage};
         (name = "tasks", description = "Local tasks and attachments"),
         (name = "github", description = "GitHub: status, login, repositories, pull requests, integration checks"),
         (name = "jira", description = "Jira Cloud: setup (API token or OAuth 2.0), issues, transitions, comments, attachments, task worktrees"),
+        (name = "linear", description = "Linear: setup (API key), issues, workflow states, comments, uploads, task worktrees"),
         (name = "mcp-servers", description = "The MCP servers registry and its deployment to agents"),
         (name = "skills", description = "The skills registry and its deployment to agents"),
         (name = "custom-agents", description = "Custom agents of the registry and their deployment to agents"),

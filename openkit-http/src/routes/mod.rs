@@ -12,6 +12,7 @@ pub mod git;
 pub mod github;
 pub mod instance;
 pub mod jira;
+pub mod linear;
 pub mod local_config;
 pub mod logs;
 pub mod mcp_servers;

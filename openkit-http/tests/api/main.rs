@@ -10,6 +10,7 @@ mod git;
 mod github;
 mod harness;
 mod jira;
+mod linear;
 mod live_status;
 mod logs;
 mod mcp;
