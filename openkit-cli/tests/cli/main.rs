@@ -14,6 +14,7 @@ mod containment;
 mod dashboard;
 mod holder;
 mod mcp;
+mod trackers;
 
 fn openkit(repo: &TestRepo, dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_openkit"));
