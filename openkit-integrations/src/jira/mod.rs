@@ -46,6 +46,8 @@ pub const SECTION: &str = "jira";
 pub const MAX_ATTACHMENT: u64 = 50 * 1024 * 1024;
 /// The whole-request timeout of Jira calls.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
+/// The longest a whole listing (all its pages) may take.
+pub const LIST_DEADLINE: Duration = Duration::from_secs(60);
 /// The JQL of the issues assigned to the user that are not done.
 pub const ASSIGNED_JQL: &str =
     "assignee = currentUser() AND statusCategory != Done ORDER BY updated DESC";
@@ -621,7 +623,12 @@ impl JiraService {
             ),
             None => ASSIGNED_JQL.to_string(),
         };
-        let found = JiraApi::new(&connection.api).search(&jql).await?;
+        let found = tokio::time::timeout(LIST_DEADLINE, JiraApi::new(&connection.api).search(&jql))
+            .await
+            .map_err(|_| UpstreamError::Unreachable {
+                service: "Jira",
+                message: format!("the listing took longer than {}s", LIST_DEADLINE.as_secs()),
+            })??;
         let issues: Vec<JiraIssueSummary> = found
             .iter()
             .filter_map(|v| summary_of(v, &connection.site))

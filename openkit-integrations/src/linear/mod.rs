@@ -47,6 +47,8 @@ pub const PAGE_SIZE: usize = 100;
 pub const MAX_LISTED: usize = 1000;
 /// The largest attachment passed on or saved (50 MiB).
 pub const MAX_ATTACHMENT: u64 = 50 * 1024 * 1024;
+/// The longest a whole listing (all its pages) may take.
+pub const LIST_DEADLINE: Duration = Duration::from_secs(60);
 /// The whole-request timeout of Linear calls.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -488,31 +490,40 @@ impl LinearService {
              issues(filter: $filter, first: $first, after: $after, orderBy: updatedAt) {{ \
              nodes {{ {ISSUE_FIELDS} }} pageInfo {{ hasNextPage endCursor }} }} }}"
         );
-        let mut issues = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let data = graphql::call(
-                &connection.api,
-                &gql,
-                json!({"filter": filter, "first": PAGE_SIZE, "after": after}),
-                "Issues",
-            )
-            .await?;
-            let page = &data["issues"];
-            let nodes = page["nodes"].as_array().cloned().unwrap_or_default();
-            let empty = nodes.is_empty();
-            issues.extend(nodes.iter().filter_map(summary_of));
-            let next = page["pageInfo"]["endCursor"].as_str().map(str::to_string);
-            if page["pageInfo"]["hasNextPage"] != true
-                || empty
-                || issues.len() >= MAX_LISTED
-                || next.is_none()
-                || next == after
-            {
-                break;
+        let pages = async {
+            let mut issues = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let data = graphql::call(
+                    &connection.api,
+                    &gql,
+                    json!({"filter": filter, "first": PAGE_SIZE, "after": after}),
+                    "Issues",
+                )
+                .await?;
+                let page = &data["issues"];
+                let nodes = page["nodes"].as_array().cloned().unwrap_or_default();
+                let empty = nodes.is_empty();
+                issues.extend(nodes.iter().filter_map(summary_of));
+                let next = page["pageInfo"]["endCursor"].as_str().map(str::to_string);
+                if page["pageInfo"]["hasNextPage"] != true
+                    || empty
+                    || issues.len() >= MAX_LISTED
+                    || next.is_none()
+                    || next == after
+                {
+                    break;
+                }
+                after = next;
             }
-            after = next;
-        }
+            Ok::<_, UpstreamError>(issues)
+        };
+        let mut issues = tokio::time::timeout(LIST_DEADLINE, pages)
+            .await
+            .map_err(|_| UpstreamError::Unreachable {
+                service: "Linear",
+                message: format!("the listing took longer than {}s", LIST_DEADLINE.as_secs()),
+            })??;
         issues.truncate(MAX_LISTED);
         self.remember(&issues);
         if let Ok(section) = self.configured() {
