@@ -294,6 +294,8 @@ async fn uploads_are_proxied_and_saved_only_from_the_upload_host() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("issue.json")).unwrap()).unwrap();
     assert_eq!(saved["identifier"], "ENG-1");
     assert_eq!(saved["state"]["name"], "Todo");
+    assert_eq!(saved["status"], "Todo");
+    assert_eq!(saved["title"], "With a file");
     let file = dir.join("attachments").join("design.png");
     for _ in 0..100 {
         if file.exists() {

@@ -67,3 +67,45 @@ fn a_jira_task_worktree_shows_its_issue_in_task_context() {
     assert_eq!(data["source"], "jira");
     server.stop();
 }
+
+/// The same for Linear, its GraphQL endpoint handed to the server as
+/// `OPENKIT_LINEAR_API_URL`.
+#[test]
+fn a_linear_task_worktree_shows_its_issue_in_task_context() {
+    use openkit_integrations::testing_linear::{API_KEY, FakeLinear};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = rt.block_on(FakeLinear::start());
+    fake.add_issue("ENG-12", "Speed up the list");
+    fake.update("ENG-12", |i| i.description = "It takes *seconds*.".into());
+    let repo = TestRepo::new();
+    let api_url = fake.api_url();
+    let mut server = Served::start_with(
+        &repo,
+        &[("OPENKIT_LINEAR_API_URL", std::ffi::OsStr::new(&api_url))],
+    );
+    let port = server.port;
+    let (status, body) = http(
+        port,
+        "POST",
+        "/api/linear/setup",
+        Some(json!({"apiKey": API_KEY})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http(
+        port,
+        "POST",
+        "/api/linear/task",
+        Some(json!({"identifier": "ENG-12"})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let worktree = std::path::PathBuf::from(body["worktreePath"].as_str().unwrap());
+    let markdown = run_ok(openkit(&repo, &worktree).args(["task", "context"]));
+    assert!(
+        markdown.starts_with("# ENG-12 — Speed up the list\n"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("**Source:** linear"), "{markdown}");
+    assert!(markdown.contains("**Status:** Todo"), "{markdown}");
+    assert!(markdown.contains("It takes *seconds*."), "{markdown}");
+    server.stop();
+}

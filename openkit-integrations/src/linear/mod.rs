@@ -619,11 +619,17 @@ impl LinearService {
         }
     }
 
-    /// Writes `issue.json` and downloads the attachments on Linear's upload host in the
-    /// background.
+    /// Writes `issue.json` (the issue, with its state's name also as `status`) and
+    /// downloads the attachments on Linear's upload host in the background.
     pub fn save(self: &Arc<Self>, issue: &LinearIssue) -> Result<(), LinearError> {
         let issue_ref = self.identifier(&issue.summary.identifier)?;
-        self.saved().save(&issue_ref, issue)?;
+        // The saved shape names the state's name `status`, as every source's
+        // `issue.json` does (task context and the worktree list read it).
+        let mut saved = serde_json::to_value(issue).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut saved {
+            map.insert("status".into(), json!(issue.summary.state.name));
+        }
+        self.saved().save(&issue_ref, &saved)?;
         let connection = self.connect()?;
         let pending: Vec<LinearAttachment> = issue
             .attachments
