@@ -79,8 +79,9 @@ impl SavedIssues {
     }
 
     /// Removes the saved data of `source`'s issues that `rule` says are done with:
-    /// a saved status among `rule.statuses` (case-insensitive), or `issue.json` older
-    /// than `rule.after_days`. Issues linked to a worktree are kept whatever the rule.
+    /// a saved status among `rule.statuses` (case-insensitive), `issue.json` older
+    /// than `rule.after_days`, or (`on_worktree_removed`) notes that no longer link a
+    /// worktree. Issues linked to a worktree are kept whatever the rule.
     /// Returns the issues cleaned. Nothing happens when the rule is disabled.
     pub fn cleanup(&self, source: &SourceId, rule: &AutoCleanup) -> Vec<IssueRef> {
         self.cleanup_at(source, rule, SystemTime::now())
@@ -119,7 +120,12 @@ impl SavedIssues {
                     .and_then(|modified| now.duration_since(modified).ok())
                     .is_some_and(|age| age >= Duration::from_secs(u64::from(days) * 86_400))
             });
-            if status_done || too_old {
+            // The link is cleared from the notes when the worktree is deleted: notes
+            // without a link mean the worktree is gone (or was never made, for notes
+            // written on an unlinked issue, whose saved data is a cache all the same).
+            let worktree_removed =
+                rule.on_worktree_removed && issue_dir.join("notes.json").is_file();
+            if status_done || too_old || worktree_removed {
                 remove_data(&issue_dir);
                 cleaned.push(issue);
             }
@@ -246,6 +252,18 @@ mod tests {
         assert_eq!(saved.cleanup_at(&jira, &rule, later), vec![open]);
         assert!(saved.load(&linked).is_some());
         // Notes stay when the data goes.
+        assert!(linked.dir(&paths).join("notes.json").exists());
+        // Once the worktree is deleted (the link cleared), `onWorktreeRemoved` cleans.
+        rule.after_days = None;
+        rule.on_worktree_removed = true;
+        assert!(saved.cleanup(&jira, &rule).is_empty());
+        persist::write_json(
+            &linked.dir(&paths).join("notes.json"),
+            &json!({"linkedWorktreeId": null, "personal": {"content": "mine", "updatedAt": "x"}}),
+        )
+        .unwrap();
+        assert_eq!(saved.cleanup(&jira, &rule), vec![linked.clone()]);
+        assert!(saved.load(&linked).is_none());
         assert!(linked.dir(&paths).join("notes.json").exists());
     }
 }
