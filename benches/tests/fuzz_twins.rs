@@ -12,10 +12,15 @@
 //! - `request_body`: JSON values (plausible task, note and config fields among them) with
 //!   and without trailing data, and raw bytes, sent to every state-changing JSON route
 //!   of the real router.
+//! - `adf_render`: ADF-shaped documents (known and unknown node types, marks, attrs of
+//!   wrong types, deep nesting) and raw bytes rendered to Markdown; texts round-trip
+//!   through ADF.
 //! - `skill_frontmatter`: SKILL.md documents assembled from frontmatter lines (scalars,
 //!   quoted values, lists, blocks, comments, duplicates), fences and bodies, merged with
 //!   arbitrary keys and values.
 
+#[path = "props/adf.rs"]
+mod adf_props;
 #[path = "props/config.rs"]
 mod config_props;
 #[path = "props/frontmatter.rs"]
@@ -434,5 +439,95 @@ proptest! {
     #[test]
     fn skill_frontmatter_bytes_twin(data in prop::collection::vec(any::<u8>(), 0..200)) {
         frontmatter_props::frontmatter_bytes(&data);
+    }
+}
+
+/// An ADF-shaped node: known and unknown types, marks and attrs (some of the wrong
+/// type), nested a few levels, mixed with arbitrary JSON.
+fn adf_node() -> impl Strategy<Value = Value> {
+    const TYPES: [&str; 22] = [
+        "doc",
+        "paragraph",
+        "text",
+        "heading",
+        "bulletList",
+        "orderedList",
+        "listItem",
+        "codeBlock",
+        "blockquote",
+        "panel",
+        "rule",
+        "table",
+        "tableRow",
+        "tableCell",
+        "tableHeader",
+        "mediaSingle",
+        "media",
+        "mention",
+        "emoji",
+        "hardBreak",
+        "taskList",
+        "mystery",
+    ];
+    let leaf = prop_oneof![
+        ("[a-z |*`#>\\n-]{0,12}").prop_map(|t| json!({"type": "text", "text": t})),
+        (0..TYPES.len()).prop_map(|i| json!({"type": TYPES[i]})),
+        any_json(),
+    ];
+    leaf.prop_recursive(6, 64, 6, |inner| {
+        (
+            0..TYPES.len(),
+            proptest::collection::vec(inner, 0..6),
+            prop_oneof![
+                Just(Value::Null),
+                Just(json!({"level": 9, "order": "x", "language": 3})),
+                Just(json!({"text": "@ann", "url": "https://x.invalid", "state": "DONE"})),
+            ],
+            prop_oneof![
+                Just(Value::Null),
+                Just(json!([{"type": "strong"}, {"type": "link", "attrs": {"href": "h"}}])),
+                Just(json!([{"type": "code"}, 7])),
+            ],
+        )
+            .prop_map(|(t, content, attrs, marks)| {
+                json!({"type": TYPES[t], "content": content, "attrs": attrs, "marks": marks, "text": "t"})
+            })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Twin of fuzz target `adf_render`.
+    #[test]
+    fn adf_renders_within_bounds(doc in adf_node()) {
+        adf_props::adf_value(&doc);
+    }
+
+    /// The fuzz target's entry on raw bytes.
+    #[test]
+    fn adf_raw_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..128)) {
+        adf_props::adf_bytes(&data);
+    }
+
+    /// Nesting far beyond the renderer's depth bound is cut, not followed.
+    #[test]
+    fn adf_deep_nesting_is_bounded(depth in 0usize..120, kind in 0usize..3) {
+        let wrapper = ["blockquote", "bulletList", "listItem"][kind];
+        let mut node = json!({"type": "text", "text": "x"});
+        for _ in 0..depth {
+            node = json!({"type": wrapper, "content": [node]});
+        }
+        adf_props::adf_value(&node);
+    }
+
+    /// Texts written in OpenKit survive the trip through ADF.
+    #[test]
+    fn adf_text_round_trips(lines in proptest::collection::vec(("[a-z ]{0,8}", 0..3usize), 0..8)) {
+        let text: String = lines
+            .iter()
+            .map(|(l, sep)| format!("{l}{}", ["", "\n", "\n\n"][*sep]))
+            .collect();
+        adf_props::text_round_trip(&text);
     }
 }

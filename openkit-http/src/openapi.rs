@@ -57,6 +57,8 @@ use crate::wire::terminals::{TerminalResize, TerminalServerMessage};
         (name = "tasks", description = "Local tasks and attachments"),
         (name = "github", description = "GitHub: status, login, repositories, pull requests"),
         (name = "integrations", description = "Checks of every integration's connection"),
+        (name = "jira", description = "Jira Cloud: setup (API token or OAuth 2.0), issues, transitions, comments, attachments, task worktrees"),
+        (name = "linear", description = "Linear: setup (API key), issues, workflow states, comments, uploads, task worktrees"),
         (name = "kiket", description = "Kiket: issues, workflows and transitions, webhooks, SLA events"),
         (name = "kite", description = "Kite: activity forwarded as CloudEvents, agent messages, webhook config"),
         (name = "kizuna", description = "Kizuna: setup, issues and their worktrees, merging pull requests, pipelines, agents"),

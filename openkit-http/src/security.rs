@@ -26,7 +26,9 @@
 //! - **Page navigations**: a browser opening the dashboard page from a link on another
 //!   site (`GET`/`HEAD` outside `/api`, `Sec-Fetch-Mode: navigate`,
 //!   `Sec-Fetch-Dest: document`) skips the fetch-site and Referer checks: the page is
-//!   static and cannot be framed. The `Host` check applies to it as to everything.
+//!   static and cannot be framed. The `Host` check applies to it as to everything. The
+//!   same holds for the OAuth callbacks (`/api/jira/oauth/callback`), where a provider
+//!   sends the user back: their single-use `state` is their CSRF check.
 //! - **CORS**: only our origins get `Access-Control-Allow-Origin`; preflights from them
 //!   are answered here.
 
@@ -259,11 +261,16 @@ fn is_page_navigation(request: &Request) -> bool {
     };
     let path = request.uri().path();
     matches!(*request.method(), Method::GET | Method::HEAD)
-        && path != "/api"
-        && !path.starts_with("/api/")
+        && ((path != "/api" && !path.starts_with("/api/")) || NAVIGATION_TARGETS.contains(&path))
         && is("sec-fetch-mode", "navigate")
         && is("sec-fetch-dest", "document")
 }
+
+/// API paths a browser reaches by a top-level navigation from another site: OAuth
+/// callbacks, where the provider sends the user back. Their only effect is guarded by
+/// the single-use `state` that a same-site request obtained, which is the callback's
+/// CSRF check.
+const NAVIGATION_TARGETS: [&str; 1] = ["/api/jira/oauth/callback"];
 
 /// `Sec-Fetch-Site`: the browser's word on where a request comes from.
 const SEC_FETCH_SITE: header::HeaderName = header::HeaderName::from_static("sec-fetch-site");

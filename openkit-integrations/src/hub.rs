@@ -85,6 +85,8 @@ pub struct IntegrationContext {
 #[derive(Debug, Clone)]
 pub struct Integrations {
     context: Arc<IntegrationContext>,
+    jira: Arc<crate::jira::JiraService>,
+    linear: Arc<crate::linear::LinearService>,
     kizuna: Arc<crate::kizuna::KizunaService>,
     kiket: Arc<crate::kiket::KiketService>,
     kite: Arc<crate::kite::KiteService>,
@@ -123,14 +125,28 @@ impl Integrations {
         let kizuna = Arc::new(crate::kizuna::KizunaService::new(Arc::clone(&context)));
         let kiket = crate::kiket::KiketService::new(Arc::clone(&context));
         let kite = crate::kite::KiteService::new(Arc::clone(&context));
+        let jira = crate::jira::JiraService::new(Arc::clone(&context));
+        let linear = crate::linear::LinearService::new(Arc::clone(&context));
         Integrations {
             context,
+            jira,
+            linear,
             kizuna,
             kiket,
             kite,
             verifiers: Arc::default(),
             refresh,
         }
+    }
+
+    /// Jira Cloud.
+    pub fn jira(&self) -> &Arc<crate::jira::JiraService> {
+        &self.jira
+    }
+
+    /// Linear.
+    pub fn linear(&self) -> &Arc<crate::linear::LinearService> {
+        &self.linear
     }
 
     /// Kizuna.
@@ -175,6 +191,8 @@ impl Integrations {
         let workbench = &self.context.workbench;
         let mut checks: Vec<(String, CheckFuture<'_>)> = vec![
             ("github".into(), Box::pin(github_check(workbench))),
+            ("jira".into(), verify::upstream(self.jira().verify())),
+            ("linear".into(), verify::upstream(self.linear().verify())),
             ("kizuna".into(), verify::upstream(self.kizuna().verify())),
             ("kiket".into(), verify::upstream(self.kiket().verify())),
             ("kite".into(), verify::upstream(self.kite().verify())),

@@ -13,25 +13,33 @@
 //!   and client-side), retries, and errors in the service's terms ([`api::UpstreamError`]).
 //! - [`hub`]: [`Integrations`], a project's integration services and what they share
 //!   (the workbench, `integrations.json`, the HTTP client, endpoints not given at setup).
+//! - [`jira`]: Jira Cloud (API token or OAuth 2.0 3LO; issues, transitions, comments,
+//!   ADF rendered to Markdown, the attachment proxy) as the `jira` issue source.
+//! - [`linear`]: Linear over GraphQL as the `linear` issue source.
+//! - [`tracker`]: what the Jira and Linear services share.
 //! - [`kiket`]: Kiket (issues, workflows, webhooks, SLA events) as the `kiket` issue source.
 //! - [`kite`]: Kite, the agent event relay: activity forwarded as CloudEvents through a
 //!   durable outbox, agent messages both ways.
-//! - [`secret`]: [`secret::Secret`], a credential that never shows itself.
 //! - [`kizuna`]: Kizuna (issues, pull requests as a code host, pipelines, agents).
+//! - [`secret`]: [`secret::Secret`], a credential that never shows itself.
 //! - [`verify`]: the parallel, time-bounded connection checks of
 //!   `GET /api/integrations/verify`.
-//! - `testing` (feature `testing`): a fake GitHub server for tests; `testing_kizuna` a
-//!   fake Kizuna.
+//! - `testing` (feature `testing`): a fake GitHub server for tests; `testing_jira`,
+//!   `testing_linear`, `testing_kiket`, `testing_kite` and `testing_kizuna` the fakes of
+//!   the other services.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod github;
 pub mod http;
 pub mod hub;
+pub mod jira;
 pub mod kiket;
 pub mod kite;
 pub mod kizuna;
+pub mod linear;
 pub mod secret;
+pub mod tracker;
 pub mod verify;
 
 pub use hub::Integrations;
@@ -39,8 +47,12 @@ pub use hub::Integrations;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 #[cfg(any(test, feature = "testing"))]
-pub mod testing_kizuna;
+pub mod testing_jira;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing_kiket;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing_kite;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing_kizuna;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing_linear;

@@ -15,6 +15,7 @@ mod dashboard;
 mod gateway;
 mod holder;
 mod mcp;
+mod trackers;
 
 fn openkit(repo: &TestRepo, dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_openkit"));

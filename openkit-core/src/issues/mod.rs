@@ -17,6 +17,7 @@
 mod index;
 mod local;
 mod registry;
+pub mod saved;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ use crate::paths::Paths;
 pub use index::{DEFAULT_TTL, LinkIndex, LinkedIssue};
 pub use local::LocalIssues;
 pub use registry::IssueSources;
+pub use saved::SavedIssues;
 
 /// Source names that are always valid for notes and rules, configured or not (their
 /// adapters register when set up); `local` is registered by the default composition.

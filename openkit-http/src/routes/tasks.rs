@@ -322,8 +322,15 @@ pub async fn download(
         ))
     })?;
     let mime = openkit_core::tasks::mime_for(&filename);
-    let disposition = content_disposition(inline_safe(&mime), &filename);
-    Ok((
+    Ok(attachment_response(mime, &filename, bytes))
+}
+
+/// An attachment's bytes as served to a browser (local tasks and the trackers'
+/// proxies): its type, `inline` only for script-free images, `nosniff`, a sandbox CSP
+/// and a private one-hour cache.
+pub(crate) fn attachment_response(mime: String, filename: &str, bytes: Vec<u8>) -> Response {
+    let disposition = content_disposition(inline_safe(&mime), filename);
+    (
         [
             (header::CONTENT_TYPE, mime),
             (header::CONTENT_DISPOSITION, disposition),
@@ -333,7 +340,7 @@ pub async fn download(
         ],
         Body::from(bytes),
     )
-        .into_response())
+        .into_response()
 }
 
 /// The `Content-Security-Policy` of every attachment: a sandbox (no script, no same-origin

@@ -28,9 +28,11 @@ pub mod github;
 pub mod hooks;
 pub mod instance;
 pub mod integrations;
-pub mod kizuna;
+pub mod jira;
 pub mod kiket;
 pub mod kite;
+pub mod kizuna;
+pub mod linear;
 pub mod local_config;
 pub mod logs;
 pub mod mcp;
@@ -45,6 +47,7 @@ pub mod rules;
 pub mod skills;
 pub mod tasks;
 pub mod terminals;
+pub mod tracker;
 pub mod worktrees;
 
 /// The literal `true` (the `success` field of a successful response).

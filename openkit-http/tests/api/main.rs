@@ -15,6 +15,8 @@ mod kizuna;
 mod kiket;
 mod kite;
 mod hooks;
+mod jira;
+mod linear;
 mod live_status;
 mod logs;
 mod mcp;
