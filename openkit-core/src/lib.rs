@@ -75,8 +75,8 @@ pub mod rules;
 pub mod status;
 pub mod task_worktree;
 pub mod tasks;
-pub mod tunnel;
 pub mod trackers;
+pub mod tunnel;
 pub mod workbench;
 pub mod worktree;
 
