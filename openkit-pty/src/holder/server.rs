@@ -83,6 +83,10 @@ struct Holder {
 /// terminal and signals of the server that started it are not its own.
 pub fn serve(opts: HolderOptions) -> io::Result<()> {
     let _ = nix::unistd::setsid();
+    // Held until the process ends (a kill -9 included): one holder per socket, even when
+    // two start at once (a server's request and its attention subscription both finding
+    // the last one dead).
+    let _claim = claim(&opts.socket)?;
     let listener = bind(&opts.socket)?;
     let holder = Arc::new(Holder {
         terminals: TerminalManager::new(),
@@ -132,6 +136,31 @@ pub fn serve(opts: HolderOptions) -> io::Result<()> {
         });
     }
     Ok(())
+}
+
+/// An exclusive lock on `<socket>.lock`, or `AddrInUse` when another holder has it. The
+/// check-remove-bind of [`bind`] happens under it, so two holders started together can
+/// never both bind (the second would unlink the first's socket and orphan it).
+fn claim(socket: &Path) -> io::Result<std::fs::File> {
+    if let Some(dir) = socket.parent() {
+        std::fs::create_dir_all(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    let mut name = socket.as_os_str().to_owned();
+    name.push(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::path::PathBuf::from(name))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            format!("a terminal holder already runs for {}", socket.display()),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
 }
 
 /// Listens on `socket` in a directory only its user can enter; a socket left by a holder
@@ -290,5 +319,16 @@ mod tests {
         assert!(HolderOptions::from_args(["--socket".into()]).is_err());
         assert!(HolderOptions::from_args(["--project".into(), "p".into()]).is_err());
         assert!(HolderOptions::from_args(["--bogus".into(), "1".into()]).is_err());
+    }
+
+    #[test]
+    fn only_one_holder_claims_a_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("holders").join("p.sock");
+        let first = claim(&socket).unwrap();
+        let second = claim(&socket).unwrap_err();
+        assert_eq!(second.kind(), io::ErrorKind::AddrInUse);
+        drop(first);
+        claim(&socket).unwrap();
     }
 }
