@@ -63,14 +63,9 @@ impl ProjectRef {
 
 /// The project id of the absolute directory `dir`.
 pub fn project_id(dir: &Path) -> String {
-    let digest = ring::digest::digest(
-        &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
-        dir.as_os_str().as_encoded_bytes(),
-    );
-    digest.as_ref()[..6]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    use sha1::Digest as _;
+    let digest = sha1::Sha1::digest(dir.as_os_str().as_encoded_bytes());
+    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// How a session is carried.

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ring::hmac;
-use ring::rand::{SecureRandom, SystemRandom};
+use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::Scope;
 use crate::error::IoFailure;
@@ -38,8 +38,10 @@ pub struct Claims {
     pub exp: i64,
 }
 
+type HmacSha256 = hmac::Hmac<Sha256>;
+
 /// The key sessions are signed with.
-pub struct SigningKey(hmac::Key);
+pub struct SigningKey(HmacSha256);
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50,9 +52,7 @@ impl std::fmt::Debug for SigningKey {
 /// `n` bytes from the system's secure random source.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .expect("the system random source is available");
+    getrandom::fill(&mut bytes).expect("the system random source is available");
     bytes
 }
 
@@ -64,7 +64,7 @@ pub fn encode(bytes: &[u8]) -> String {
 impl SigningKey {
     /// A key from raw bytes.
     pub fn from_bytes(bytes: &[u8]) -> Self {
-        SigningKey(hmac::Key::new(hmac::HMAC_SHA256, bytes))
+        SigningKey(HmacSha256::new_from_slice(bytes).expect("HMAC takes keys of any length"))
     }
 
     /// The key stored at `file`, created (32 random bytes, mode 0600, atomically) when
@@ -94,8 +94,9 @@ impl SigningKey {
     pub fn sign(&self, claims: &Claims) -> String {
         let body = encode(&serde_json::to_vec(claims).expect("claims serialise"));
         let signed = format!("{VERSION}.{body}");
-        let tag = hmac::sign(&self.0, signed.as_bytes());
-        format!("{signed}.{}", encode(tag.as_ref()))
+        let mut mac = self.0.clone();
+        mac.update(signed.as_bytes());
+        format!("{signed}.{}", encode(&mac.finalize().into_bytes()))
     }
 
     /// The claims of `token` when its signature is ours (checked in constant time) and
@@ -110,7 +111,9 @@ impl SigningKey {
             return None;
         }
         let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
-        hmac::verify(&self.0, signed.as_bytes(), &tag).ok()?;
+        let mut mac = self.0.clone();
+        mac.update(signed.as_bytes());
+        mac.verify_slice(&tag).ok()?;
         let json = URL_SAFE_NO_PAD.decode(body).ok()?;
         serde_json::from_slice(&json).ok()
     }
@@ -118,10 +121,7 @@ impl SigningKey {
 
 /// SHA-256 of `bytes` (how pairing tokens are kept).
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
-    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
+    Sha256::digest(bytes).into()
 }
 
 /// Creates `dir` (mode 0700 when it is new).
