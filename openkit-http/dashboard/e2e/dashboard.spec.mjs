@@ -250,6 +250,27 @@ try {
   await row(task.linkedWorktreeId).locator('.chip', { hasText: task.id }).waitFor({ timeout: 10_000 });
   log(`task ${task.id} created with worktree ${task.linkedWorktreeId}`);
 
+  begin('starting a worktree from a Jira issue through the dialog');
+  await page.goto(`${base}#/`);
+  await page.getByRole('button', { name: 'New worktree' }).click();
+  await dialog.getByRole('tab', { name: 'From issue' }).click();
+  const picker = dialog.getByTestId('issue-picker');
+  await picker.getByRole('radio', { name: /PROJ-8/ }).waitFor({ timeout: 10_000 });
+  await picker.getByLabel('Search').fill('login');
+  await picker.getByRole('radio', { name: /PROJ-8/ }).waitFor({ state: 'detached', timeout: 10_000 });
+  const issue = picker.getByRole('radio', { name: /PROJ-7/ });
+  check((await issue.textContent()) !== null, 'the search should keep PROJ-7');
+  check((await picker.locator('.issue-option').innerText()).includes('To Do'), 'the issue should show its status');
+  await picker.getByLabel('Search').press('ArrowDown');
+  check(await issue.isChecked(), 'ArrowDown from the search should pick the first issue');
+  await dialog.getByRole('button', { name: 'Start' }).click();
+  await dialog.waitFor({ state: 'detached', timeout: 20_000 });
+  await page.getByTestId('detail').getByRole('heading', { name: /PROJ-7/ }).waitFor({ timeout: 10_000 });
+  await row('PROJ-7').waitFor({ state: 'attached', timeout: 10_000 });
+  const fromIssue = await api('GET', 'api/worktrees');
+  check(fromIssue.worktrees.some((w) => w.id === 'PROJ-7'), `the server does not list PROJ-7: ${JSON.stringify(fromIssue.worktrees.map((w) => w.id))}`);
+  log('worktree PROJ-7 started from the Jira issue');
+
   begin('tasks: the list, notes and todos');
   await page.goto(`${base}#/tasks`);
   await page.getByRole('button', { name: /Write the changelog/ }).click();
