@@ -79,15 +79,18 @@ const context = await chromium.launchPersistentContext(profile, {
 });
 const page = context.pages()[0] ?? (await context.newPage());
 const consoleErrors = [];
-// Chromium logs every failed request as a console error; the two steps that fail
-// requests on purpose (a refused duplicate, a stopped server) may do so, nothing else.
+// Chromium logs every failed request as a console error; the steps that fail requests
+// on purpose (a refused duplicate or branch, a stopped server, a refused commit or push)
+// may do so, nothing else.
 const DUPLICATE_STEP = 'creating a worktree through the dialog';
 const RESTART_STEP = 'a lost connection is shown and recovers by itself';
+const ISSUE_STEP = 'starting a worktree from a Jira issue through the dialog';
 const SHIP_STEP = 'changes: an edit on disk is listed, its diff shown, and committed from the page';
 function expectedFailure(text, url) {
   if (!text.startsWith('Failed to load resource')) return false;
   if (step === SHIP_STEP) return text.includes('400') && /\/api\/worktrees\/[^/]+\/(commit|push)$/.test(url);
   if (step === DUPLICATE_STEP) return text.includes('400') && url.endsWith('/api/worktrees');
+  if (step === ISSUE_STEP) return text.includes('400') && url.endsWith('/api/jira/task');
   if (step === RESTART_STEP) return text.includes('ERR_CONNECTION_REFUSED') && url.includes('/api/');
   return false;
 }
@@ -250,7 +253,7 @@ try {
   await row(task.linkedWorktreeId).locator('.chip', { hasText: task.id }).waitFor({ timeout: 10_000 });
   log(`task ${task.id} created with worktree ${task.linkedWorktreeId}`);
 
-  begin('starting a worktree from a Jira issue through the dialog');
+  begin(ISSUE_STEP);
   await page.goto(`${base}#/`);
   await page.getByRole('button', { name: 'New worktree' }).click();
   await dialog.getByRole('tab', { name: 'From issue' }).click();
@@ -263,6 +266,14 @@ try {
   check((await picker.locator('.issue-option').innerText()).includes('To Do'), 'the issue should show its status');
   await picker.getByLabel('Search').press('ArrowDown');
   check(await issue.isChecked(), 'ArrowDown from the search should pick the first issue');
+  const issueBranch = dialog.getByLabel(/^Branch/);
+  await issueBranch.fill('bad..branch');
+  await dialog.getByRole('button', { name: 'Start' }).click();
+  await dialog.getByTestId('create-error').waitFor({ timeout: 10_000 });
+  const issueError = await dialog.getByTestId('create-error').innerText();
+  check(/Invalid branch name/.test(issueError), `a bad branch should be refused with the server's sentence, got: ${issueError}`);
+  log(`a bad branch is refused inline: ${issueError}`);
+  await issueBranch.fill('');
   await dialog.getByRole('button', { name: 'Start' }).click();
   await dialog.waitFor({ state: 'detached', timeout: 20_000 });
   await page.getByTestId('detail').getByRole('heading', { name: /PROJ-7/ }).waitFor({ timeout: 10_000 });
