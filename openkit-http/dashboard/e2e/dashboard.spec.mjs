@@ -259,6 +259,7 @@ try {
   await dialog.getByRole('tab', { name: 'From issue' }).click();
   const picker = dialog.getByTestId('issue-picker');
   await picker.getByRole('radio', { name: /PROJ-8/ }).waitFor({ timeout: 10_000 });
+  check(await picker.getByLabel('Search').evaluate((el) => el === document.activeElement), 'the search box should have the focus');
   await picker.getByLabel('Search').fill('login');
   await picker.getByRole('radio', { name: /PROJ-8/ }).waitFor({ state: 'detached', timeout: 10_000 });
   const issue = picker.getByRole('radio', { name: /PROJ-7/ });
@@ -274,7 +275,10 @@ try {
   check(/Invalid branch name/.test(issueError), `a bad branch should be refused with the server's sentence, got: ${issueError}`);
   log(`a bad branch is refused inline: ${issueError}`);
   await issueBranch.fill('');
-  await dialog.getByRole('button', { name: 'Start' }).click();
+  // Back to the list with the keyboard: Enter on the picked issue starts it.
+  await picker.getByLabel('Search').focus();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
   await dialog.waitFor({ state: 'detached', timeout: 20_000 });
   await page.getByTestId('detail').getByRole('heading', { name: /PROJ-7/ }).waitFor({ timeout: 10_000 });
   await row('PROJ-7').waitFor({ state: 'attached', timeout: 10_000 });

@@ -1,7 +1,7 @@
 // Picking an issue of a configured tracker (Jira, Linear, Kiket, Kizuna) to start a
 // worktree from: which trackers are set up, a debounced search, and the list.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, post, seg } from '../api';
 
 /** A tracker the dashboard can start worktrees from (the `api/<id>/...` routes). */
@@ -127,6 +127,9 @@ export function IssuePicker({
   const [query, setQuery] = useState('');
   const [issues, setIssues] = useState<PickedIssue[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const search = useRef<HTMLInputElement>(null);
+
+  useEffect(() => search.current?.focus(), []);
 
   useEffect(() => {
     const def = TRACKERS.find((t) => t.id === tracker);
@@ -168,6 +171,13 @@ export function IssuePicker({
     }
   };
 
+  // Enter on an issue starts it, as Enter in a text field submits.
+  const submitOnEnter = (e: KeyboardEvent) => {
+    if (e.key !== 'Enter') return;
+    e.preventDefault();
+    (e.currentTarget as HTMLInputElement).form?.requestSubmit();
+  };
+
   return (
     <div class="issue-picker" data-testid="issue-picker">
       <div class="issue-search">
@@ -193,7 +203,7 @@ export function IssuePicker({
         )}
         <label>
           Search {trackers.length === 1 && <span class="muted">({TRACKERS.find((t) => t.id === tracker)?.label})</span>}
-          <input type="search" name="issue-query" value={query} autocomplete="off" placeholder="Key or words" onInput={(e) => setQuery((e.target as HTMLInputElement).value)} onKeyDown={focusFirst} />
+          <input ref={search} type="search" name="issue-query" value={query} autocomplete="off" placeholder="Key or words" onInput={(e) => setQuery((e.target as HTMLInputElement).value)} onKeyDown={focusFirst} />
         </label>
       </div>
       {error ? (
@@ -208,7 +218,7 @@ export function IssuePicker({
         <div class="issue-list" role="radiogroup" aria-label="Issues">
           {issues.map((i) => (
             <label key={i.key} class={picked?.key === i.key ? 'issue-option selected' : 'issue-option'}>
-              <input type="radio" name="issue" value={i.key} checked={picked?.tracker === i.tracker && picked.key === i.key} onChange={() => onPick(i)} />
+              <input type="radio" name="issue" value={i.key} checked={picked?.tracker === i.tracker && picked.key === i.key} onChange={() => onPick(i)} onKeyDown={submitOnEnter} />
               <span class="issue-key">{i.key}</span>
               <span class="issue-title">{i.title}</span>
               {i.status && <span class="chip">{i.status}</span>}
