@@ -285,6 +285,13 @@ try {
   const fromIssue = await api('GET', 'api/worktrees');
   check(fromIssue.worktrees.some((w) => w.id === 'PROJ-7'), `the server does not list PROJ-7: ${JSON.stringify(fromIssue.worktrees.map((w) => w.id))}`);
   log('worktree PROJ-7 started from the Jira issue');
+  await api('DELETE', 'api/jira/credentials');
+  await page.getByRole('button', { name: 'New worktree' }).click();
+  await page.locator('dialog[open][data-trackers]').waitFor({ timeout: 10_000 });
+  check((await dialog.getByRole('tab', { name: 'From issue' }).count()) === 0, 'with no tracker configured the "From issue" tab should be hidden');
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached', timeout: 5_000 });
+  log('no tracker configured: no "From issue" tab');
 
   begin('tasks: the list, notes and todos');
   await page.goto(`${base}#/tasks`);

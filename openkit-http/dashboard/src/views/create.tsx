@@ -76,7 +76,7 @@ export function CreateWorktreeDialog({ onClose }: { onClose: (createdId?: string
   );
 
   return (
-    <dialog ref={dialog} class="dialog" aria-labelledby="create-title" onClose={() => onClose()} onCancel={() => onClose()}>
+    <dialog ref={dialog} class="dialog" aria-labelledby="create-title" data-trackers={trackers?.join(' ')} onClose={() => onClose()} onCancel={() => onClose()}>
       <form method="dialog" onSubmit={submit}>
         <h2 id="create-title">New worktree</h2>
         <div class="tabs" role="tablist">
