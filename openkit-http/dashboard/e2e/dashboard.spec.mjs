@@ -267,6 +267,7 @@ try {
   check((await picker.locator('.issue-option').innerText()).includes('To Do'), 'the issue should show its status');
   await picker.getByLabel('Search').press('ArrowDown');
   check(await issue.isChecked(), 'ArrowDown from the search should pick the first issue');
+  await shot('desktop-light-issue-picker');
   const issueBranch = dialog.getByLabel(/^Branch/);
   await issueBranch.fill('bad..branch');
   await dialog.getByRole('button', { name: 'Start' }).click();
