@@ -4,6 +4,8 @@
 //! `openkit-http/dashboard/e2e/dashboard.spec.mjs` (Node + playwright-core) against it.
 //! The script asks for a server restart (to check that a lost connection is shown and
 //! recovers by itself); this test stops the server and starts it again on the same port.
+//! Jira is set up against the fake Jira first (one issue, `PROJ-7`), so the script can
+//! start a worktree from that issue through the create dialog.
 //! It fails, never skips, when Chromium or the dashboard's Node packages are missing.
 
 use std::io::{BufRead, BufReader, Write};
@@ -13,6 +15,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use openkit_core::testing::TestRepo;
+use openkit_integrations::testing_jira::{EMAIL, FakeJira, TOKEN};
+use serde_json::json;
 
 /// The whole browser run may take this long (Chromium start-up on a busy machine).
 const BROWSER_DEADLINE: Duration = Duration::from_secs(240);
@@ -136,9 +140,21 @@ fn the_dashboard_works_in_a_real_browser() {
          when it builds the dashboard, unless OPENKIT_DASHBOARD_DIST is set)",
         dir.display()
     );
+    // The fake Jira runs on this runtime's threads for the whole test.
+    let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let jira = rt.block_on(FakeJira::start());
+    jira.add_issue("PROJ-7", "Fix the login page");
+    jira.add_issue("PROJ-8", "Write the release notes");
     let repo = TestRepo::new();
     let mut server = Server::start(&repo, free_port());
     let port = server.port();
+    let (status, body) = super::http(
+        port,
+        "POST",
+        "/api/jira/setup",
+        Some(json!({"baseUrl": jira.url(), "email": EMAIL, "token": TOKEN})),
+    );
+    assert_eq!(status, 200, "setting up Jira: {body}");
 
     let mut node = Command::new("node");
     node.arg(&script)

@@ -79,15 +79,18 @@ const context = await chromium.launchPersistentContext(profile, {
 });
 const page = context.pages()[0] ?? (await context.newPage());
 const consoleErrors = [];
-// Chromium logs every failed request as a console error; the two steps that fail
-// requests on purpose (a refused duplicate, a stopped server) may do so, nothing else.
+// Chromium logs every failed request as a console error; the steps that fail requests
+// on purpose (a refused duplicate or branch, a stopped server, a refused commit or push)
+// may do so, nothing else.
 const DUPLICATE_STEP = 'creating a worktree through the dialog';
 const RESTART_STEP = 'a lost connection is shown and recovers by itself';
+const ISSUE_STEP = 'starting a worktree from a Jira issue through the dialog';
 const SHIP_STEP = 'changes: an edit on disk is listed, its diff shown, and committed from the page';
 function expectedFailure(text, url) {
   if (!text.startsWith('Failed to load resource')) return false;
   if (step === SHIP_STEP) return text.includes('400') && /\/api\/worktrees\/[^/]+\/(commit|push)$/.test(url);
   if (step === DUPLICATE_STEP) return text.includes('400') && url.endsWith('/api/worktrees');
+  if (step === ISSUE_STEP) return text.includes('400') && url.endsWith('/api/jira/task');
   if (step === RESTART_STEP) return text.includes('ERR_CONNECTION_REFUSED') && url.includes('/api/');
   return false;
 }
@@ -249,6 +252,47 @@ try {
   check(task?.linkedWorktreeId, `the task was not created and linked: ${JSON.stringify(tasks)}`);
   await row(task.linkedWorktreeId).locator('.chip', { hasText: task.id }).waitFor({ timeout: 10_000 });
   log(`task ${task.id} created with worktree ${task.linkedWorktreeId}`);
+
+  begin(ISSUE_STEP);
+  await page.goto(`${base}#/`);
+  await page.getByRole('button', { name: 'New worktree' }).click();
+  await dialog.getByRole('tab', { name: 'From issue' }).click();
+  const picker = dialog.getByTestId('issue-picker');
+  await picker.getByRole('radio', { name: /PROJ-8/ }).waitFor({ timeout: 10_000 });
+  check(await picker.getByLabel('Search').evaluate((el) => el === document.activeElement), 'the search box should have the focus');
+  await picker.getByLabel('Search').fill('login');
+  await picker.getByRole('radio', { name: /PROJ-8/ }).waitFor({ state: 'detached', timeout: 10_000 });
+  const issue = picker.getByRole('radio', { name: /PROJ-7/ });
+  check((await issue.textContent()) !== null, 'the search should keep PROJ-7');
+  check((await picker.locator('.issue-option').innerText()).includes('To Do'), 'the issue should show its status');
+  await picker.getByLabel('Search').press('ArrowDown');
+  check(await issue.isChecked(), 'ArrowDown from the search should pick the first issue');
+  await shot('desktop-light-issue-picker');
+  const issueBranch = dialog.getByLabel(/^Branch/);
+  await issueBranch.fill('bad..branch');
+  await dialog.getByRole('button', { name: 'Start' }).click();
+  await dialog.getByTestId('create-error').waitFor({ timeout: 10_000 });
+  const issueError = await dialog.getByTestId('create-error').innerText();
+  check(/Invalid branch name/.test(issueError), `a bad branch should be refused with the server's sentence, got: ${issueError}`);
+  log(`a bad branch is refused inline: ${issueError}`);
+  await issueBranch.fill('');
+  // Back to the list with the keyboard: Enter on the picked issue starts it.
+  await picker.getByLabel('Search').focus();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await dialog.waitFor({ state: 'detached', timeout: 20_000 });
+  await page.getByTestId('detail').getByRole('heading', { name: /PROJ-7/ }).waitFor({ timeout: 10_000 });
+  await row('PROJ-7').waitFor({ state: 'attached', timeout: 10_000 });
+  const fromIssue = await api('GET', 'api/worktrees');
+  check(fromIssue.worktrees.some((w) => w.id === 'PROJ-7'), `the server does not list PROJ-7: ${JSON.stringify(fromIssue.worktrees.map((w) => w.id))}`);
+  log('worktree PROJ-7 started from the Jira issue');
+  await api('DELETE', 'api/jira/credentials');
+  await page.getByRole('button', { name: 'New worktree' }).click();
+  await page.locator('dialog[open][data-trackers]').waitFor({ timeout: 10_000 });
+  check((await dialog.getByRole('tab', { name: 'From issue' }).count()) === 0, 'with no tracker configured the "From issue" tab should be hidden');
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached', timeout: 5_000 });
+  log('no tracker configured: no "From issue" tab');
 
   begin('tasks: the list, notes and todos');
   await page.goto(`${base}#/tasks`);

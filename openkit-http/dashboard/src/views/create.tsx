@@ -1,11 +1,12 @@
-// One dialog to create a worktree: from a branch, from a new local task, or from an
-// existing task.
+// One dialog to create a worktree: from a branch, from a new local task, from an
+// existing task, or from an issue of a configured tracker.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, post, seg, type Task, type WorktreeInfo } from '../api';
 import { useAction } from '../action';
+import { IssuePicker, startIssueWorktree, useConfiguredTrackers, type PickedIssue } from './issue-picker';
 
-type Source = 'branch' | 'new-task' | 'task';
+type Source = 'branch' | 'new-task' | 'task' | 'issue';
 
 interface Created {
   worktree?: WorktreeInfo;
@@ -22,6 +23,8 @@ export function CreateWorktreeDialog({ onClose }: { onClose: (createdId?: string
   const [description, setDescription] = useState('');
   const [tasks, setTasks] = useState<Task[] | null>(null);
   const [taskId, setTaskId] = useState('');
+  const [issue, setIssue] = useState<PickedIssue | null>(null);
+  const trackers = useConfiguredTrackers();
   const action = useAction();
   const tasksLoad = useAction();
 
@@ -50,6 +53,10 @@ export function CreateWorktreeDialog({ onClose }: { onClose: (createdId?: string
         const r = await post<Created>('api/worktrees', body);
         return r.worktree?.id ?? body.id ?? body.branch;
       }
+      if (source === 'issue') {
+        if (!issue) throw new Error('Pick an issue first.');
+        return startIssueWorktree(issue, branch.trim());
+      }
       let task = taskId;
       if (source === 'new-task') {
         const r = await post<{ task: Task }>('api/tasks', { title: title.trim(), description: description.trim() || undefined });
@@ -69,13 +76,14 @@ export function CreateWorktreeDialog({ onClose }: { onClose: (createdId?: string
   );
 
   return (
-    <dialog ref={dialog} class="dialog" aria-labelledby="create-title" onClose={() => onClose()} onCancel={() => onClose()}>
+    <dialog ref={dialog} class="dialog" aria-labelledby="create-title" data-trackers={trackers?.join(' ')} onClose={() => onClose()} onCancel={() => onClose()}>
       <form method="dialog" onSubmit={submit}>
         <h2 id="create-title">New worktree</h2>
         <div class="tabs" role="tablist">
           {tab('branch', 'From a branch')}
           {tab('new-task', 'New local task')}
           {tab('task', 'Existing task')}
+          {trackers && trackers.length > 0 && tab('issue', 'From issue')}
         </div>
         {source === 'branch' && (
           <>
@@ -122,6 +130,7 @@ export function CreateWorktreeDialog({ onClose }: { onClose: (createdId?: string
               </select>
             </label>
           ))}
+        {source === 'issue' && trackers && trackers.length > 0 && <IssuePicker trackers={trackers} picked={issue} onPick={setIssue} />}
         {source !== 'branch' && (
           <label>
             Branch <span class="muted">(optional, from the branch-name rule)</span>
@@ -142,8 +151,8 @@ export function CreateWorktreeDialog({ onClose }: { onClose: (createdId?: string
           >
             Cancel
           </button>
-          <button type="submit" class="primary" disabled={action.busy || (source === 'task' && !taskId)}>
-            {action.busy ? 'Creating…' : 'Create'}
+          <button type="submit" class="primary" disabled={action.busy || (source === 'task' && !taskId) || (source === 'issue' && !issue)}>
+            {action.busy ? 'Creating…' : source === 'issue' ? 'Start' : 'Create'}
           </button>
         </div>
       </form>
