@@ -7,7 +7,9 @@
 //! crash the last few delivered events may be sent again: their stable ids let Kite drop
 //! them. A torn last line (a crash mid-append) is skipped when the
 //! file is read and never glued to the next append. Events are keyed by their CloudEvents
-//! `id`: the same id is never queued twice.
+//! `id`: the same id is never queued twice. The outbox holds at most [`MAX_EVENTS`]
+//! (a Kite that stays down for days must not fill the disk): queuing one more drops the
+//! oldest, which is counted ([`Outbox::dropped`]) and logged.
 
 use std::collections::{HashSet, VecDeque};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -21,6 +23,8 @@ use serde_json::Value;
 pub const FILE_NAME: &str = "kite-outbox.jsonl";
 /// Removals between two rewrites of the file.
 pub const REWRITE_EVERY: usize = 64;
+/// The most events the outbox keeps.
+pub const MAX_EVENTS: usize = 10_000;
 
 #[derive(Debug, Default)]
 struct State {
@@ -28,12 +32,15 @@ struct State {
     ids: HashSet<String>,
     /// Removals not yet written.
     removed: usize,
+    /// Events dropped to stay within the capacity.
+    dropped: u64,
 }
 
 /// Events waiting to be delivered, on disk.
 #[derive(Debug)]
 pub struct Outbox {
     path: PathBuf,
+    capacity: usize,
     state: Mutex<State>,
 }
 
@@ -63,8 +70,20 @@ impl Outbox {
         }
         Outbox {
             path,
+            capacity: MAX_EVENTS,
             state: Mutex::new(state),
         }
+    }
+
+    /// Keeps at most `capacity` events (at least one) instead of [`MAX_EVENTS`].
+    pub fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity.max(1);
+        self
+    }
+
+    /// How many events were dropped, oldest first, to stay within the capacity.
+    pub fn dropped(&self) -> u64 {
+        self.lock().dropped
     }
 
     /// The file.
@@ -77,7 +96,8 @@ impl Outbox {
     }
 
     /// Queues `event` (it must have an `id`); `false` when that id is already queued.
-    /// The event is on disk when this returns.
+    /// The event is on disk when this returns. A full outbox first drops its oldest event
+    /// (the drop reaches the file with the next rewrite).
     pub fn push(&self, event: Value) -> Result<bool, IoFailure> {
         let Some(id) = id_of(&event).map(str::to_string) else {
             return Ok(false);
@@ -90,6 +110,24 @@ impl Outbox {
             .map_err(|e| IoFailure::new(format!("appending to {}", self.path.display()), e))?;
         state.ids.insert(id);
         state.queue.push_back(event);
+        while state.queue.len() > self.capacity {
+            let Some(oldest) = state.queue.pop_front() else {
+                break;
+            };
+            if let Some(id) = id_of(&oldest) {
+                state.ids.remove(id);
+            }
+            state.dropped += 1;
+            state.removed += 1;
+            tracing::warn!(
+                dropped = state.dropped,
+                capacity = self.capacity,
+                "Kite outbox full: the oldest event was dropped"
+            );
+        }
+        if state.removed >= REWRITE_EVERY {
+            self.rewrite(&mut state)?;
+        }
         Ok(true)
     }
 
@@ -194,6 +232,35 @@ mod tests {
         let outbox = Outbox::open(&path);
         assert_eq!(outbox.len(), 1);
         assert_eq!(outbox.front().unwrap()["id"], "b");
+    }
+
+    #[test]
+    fn a_full_outbox_drops_its_oldest_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let outbox = Outbox::open(&path).with_capacity(3);
+        for i in 0..5 {
+            assert!(
+                outbox
+                    .push(serde_json::json!({ "id": format!("e{i}") }))
+                    .unwrap()
+            );
+        }
+        assert_eq!(outbox.len(), 3);
+        assert_eq!(outbox.dropped(), 2);
+        assert_eq!(outbox.front().unwrap()["id"], "e2");
+        // A dropped id may be queued again; the file keeps what the queue keeps.
+        assert!(outbox.push(serde_json::json!({ "id": "e0" })).unwrap());
+        outbox.flush().unwrap();
+        let reopened = Outbox::open(&path);
+        let ids: Vec<String> = std::iter::from_fn(|| {
+            let front = reopened.front()?;
+            let id = front["id"].as_str()?.to_string();
+            reopened.remove(&id).unwrap();
+            Some(id)
+        })
+        .collect();
+        assert_eq!(ids, ["e3", "e4", "e0"]);
     }
 
     #[test]
