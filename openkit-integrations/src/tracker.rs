@@ -1,7 +1,56 @@
-//! What the tracker services (Jira, Linear) share beyond HTTP: changes to their
-//! [`TrackerSettings`] from a `PATCH .../config`, checked before anything is written.
+//! What the tracker services share beyond HTTP: changes to their [`TrackerSettings`]
+//! from a `PATCH .../config`, checked before anything is written (Jira, Linear), and
+//! [`SeenIssues`], the last summary of each issue a tracker listed (Jira, Linear, Kiket).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use openkit_core::integrations::{DataLifecycle, TrackerSettings};
+use openkit_core::issues::{IssueRef, IssueSummary};
+
+/// The last summary of each issue a tracker listed or changed: what
+/// `IssueSource::peek` answers without a request, and the answer to a status change.
+/// Issue ids compare case-insensitively.
+#[derive(Debug, Default)]
+pub struct SeenIssues(Mutex<HashMap<String, IssueSummary>>);
+
+impl SeenIssues {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, IssueSummary>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps `summaries`, replacing what was seen of the same issues.
+    pub fn remember(&self, summaries: impl IntoIterator<Item = IssueSummary>) {
+        let mut seen = self.lock();
+        for summary in summaries {
+            seen.insert(summary.issue.id.as_str().to_ascii_lowercase(), summary);
+        }
+    }
+
+    /// The summary last seen of issue `id`.
+    pub fn get(&self, id: &str) -> Option<IssueSummary> {
+        self.lock().get(&id.to_ascii_lowercase()).cloned()
+    }
+
+    /// Records that issue `id` moved to `status`.
+    pub fn set_status(&self, id: &str, status: &str) {
+        if let Some(summary) = self.lock().get_mut(&id.to_ascii_lowercase()) {
+            summary.status = status.to_string();
+        }
+    }
+
+    /// The summary of `issue` after it moved to `status`: the one seen, with its new
+    /// status; an issue never listed gets its id as title and no URL.
+    pub fn after_status(&self, issue: IssueRef, status: &str) -> IssueSummary {
+        self.set_status(issue.id.as_str(), status);
+        self.get(issue.id.as_str()).unwrap_or(IssueSummary {
+            title: issue.id.to_string(),
+            issue,
+            status: status.to_string(),
+            url: None,
+        })
+    }
+}
 
 /// The agents a tracker may start for a newly assigned issue.
 pub const AGENTS: [&str; 4] = ["claude", "codex", "gemini", "opencode"];
@@ -141,5 +190,27 @@ mod tests {
         .apply(&mut settings)
         .unwrap();
         assert_eq!(settings.auto_start_agent, None);
+    }
+
+    #[test]
+    fn seen_issues_follow_status_changes_case_insensitively() {
+        let seen = SeenIssues::default();
+        let issue = |id: &str| IssueRef::parse("jira", id).unwrap();
+        seen.remember([IssueSummary {
+            issue: issue("PROJ-1"),
+            title: "Login".into(),
+            status: "To Do".into(),
+            url: Some("https://x/browse/PROJ-1".into()),
+        }]);
+        assert_eq!(seen.get("proj-1").unwrap().title, "Login");
+        let moved = seen.after_status(issue("PROJ-1"), "Done");
+        assert_eq!(
+            (moved.title.as_str(), moved.status.as_str()),
+            ("Login", "Done")
+        );
+        assert_eq!(seen.get("PROJ-1").unwrap().status, "Done");
+        let unseen = seen.after_status(issue("PROJ-2"), "Done");
+        assert_eq!((unseen.title.as_str(), unseen.url), ("PROJ-2", None));
+        assert!(seen.get("PROJ-2").is_none());
     }
 }

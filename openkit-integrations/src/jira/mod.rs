@@ -17,7 +17,6 @@ pub mod adf;
 pub mod client;
 pub mod oauth;
 
-use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -341,7 +340,7 @@ pub struct JiraService {
     /// Serializes OAuth token refreshes.
     refreshing: tokio::sync::Mutex<()>,
     /// Summaries last seen, for `peek`.
-    seen: Mutex<HashMap<String, IssueSummary>>,
+    seen: crate::tracker::SeenIssues,
     oauth: oauth::PendingLogins,
 }
 
@@ -361,7 +360,7 @@ impl JiraService {
             source: SourceId::new(SECTION).expect("valid source name"),
             connection: Mutex::new(None),
             refreshing: tokio::sync::Mutex::new(()),
-            seen: Mutex::new(HashMap::new()),
+            seen: Default::default(),
             oauth: oauth::PendingLogins::default(),
         });
         if service.ctx.store.has_section(SECTION).unwrap_or(false) {
@@ -646,20 +645,18 @@ impl JiraService {
     }
 
     fn remember(&self, issues: &[JiraIssueSummary]) {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        for issue in issues {
-            if let Ok(id) = IssueId::new(&issue.key) {
-                seen.insert(
-                    issue.key.clone(),
-                    IssueSummary {
-                        issue: IssueRef::new(self.source.clone(), id),
-                        title: issue.summary.clone(),
-                        status: issue.status.clone(),
-                        url: Some(issue.url.clone()),
-                    },
-                );
-            }
-        }
+        self.seen
+            .remember(issues.iter().filter_map(|i| self.core_summary(i)));
+    }
+
+    /// An issue as core's issue sources name it (`None` for a key that cannot be an id).
+    fn core_summary(&self, issue: &JiraIssueSummary) -> Option<IssueSummary> {
+        Some(IssueSummary {
+            issue: IssueRef::new(self.source.clone(), IssueId::new(&issue.key).ok()?),
+            title: issue.summary.clone(),
+            status: issue.status.clone(),
+            url: Some(issue.url.clone()),
+        })
     }
 
     /// One issue with description and comments rendered to Markdown. `viewed`: the
@@ -805,14 +802,7 @@ impl JiraService {
             )));
         };
         api.transition(issue.id.as_str(), id).await?;
-        if let Some(seen) = self
-            .seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(issue.id.as_str())
-        {
-            seen.status = target.clone();
-        }
+        self.seen.set_status(issue.id.as_str(), target);
         Ok(target.clone())
     }
 
@@ -1190,17 +1180,7 @@ impl IssueSource for JiraService {
 
     async fn assigned(&self) -> Result<Vec<IssueSummary>, IssueError> {
         let issues = self.issues(None).await.map_err(issue_error)?;
-        Ok(issues
-            .into_iter()
-            .filter_map(|i| {
-                Some(IssueSummary {
-                    issue: IssueRef::new(self.source.clone(), IssueId::new(&i.key).ok()?),
-                    title: i.summary,
-                    status: i.status,
-                    url: Some(i.url),
-                })
-            })
-            .collect())
+        Ok(issues.iter().filter_map(|i| self.core_summary(i)).collect())
     }
 
     async fn get(&self, id: &IssueId) -> Result<Issue, IssueError> {
@@ -1228,18 +1208,9 @@ impl IssueSource for JiraService {
             .transition(id.as_str(), status)
             .await
             .map_err(issue_error)?;
-        let known = self
+        Ok(self
             .seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id.as_str())
-            .cloned();
-        Ok(known.unwrap_or(IssueSummary {
-            issue: IssueRef::new(self.source.clone(), id.clone()),
-            title: id.to_string(),
-            status: target,
-            url: None,
-        }))
+            .after_status(IssueRef::new(self.source.clone(), id.clone()), &target))
     }
 
     async fn add_comment(&self, id: &IssueId, body: &str) -> Result<Comment, IssueError> {
@@ -1254,11 +1225,7 @@ impl IssueSource for JiraService {
     }
 
     fn peek(&self, id: &IssueId) -> Option<IssueSummary> {
-        self.seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id.as_str())
-            .cloned()
+        self.seen.get(id.as_str())
     }
 }
 

@@ -1,7 +1,6 @@
 //! [`KiketSource`]: Kiket as core's issue source `kiket` (registered while configured).
 
-use std::collections::HashMap;
-use std::sync::{Mutex, Weak};
+use std::sync::Weak;
 
 use async_trait::async_trait;
 use openkit_core::issues::{
@@ -16,7 +15,7 @@ use super::{IssueFilter, IssueQuery, KiketError, KiketIssue, KiketService, SECTI
 pub struct KiketSource {
     service: Weak<KiketService>,
     name: SourceId,
-    seen: Mutex<HashMap<String, IssueSummary>>,
+    seen: crate::tracker::SeenIssues,
 }
 
 impl std::fmt::Debug for KiketSource {
@@ -30,7 +29,7 @@ impl KiketSource {
         KiketSource {
             service,
             name: SourceId::new(SECTION).expect("a valid source name"),
-            seen: Mutex::new(HashMap::new()),
+            seen: Default::default(),
         }
     }
 
@@ -51,19 +50,12 @@ impl KiketSource {
     }
 
     pub(super) fn remember(&self, issues: &[KiketIssue]) {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        for issue in issues {
-            if let Some(summary) = self.summary(issue) {
-                seen.insert(issue.key.to_ascii_lowercase(), summary);
-            }
-        }
+        self.seen
+            .remember(issues.iter().filter_map(|i| self.summary(i)));
     }
 
     pub(super) fn remember_state(&self, key: &str, state: &str) {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(summary) = seen.get_mut(&key.to_ascii_lowercase()) {
-            summary.status = state.to_string();
-        }
+        self.seen.set_status(key, state);
     }
 
     fn summaries(&self, issues: &[KiketIssue]) -> Vec<IssueSummary> {
@@ -170,10 +162,6 @@ impl IssueSource for KiketSource {
     }
 
     fn peek(&self, id: &IssueId) -> Option<IssueSummary> {
-        self.seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&id.as_str().to_ascii_lowercase())
-            .cloned()
+        self.seen.get(id.as_str())
     }
 }

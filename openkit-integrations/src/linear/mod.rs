@@ -15,7 +15,6 @@
 
 pub mod graphql;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -266,7 +265,7 @@ pub struct LinearService {
     ctx: Arc<IntegrationContext>,
     source: SourceId,
     connection: Mutex<Option<Arc<Connection>>>,
-    seen: Mutex<HashMap<String, IssueSummary>>,
+    seen: crate::tracker::SeenIssues,
 }
 
 impl LinearService {
@@ -277,7 +276,7 @@ impl LinearService {
             ctx,
             source: SourceId::new(SECTION).expect("valid source name"),
             connection: Mutex::new(None),
-            seen: Mutex::new(HashMap::new()),
+            seen: Default::default(),
         });
         if service.ctx.store.has_section(SECTION).unwrap_or(false) {
             service.register();
@@ -538,20 +537,19 @@ impl LinearService {
     }
 
     fn remember(&self, issues: &[LinearIssueSummary]) {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        for issue in issues {
-            if let Ok(id) = IssueId::new(&issue.identifier) {
-                seen.insert(
-                    issue.identifier.clone(),
-                    IssueSummary {
-                        issue: IssueRef::new(self.source.clone(), id),
-                        title: issue.title.clone(),
-                        status: issue.state.name.clone(),
-                        url: Some(issue.url.clone()),
-                    },
-                );
-            }
-        }
+        self.seen
+            .remember(issues.iter().filter_map(|i| self.core_summary(i)));
+    }
+
+    /// An issue as core's issue sources name it (`None` for an identifier that cannot be
+    /// an id).
+    fn core_summary(&self, issue: &LinearIssueSummary) -> Option<IssueSummary> {
+        Some(IssueSummary {
+            issue: IssueRef::new(self.source.clone(), IssueId::new(&issue.identifier).ok()?),
+            title: issue.title.clone(),
+            status: issue.state.name.clone(),
+            url: Some(issue.url.clone()),
+        })
     }
 
     async fn fetch(&self, identifier: &str) -> Result<LinearIssue, LinearError> {
@@ -751,14 +749,7 @@ impl LinearService {
         };
         self.update(&issue.summary.id, json!({"stateId": state.id}))
             .await?;
-        if let Some(seen) = self
-            .seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(&issue.summary.identifier)
-        {
-            seen.status = state.name.clone();
-        }
+        self.seen.set_status(&issue.summary.identifier, &state.name);
         Ok(state.name.clone())
     }
 
@@ -1099,17 +1090,7 @@ impl IssueSource for LinearService {
 
     async fn assigned(&self) -> Result<Vec<IssueSummary>, IssueError> {
         let issues = self.issues(None).await.map_err(issue_error)?;
-        Ok(issues
-            .into_iter()
-            .filter_map(|i| {
-                Some(IssueSummary {
-                    issue: IssueRef::new(self.source.clone(), IssueId::new(&i.identifier).ok()?),
-                    title: i.title,
-                    status: i.state.name,
-                    url: Some(i.url),
-                })
-            })
-            .collect())
+        Ok(issues.iter().filter_map(|i| self.core_summary(i)).collect())
     }
 
     async fn get(&self, id: &IssueId) -> Result<Issue, IssueError> {
@@ -1127,18 +1108,9 @@ impl IssueSource for LinearService {
             .set_status(id.as_str(), status)
             .await
             .map_err(issue_error)?;
-        let known = self
+        Ok(self
             .seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id.as_str())
-            .cloned();
-        Ok(known.unwrap_or(IssueSummary {
-            issue: IssueRef::new(self.source.clone(), id.clone()),
-            title: id.to_string(),
-            status: name,
-            url: None,
-        }))
+            .after_status(IssueRef::new(self.source.clone(), id.clone()), &name))
     }
 
     async fn add_comment(&self, id: &IssueId, body: &str) -> Result<Comment, IssueError> {
@@ -1158,11 +1130,7 @@ impl IssueSource for LinearService {
     }
 
     fn peek(&self, id: &IssueId) -> Option<IssueSummary> {
-        self.seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id.as_str())
-            .cloned()
+        self.seen.get(id.as_str())
     }
 }
 
