@@ -35,6 +35,9 @@ pub enum HolderError {
     Launch(io::Error),
 }
 
+/// Held while this process starts a holder.
+static LAUNCHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// How to start a holder when none answers: a program and its arguments (for the
 /// `openkit` binary: itself, `__terminal-holder` and the holder's options).
 #[derive(Debug, Clone)]
@@ -108,9 +111,18 @@ impl HolderClient {
         let hello = match Self::hello(socket) {
             Ok(hello) => hello,
             Err(_) if launcher.is_some() => {
-                launcher.expect("checked").launch(socket)?;
-                Self::hello(socket)
-                    .map_err(|e| HolderError::Unreachable(socket.to_path_buf(), e))?
+                // One launch at a time in this process: a request and the attention
+                // subscription that both find the holder gone start one holder, not two
+                // (the holder's own lock refuses a second, but only after it started).
+                let _launching = LAUNCHING.lock().unwrap_or_else(|e| e.into_inner());
+                match Self::hello(socket) {
+                    Ok(hello) => hello,
+                    Err(_) => {
+                        launcher.expect("checked").launch(socket)?;
+                        Self::hello(socket)
+                            .map_err(|e| HolderError::Unreachable(socket.to_path_buf(), e))?
+                    }
+                }
             }
             Err(e) => return Err(HolderError::Unreachable(socket.to_path_buf(), e)),
         };
